@@ -1,0 +1,13 @@
+//! What a job is: its id, status, stored record, and what a caller submits.
+
+mod id;
+mod new_job;
+mod progress;
+mod record;
+mod status;
+
+pub use id::{JobId, ParseJobIdError};
+pub use new_job::NewJob;
+pub use progress::Progress;
+pub use record::Job;
+pub use status::{JobStatus, ParseJobStatusError};

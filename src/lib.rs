@@ -1,0 +1,54 @@
+//! jobstore: a durable job queue for Rust services.
+//!
+//! Jobs live in a database behind the [`JobStore`] trait: embedded SQLite
+//! through Diesel by default ([`SqliteStore`]), or in memory for tests
+//! ([`MemoryStore`]). Workers claim jobs atomically in FIFO order under a
+//! lease, report a stage and (when they can measure it) a percent, and
+//! finish them; a rescuer returns the jobs of dead workers to the queue.
+//!
+//! ```
+//! use jobstore::{ClaimRequest, JobStore, NewJob, Progress, SqliteStore};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), jobstore::StoreError> {
+//! # let dir = tempfile::tempdir().map_err(|e| jobstore::StoreError::Config(e.to_string()))?;
+//! # let path = dir.path().join("jobstore.db");
+//! let store = SqliteStore::open(&path).await?;
+//!
+//! // A producer enqueues a job.
+//! let job = store
+//!     .create(NewJob::new("resize_image", serde_json::json!({ "width": 640 })))
+//!     .await?;
+//! assert_eq!(store.queue_position(job.id).await?, Some(0));
+//!
+//! // A worker claims it, reports progress, and completes it.
+//! let claimed = store.claim(&ClaimRequest::new("worker-1", 10)).await?;
+//! let lease = claimed[0].lease;
+//! store.progress(&lease, &Progress::percent("resizing", 50.0)).await?;
+//! store.progress(&lease, &Progress::indeterminate("uploading")).await?;
+//! store.complete(&lease, serde_json::json!({ "bytes": 1234 })).await?;
+//!
+//! let done = store.get(job.id).await?;
+//! assert_eq!(done.status, jobstore::JobStatus::Completed);
+//! assert_eq!(done.stage.as_deref(), Some("uploading"));
+//! assert_eq!(done.progress, None); // the last stage could not measure progress
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod clock;
+pub mod error;
+pub mod job;
+pub mod schema;
+pub mod store;
+mod time;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{StoreError, StoreResult};
+pub use job::{Job, JobId, JobStatus, NewJob, Progress};
+pub use store::memory::MemoryStore;
+pub use store::sqlite::{SqliteConfig, SqliteStore};
+pub use store::{
+    CancelOutcome, ClaimRequest, Claimed, FailOutcome, Failure, FailureKind, Heartbeat, JobPage,
+    JobStore, Lease, ListQuery, RescueSummary, StatusCounts,
+};

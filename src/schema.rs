@@ -1,0 +1,27 @@
+// @generated automatically by Diesel CLI.
+
+diesel::table! {
+    jobs (id) {
+        id -> Text,
+        job_type -> Text,
+        status -> Text,
+        stage -> Nullable<Text>,
+        progress -> Nullable<Float>,
+        params -> Text,
+        result -> Nullable<Text>,
+        error -> Nullable<Text>,
+        retry_count -> Integer,
+        max_attempts -> Integer,
+        attempt -> Integer,
+        run_at -> BigInt,
+        locked_by -> Nullable<Text>,
+        lease_expires_at -> Nullable<BigInt>,
+        cancel_requested -> Bool,
+        retry_of -> Nullable<Text>,
+        correlation_id -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+        started_at -> Nullable<BigInt>,
+        completed_at -> Nullable<BigInt>,
+    }
+}

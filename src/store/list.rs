@@ -1,0 +1,136 @@
+//! Listing and counting jobs.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::StoreError;
+use crate::job::{Job, JobId, JobStatus};
+
+/// Which jobs to list, newest first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListQuery {
+    /// Only jobs in this status.
+    pub status: Option<JobStatus>,
+    /// Only jobs of this type.
+    pub job_type: Option<String>,
+    /// Only jobs with this correlation id.
+    pub correlation_id: Option<String>,
+    /// The most jobs on one page (1 to [`ListQuery::MAX_LIMIT`]).
+    pub limit: u32,
+    /// Continue after this cursor: the `next_cursor` of the previous page.
+    pub cursor: Option<JobId>,
+}
+
+impl Default for ListQuery {
+    fn default() -> Self {
+        ListQuery {
+            status: None,
+            job_type: None,
+            correlation_id: None,
+            limit: Self::DEFAULT_LIMIT,
+            cursor: None,
+        }
+    }
+}
+
+impl ListQuery {
+    /// The page size unless told otherwise.
+    pub const DEFAULT_LIMIT: u32 = 50;
+    /// The largest page.
+    pub const MAX_LIMIT: u32 = 1000;
+
+    /// Only jobs in `status`.
+    pub fn status(mut self, status: JobStatus) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    /// Only jobs of `job_type`.
+    pub fn job_type(mut self, job_type: impl Into<String>) -> Self {
+        self.job_type = Some(job_type.into());
+        self
+    }
+
+    /// Only jobs with `correlation_id`.
+    pub fn correlation_id(mut self, correlation_id: impl Into<String>) -> Self {
+        self.correlation_id = Some(correlation_id.into());
+        self
+    }
+
+    /// At most `limit` jobs per page.
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    /// The page after `cursor`.
+    pub fn after(mut self, cursor: JobId) -> Self {
+        self.cursor = Some(cursor);
+        self
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), StoreError> {
+        if !(1..=Self::MAX_LIMIT).contains(&self.limit) {
+            return Err(StoreError::InvalidInput(format!(
+                "list limit is {}; it must be between 1 and {}",
+                self.limit,
+                Self::MAX_LIMIT
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// One page of a listing.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobPage {
+    /// The jobs, newest first.
+    pub jobs: Vec<Job>,
+    /// Pass this as [`ListQuery::cursor`] for the next page; `None` on the
+    /// last page.
+    pub next_cursor: Option<JobId>,
+}
+
+/// How many jobs are in each status.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusCounts {
+    /// Waiting to be claimed.
+    pub pending: u64,
+    /// Held by a worker.
+    pub running: u64,
+    /// Finished with a result.
+    pub completed: u64,
+    /// Finished with an error.
+    pub failed: u64,
+    /// Cancelled.
+    pub cancelled: u64,
+}
+
+impl StatusCounts {
+    /// The count for one status.
+    pub fn get(&self, status: JobStatus) -> u64 {
+        match status {
+            JobStatus::Pending => self.pending,
+            JobStatus::Running => self.running,
+            JobStatus::Completed => self.completed,
+            JobStatus::Failed => self.failed,
+            JobStatus::Cancelled => self.cancelled,
+        }
+    }
+
+    /// Adds `n` to the count of `status`.
+    pub fn add(&mut self, status: JobStatus, n: u64) {
+        let slot = match status {
+            JobStatus::Pending => &mut self.pending,
+            JobStatus::Running => &mut self.running,
+            JobStatus::Completed => &mut self.completed,
+            JobStatus::Failed => &mut self.failed,
+            JobStatus::Cancelled => &mut self.cancelled,
+        };
+        *slot += n;
+    }
+
+    /// All jobs.
+    pub fn total(&self) -> u64 {
+        JobStatus::ALL.iter().map(|s| self.get(*s)).sum()
+    }
+}

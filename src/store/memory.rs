@@ -1,0 +1,355 @@
+//! An in-memory [`JobStore`] with the same semantics as the durable ones,
+//! for users' unit tests.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::clock::{SharedClock, SystemClock};
+use crate::error::{StoreError, StoreResult};
+use crate::job::{Job, JobId, JobStatus, NewJob, Progress};
+use crate::store::rules::{self, AfterFailure};
+use crate::store::{
+    CancelOutcome, ClaimRequest, Claimed, FailOutcome, Failure, Heartbeat, JobPage, JobStore,
+    Lease, ListQuery, RescueSummary, StatusCounts,
+};
+use crate::time;
+
+/// A [`JobStore`] that keeps jobs in memory: nothing survives the process.
+///
+/// Clones share the same jobs.
+#[derive(Clone, Debug)]
+pub struct MemoryStore {
+    jobs: Arc<Mutex<BTreeMap<JobId, Job>>>,
+    clock: SharedClock,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MemoryStore {
+    /// An empty store on the system clock.
+    pub fn new() -> Self {
+        Self::with_clock(Arc::new(SystemClock))
+    }
+
+    /// An empty store that reads time from `clock`.
+    pub fn with_clock(clock: SharedClock) -> Self {
+        MemoryStore {
+            jobs: Arc::new(Mutex::new(BTreeMap::new())),
+            clock,
+        }
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        time::truncate(self.clock.now())
+    }
+
+    fn jobs(&self) -> MutexGuard<'_, BTreeMap<JobId, Job>> {
+        // No operation panics while holding the lock, so the map is consistent
+        // even if a caller's thread panicked elsewhere.
+        self.jobs.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `write` on the job held by `lease`, or reports why the lease no
+    /// longer holds it.
+    fn with_lease<T>(
+        &self,
+        lease: &Lease,
+        write: impl FnOnce(&mut Job, DateTime<Utc>) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let now = self.now();
+        let mut jobs = self.jobs();
+        let job = jobs
+            .get_mut(&lease.job_id)
+            .ok_or(StoreError::NotFound(lease.job_id))?;
+        if !rules::holds_lease(lease.attempt, job.status, job.attempt) {
+            return Err(rules::lease_lost(
+                job.id,
+                lease.attempt,
+                job.status,
+                job.attempt,
+            ));
+        }
+        write(job, now)
+    }
+}
+
+/// Moves a running job out of running: its lease and holder are cleared.
+fn leave_running(job: &mut Job, status: JobStatus, now: DateTime<Utc>) {
+    job.status = status;
+    job.locked_by = None;
+    job.lease_expires_at = None;
+    job.updated_at = now;
+    if status.is_terminal() {
+        job.completed_at = Some(now);
+    }
+}
+
+#[async_trait]
+impl JobStore for MemoryStore {
+    async fn create(&self, job: NewJob) -> StoreResult<Job> {
+        let prepared = rules::prepare(&job, self.now(), None)?;
+        self.jobs().insert(prepared.job.id, prepared.job.clone());
+        Ok(prepared.job)
+    }
+
+    async fn create_many(&self, jobs: Vec<NewJob>) -> StoreResult<Vec<Job>> {
+        let now = self.now();
+        let prepared = jobs
+            .iter()
+            .map(|job| rules::prepare(job, now, None).map(|p| p.job))
+            .collect::<StoreResult<Vec<_>>>()?;
+        let mut stored = self.jobs();
+        for job in &prepared {
+            stored.insert(job.id, job.clone());
+        }
+        Ok(prepared)
+    }
+
+    async fn get(&self, id: JobId) -> StoreResult<Job> {
+        self.jobs()
+            .get(&id)
+            .cloned()
+            .ok_or(StoreError::NotFound(id))
+    }
+
+    async fn list(&self, query: &ListQuery) -> StoreResult<JobPage> {
+        query.validate()?;
+        let jobs = self.jobs();
+        let upper = match query.cursor {
+            Some(cursor) => std::ops::Bound::Excluded(cursor),
+            None => std::ops::Bound::Unbounded,
+        };
+        let limit = query.limit as usize;
+        let mut page: Vec<Job> = jobs
+            .range((std::ops::Bound::Unbounded, upper))
+            .rev()
+            .map(|(_, job)| job)
+            .filter(|job| query.status.is_none_or(|s| job.status == s))
+            .filter(|job| query.job_type.as_ref().is_none_or(|t| &job.job_type == t))
+            .filter(|job| {
+                query
+                    .correlation_id
+                    .as_ref()
+                    .is_none_or(|c| job.correlation_id.as_ref() == Some(c))
+            })
+            .take(limit + 1)
+            .cloned()
+            .collect();
+        let next_cursor = if page.len() > limit {
+            page.truncate(limit);
+            page.last().map(|job| job.id)
+        } else {
+            None
+        };
+        Ok(JobPage {
+            jobs: page,
+            next_cursor,
+        })
+    }
+
+    async fn count_by_status(&self) -> StoreResult<StatusCounts> {
+        let mut counts = StatusCounts::default();
+        for job in self.jobs().values() {
+            counts.add(job.status, 1);
+        }
+        Ok(counts)
+    }
+
+    async fn claim(&self, request: &ClaimRequest) -> StoreResult<Vec<Claimed>> {
+        rules::validate_claim(request)?;
+        let now = self.now();
+        let lease_until = time::truncate(time::add(now, request.lease_duration)?);
+        let mut jobs = self.jobs();
+        let mut ready: Vec<(DateTime<Utc>, JobId)> = jobs
+            .values()
+            .filter(|job| job.status == JobStatus::Pending && job.run_at <= now)
+            .filter(|job| {
+                request
+                    .job_types
+                    .as_ref()
+                    .is_none_or(|types| types.contains(&job.job_type))
+            })
+            .map(|job| (job.run_at, job.id))
+            .collect();
+        ready.sort_unstable();
+        ready.truncate(request.limit as usize);
+        let mut claimed = Vec::with_capacity(ready.len());
+        for (_, id) in ready {
+            if let Some(job) = jobs.get_mut(&id) {
+                job.status = JobStatus::Running;
+                job.attempt += 1;
+                job.locked_by = Some(request.worker_id.clone());
+                job.lease_expires_at = Some(lease_until);
+                job.started_at = Some(now);
+                job.updated_at = now;
+                job.stage = None;
+                job.progress = None;
+                claimed.push(Claimed {
+                    lease: Lease {
+                        job_id: id,
+                        attempt: job.attempt,
+                    },
+                    job: job.clone(),
+                });
+            }
+        }
+        Ok(claimed)
+    }
+
+    async fn heartbeat(&self, lease: &Lease, extend_by: Duration) -> StoreResult<Heartbeat> {
+        self.with_lease(lease, |job, now| {
+            let until = time::truncate(time::add(now, extend_by)?);
+            job.lease_expires_at = Some(until);
+            job.updated_at = now;
+            Ok(Heartbeat {
+                lease_expires_at: until,
+                cancel_requested: job.cancel_requested,
+            })
+        })
+    }
+
+    async fn progress(&self, lease: &Lease, progress: &Progress) -> StoreResult<()> {
+        progress.validate()?;
+        self.with_lease(lease, |job, now| {
+            job.stage = Some(progress.stage.clone());
+            job.progress = progress.percent;
+            job.updated_at = now;
+            Ok(())
+        })
+    }
+
+    async fn complete(&self, lease: &Lease, result: serde_json::Value) -> StoreResult<()> {
+        self.with_lease(lease, |job, now| {
+            job.result = Some(result);
+            leave_running(job, JobStatus::Completed, now);
+            Ok(())
+        })
+    }
+
+    async fn fail(&self, lease: &Lease, failure: &Failure) -> StoreResult<FailOutcome> {
+        self.with_lease(lease, |job, now| {
+            let next = rules::after_failure(
+                job.retry_count,
+                job.max_attempts,
+                job.cancel_requested,
+                failure.kind,
+                now,
+            )?;
+            job.error = Some(failure.message.clone());
+            Ok(match next {
+                AfterFailure::Retry {
+                    run_at,
+                    retry_count,
+                } => {
+                    leave_running(job, JobStatus::Pending, now);
+                    job.run_at = run_at;
+                    job.retry_count = retry_count;
+                    FailOutcome::Retrying {
+                        run_at,
+                        retry_count,
+                    }
+                }
+                AfterFailure::Fail => {
+                    leave_running(job, JobStatus::Failed, now);
+                    FailOutcome::Failed
+                }
+                AfterFailure::Cancel => {
+                    leave_running(job, JobStatus::Cancelled, now);
+                    FailOutcome::Cancelled
+                }
+            })
+        })
+    }
+
+    async fn release(&self, lease: &Lease) -> StoreResult<()> {
+        self.with_lease(lease, |job, now| {
+            leave_running(job, JobStatus::Pending, now);
+            Ok(())
+        })
+    }
+
+    async fn mark_cancelled(&self, lease: &Lease) -> StoreResult<()> {
+        self.with_lease(lease, |job, now| {
+            leave_running(job, JobStatus::Cancelled, now);
+            Ok(())
+        })
+    }
+
+    async fn cancel(&self, id: JobId) -> StoreResult<CancelOutcome> {
+        let now = self.now();
+        let mut jobs = self.jobs();
+        let job = jobs.get_mut(&id).ok_or(StoreError::NotFound(id))?;
+        Ok(match job.status {
+            JobStatus::Pending => {
+                job.status = JobStatus::Cancelled;
+                job.updated_at = now;
+                job.completed_at = Some(now);
+                CancelOutcome::Cancelled
+            }
+            JobStatus::Running => {
+                job.cancel_requested = true;
+                job.updated_at = now;
+                CancelOutcome::Requested
+            }
+            finished => CancelOutcome::AlreadyFinished(finished),
+        })
+    }
+
+    async fn rescue_expired(&self) -> StoreResult<RescueSummary> {
+        let now = self.now();
+        let mut summary = RescueSummary::default();
+        for job in self.jobs().values_mut() {
+            let expired = job.status == JobStatus::Running
+                && job.lease_expires_at.is_some_and(|until| until < now);
+            if !expired {
+                continue;
+            }
+            if job.cancel_requested {
+                leave_running(job, JobStatus::Cancelled, now);
+                summary.cancelled += 1;
+            } else if job.retry_count.saturating_add(1) < job.max_attempts {
+                leave_running(job, JobStatus::Pending, now);
+                job.retry_count += 1;
+                job.error = Some(rules::RESCUE_REQUEUED_ERROR.to_string());
+                summary.requeued += 1;
+            } else {
+                leave_running(job, JobStatus::Failed, now);
+                job.error = Some(rules::RESCUE_FAILED_ERROR.to_string());
+                summary.failed += 1;
+            }
+        }
+        Ok(summary)
+    }
+
+    async fn queue_position(&self, id: JobId) -> StoreResult<Option<u64>> {
+        let jobs = self.jobs();
+        let job = jobs.get(&id).ok_or(StoreError::NotFound(id))?;
+        if job.status != JobStatus::Pending {
+            return Ok(None);
+        }
+        let key = (job.run_at, job.id);
+        let ahead = jobs
+            .values()
+            .filter(|other| other.status == JobStatus::Pending && (other.run_at, other.id) < key)
+            .count();
+        Ok(Some(ahead as u64))
+    }
+
+    async fn retry(&self, id: JobId) -> StoreResult<Job> {
+        let now = self.now();
+        let mut jobs = self.jobs();
+        let original = jobs.get(&id).ok_or(StoreError::NotFound(id))?;
+        let new = rules::retry_of(original)?;
+        let prepared = rules::prepare(&new, now, Some(id))?;
+        jobs.insert(prepared.job.id, prepared.job.clone());
+        Ok(prepared.job)
+    }
+}

@@ -1,0 +1,91 @@
+//! The [`JobStore`] contract and its backends.
+//!
+//! Every backend implements the same trait with the same semantics; one
+//! contract test suite runs unchanged against each of them.
+
+mod claim;
+mod list;
+pub mod memory;
+mod outcome;
+pub(crate) mod rules;
+pub mod sqlite;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::error::StoreResult;
+use crate::job::{Job, JobId, NewJob, Progress};
+
+pub use claim::{ClaimRequest, Claimed, Heartbeat, Lease};
+pub use list::{JobPage, ListQuery, StatusCounts};
+pub use outcome::{CancelOutcome, FailOutcome, Failure, FailureKind, RescueSummary};
+
+/// Durable storage of jobs, shared by every producer and worker.
+///
+/// Every state change is one guarded write: it names the state it expects
+/// (and, for a worker, the attempt it holds), so a lost race changes nothing
+/// and is reported as an error, never half-applied.
+#[async_trait]
+pub trait JobStore: Send + Sync {
+    /// Creates one job.
+    async fn create(&self, job: NewJob) -> StoreResult<Job>;
+
+    /// Creates many jobs in one transaction: all of them, or none when any
+    /// is refused.
+    async fn create_many(&self, jobs: Vec<NewJob>) -> StoreResult<Vec<Job>>;
+
+    /// The job with this id.
+    async fn get(&self, id: JobId) -> StoreResult<Job>;
+
+    /// Jobs matching the query, newest first, one page at a time.
+    async fn list(&self, query: &ListQuery) -> StoreResult<JobPage>;
+
+    /// How many jobs are in each status.
+    async fn count_by_status(&self) -> StoreResult<StatusCounts>;
+
+    /// Atomically moves up to `request.limit` claimable jobs (pending, with
+    /// `run_at` not in the future) to running for one worker, oldest
+    /// claimable first, and hands back their leases. No job is ever handed
+    /// to two claimers.
+    async fn claim(&self, request: &ClaimRequest) -> StoreResult<Vec<Claimed>>;
+
+    /// Extends a lease by `extend_by` from now, and tells the worker whether
+    /// cancellation was requested.
+    async fn heartbeat(&self, lease: &Lease, extend_by: Duration) -> StoreResult<Heartbeat>;
+
+    /// Records the stage and percent a running job reports.
+    async fn progress(&self, lease: &Lease, progress: &Progress) -> StoreResult<()>;
+
+    /// Finishes a running job with its result.
+    async fn complete(&self, lease: &Lease, result: serde_json::Value) -> StoreResult<()>;
+
+    /// Records a failed attempt: a transient failure goes back to pending
+    /// while attempts remain, a permanent one fails the job at once, and a
+    /// job whose cancellation was requested ends cancelled.
+    async fn fail(&self, lease: &Lease, failure: &Failure) -> StoreResult<FailOutcome>;
+
+    /// Puts a running job back to pending without spending an attempt
+    /// (graceful shutdown).
+    async fn release(&self, lease: &Lease) -> StoreResult<()>;
+
+    /// Ends a running job as cancelled, once its worker has stopped it.
+    async fn mark_cancelled(&self, lease: &Lease) -> StoreResult<()>;
+
+    /// Cancels a job: a pending one at once, a running one by asking its
+    /// worker to stop it. A finished job is left as it is.
+    async fn cancel(&self, id: JobId) -> StoreResult<CancelOutcome>;
+
+    /// Returns running jobs whose lease has expired to pending while
+    /// attempts remain, and fails (or, when cancellation was requested,
+    /// cancels) the others.
+    async fn rescue_expired(&self) -> StoreResult<RescueSummary>;
+
+    /// How many jobs are ahead of a pending job in claim order; `None` when
+    /// the job is not pending.
+    async fn queue_position(&self, id: JobId) -> StoreResult<Option<u64>>;
+
+    /// Creates a new job with the type, params and settings of a failed or
+    /// cancelled one, recording which job it retries.
+    async fn retry(&self, id: JobId) -> StoreResult<Job>;
+}

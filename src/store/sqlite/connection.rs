@@ -1,0 +1,42 @@
+//! The connection pool, and the settings every pooled connection gets.
+
+use std::time::Duration;
+
+use deadpool_diesel::sqlite::{Hook, HookError, Manager, Pool, Runtime};
+use diesel::connection::SimpleConnection;
+use diesel::sqlite::SqliteConnection;
+
+use crate::error::{StoreError, StoreResult};
+
+/// Applies the per-connection settings: a busy timeout (set first, so the
+/// others wait for a lock instead of failing), WAL, `synchronous = NORMAL`
+/// (durable across application crashes; WAL keeps the database consistent
+/// across power loss) and foreign keys.
+pub(crate) fn configure(conn: &mut SqliteConnection, busy_timeout: Duration) -> StoreResult<()> {
+    let busy_ms = busy_timeout.as_millis().min(i32::MAX as u128);
+    conn.batch_execute(&format!(
+        "PRAGMA busy_timeout = {busy_ms};
+         PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA foreign_keys = ON;"
+    ))?;
+    Ok(())
+}
+
+/// A pool of connections to `path`, each configured by [`configure`] when
+/// it is created.
+pub(crate) fn pool(path: &str, max_size: usize, busy_timeout: Duration) -> StoreResult<Pool> {
+    let manager = Manager::new(path, Runtime::Tokio1);
+    Pool::builder(manager)
+        .max_size(max_size.max(1))
+        .post_create(Hook::async_fn(move |conn, _| {
+            Box::pin(async move {
+                conn.interact(move |conn| configure(conn, busy_timeout))
+                    .await
+                    .map_err(|e| HookError::message(format!("connection task failed: {e}")))?
+                    .map_err(|e| HookError::message(e.to_string()))
+            })
+        }))
+        .build()
+        .map_err(|e| StoreError::Config(format!("cannot build the connection pool: {e}")))
+}

@@ -1,0 +1,247 @@
+//! The embedded default backend: Diesel on a SQLite file.
+//!
+//! A deadpool of connections, each in WAL mode with `synchronous = NORMAL`,
+//! a busy timeout and foreign keys; every write in a `BEGIN IMMEDIATE`
+//! transaction, so a transaction never has to upgrade a read lock and fail
+//! with `database is locked` half-way. The schema comes from the embedded
+//! `migrations/`, applied on open.
+
+mod config;
+mod connection;
+mod migrate;
+mod queries;
+mod row;
+mod transactional;
+
+use std::path::Path;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use deadpool_diesel::sqlite::Pool;
+use diesel::sqlite::SqliteConnection;
+
+use crate::clock::SharedClock;
+use crate::error::{StoreError, StoreResult};
+use crate::job::{Job, JobId, NewJob, Progress};
+use crate::store::{
+    rules, CancelOutcome, ClaimRequest, Claimed, FailOutcome, Failure, Heartbeat, JobPage,
+    JobStore, Lease, ListQuery, RescueSummary, StatusCounts,
+};
+use crate::time;
+
+pub use config::SqliteConfig;
+pub use transactional::{enqueue_in, enqueue_many_in};
+
+/// A [`JobStore`] on a SQLite file through Diesel.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: Pool,
+    clock: SharedClock,
+    location: String,
+    applied_on_open: Vec<String>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating when missing) the database at `path` with default
+    /// settings, and applies pending migrations.
+    pub async fn open(path: impl AsRef<Path>) -> StoreResult<Self> {
+        Self::open_with(SqliteConfig::new(path.as_ref())).await
+    }
+
+    /// Opens the database described by `config`, and applies pending
+    /// migrations.
+    pub async fn open_with(config: SqliteConfig) -> StoreResult<Self> {
+        let location = config.path.display().to_string();
+        let open_error = |reason: String| StoreError::Open {
+            location: location.clone(),
+            reason,
+        };
+        let path = config
+            .path
+            .to_str()
+            .ok_or_else(|| open_error("the path is not valid UTF-8".into()))?;
+        if path.is_empty() || path == ":memory:" || path.starts_with("file::memory:") {
+            return Err(open_error(
+                "an in-memory SQLite database is not shared between pooled connections; use MemoryStore".into(),
+            ));
+        }
+        if let Some(dir) = config.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if !dir.is_dir() {
+                return Err(open_error(format!(
+                    "directory {} does not exist",
+                    dir.display()
+                )));
+            }
+        }
+        let pool = connection::pool(path, config.max_connections, config.busy_timeout)?;
+        let conn = pool.get().await.map_err(|e| open_error(e.to_string()))?;
+        let applied_on_open = conn
+            .interact(migrate::run)
+            .await
+            .map_err(|e| open_error(format!("connection task failed: {e}")))??;
+        drop(conn);
+        Ok(SqliteStore {
+            pool,
+            clock: config.clock,
+            location,
+            applied_on_open,
+        })
+    }
+
+    /// The migrations applied when this store was opened (empty when the
+    /// database was already up to date).
+    pub fn applied_on_open(&self) -> &[String] {
+        &self.applied_on_open
+    }
+
+    /// The names of every migration this binary carries, oldest first.
+    pub fn known_migrations() -> StoreResult<Vec<String>> {
+        Ok(migrate::known()?
+            .into_iter()
+            .map(|(_, name)| name)
+            .collect())
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        time::truncate(self.clock.now())
+    }
+
+    /// Runs `f` on a pooled connection, off the async runtime.
+    async fn with_conn<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        F: FnOnce(&mut SqliteConnection) -> StoreResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let conn = self
+            .pool
+            .get()
+            .await
+            .map_err(|e| StoreError::Database(format!("no database connection: {e}")))?;
+        conn.interact(f)
+            .await
+            .map_err(|e| StoreError::Database(format!("connection task failed: {e}")))?
+    }
+
+    /// Runs `f` in a `BEGIN IMMEDIATE` transaction.
+    async fn write<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        F: FnOnce(&mut SqliteConnection) -> StoreResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.with_conn(move |conn| conn.immediate_transaction(f))
+            .await
+    }
+}
+
+#[async_trait]
+impl JobStore for SqliteStore {
+    async fn create(&self, job: NewJob) -> StoreResult<Job> {
+        let prepared = rules::prepare(&job, self.now(), None)?;
+        self.write(move |conn| {
+            queries::insert(conn, std::slice::from_ref(&prepared))?;
+            Ok(prepared.job)
+        })
+        .await
+    }
+
+    async fn create_many(&self, jobs: Vec<NewJob>) -> StoreResult<Vec<Job>> {
+        let now = self.now();
+        let prepared = jobs
+            .iter()
+            .map(|job| rules::prepare(job, now, None))
+            .collect::<StoreResult<Vec<_>>>()?;
+        self.write(move |conn| {
+            queries::insert(conn, &prepared)?;
+            Ok(prepared.into_iter().map(|p| p.job).collect())
+        })
+        .await
+    }
+
+    async fn get(&self, id: JobId) -> StoreResult<Job> {
+        self.with_conn(move |conn| queries::find(conn, id)).await
+    }
+
+    async fn list(&self, query: &ListQuery) -> StoreResult<JobPage> {
+        let query = query.clone();
+        self.with_conn(move |conn| queries::list(conn, &query))
+            .await
+    }
+
+    async fn count_by_status(&self) -> StoreResult<StatusCounts> {
+        self.with_conn(queries::count_by_status).await
+    }
+
+    async fn claim(&self, request: &ClaimRequest) -> StoreResult<Vec<Claimed>> {
+        let request = request.clone();
+        let now = self.now();
+        self.write(move |conn| queries::claim(conn, &request, now))
+            .await
+    }
+
+    async fn heartbeat(&self, lease: &Lease, extend_by: Duration) -> StoreResult<Heartbeat> {
+        let (lease, now) = (*lease, self.now());
+        self.write(move |conn| queries::heartbeat(conn, &lease, now, extend_by))
+            .await
+    }
+
+    async fn progress(&self, lease: &Lease, progress: &Progress) -> StoreResult<()> {
+        progress.validate()?;
+        let (lease, now, progress) = (*lease, self.now(), progress.clone());
+        self.write(move |conn| queries::progress(conn, &lease, now, &progress))
+            .await
+    }
+
+    async fn complete(&self, lease: &Lease, result: serde_json::Value) -> StoreResult<()> {
+        let (lease, now) = (*lease, self.now());
+        self.write(move |conn| queries::complete(conn, &lease, now, &result))
+            .await
+    }
+
+    async fn fail(&self, lease: &Lease, failure: &Failure) -> StoreResult<FailOutcome> {
+        let (lease, now, failure) = (*lease, self.now(), failure.clone());
+        self.write(move |conn| queries::fail(conn, &lease, now, &failure))
+            .await
+    }
+
+    async fn release(&self, lease: &Lease) -> StoreResult<()> {
+        let (lease, now) = (*lease, self.now());
+        self.write(move |conn| queries::release(conn, &lease, now))
+            .await
+    }
+
+    async fn mark_cancelled(&self, lease: &Lease) -> StoreResult<()> {
+        let (lease, now) = (*lease, self.now());
+        self.write(move |conn| queries::mark_cancelled(conn, &lease, now))
+            .await
+    }
+
+    async fn cancel(&self, id: JobId) -> StoreResult<CancelOutcome> {
+        let now = self.now();
+        self.write(move |conn| queries::cancel(conn, id, now)).await
+    }
+
+    async fn rescue_expired(&self) -> StoreResult<RescueSummary> {
+        let now = self.now();
+        self.write(move |conn| queries::rescue_expired(conn, now))
+            .await
+    }
+
+    async fn queue_position(&self, id: JobId) -> StoreResult<Option<u64>> {
+        self.with_conn(move |conn| queries::queue_position(conn, id))
+            .await
+    }
+
+    async fn retry(&self, id: JobId) -> StoreResult<Job> {
+        let now = self.now();
+        self.write(move |conn| queries::retry(conn, id, now)).await
+    }
+}

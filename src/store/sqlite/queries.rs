@@ -1,0 +1,497 @@
+//! Every statement the Diesel backend runs, as plain functions on a
+//! connection. Callers wrap writes in `BEGIN IMMEDIATE` transactions.
+//!
+//! Each state change is one `UPDATE` guarded by the state it expects (and,
+//! for a worker's write, the attempt holding the lease), so a lost race
+//! changes nothing; the loser then reads the row to say what happened.
+
+use chrono::{DateTime, Utc};
+use diesel::dsl::count_star;
+use diesel::prelude::*;
+use diesel::sqlite::SqliteConnection;
+
+use super::row::{count_from_db, count_to_db, status_from_db, JobRow};
+use crate::error::{StoreError, StoreResult};
+use crate::job::{Job, JobId, JobStatus, Progress};
+use crate::schema::jobs;
+use crate::store::rules::{self, AfterFailure, PreparedJob};
+use crate::store::{
+    CancelOutcome, ClaimRequest, Claimed, FailOutcome, Failure, Heartbeat, JobPage, Lease,
+    ListQuery, RescueSummary, StatusCounts,
+};
+use crate::time;
+
+const PENDING: &str = "pending";
+const RUNNING: &str = "running";
+const COMPLETED: &str = "completed";
+const FAILED: &str = "failed";
+const CANCELLED: &str = "cancelled";
+
+/// Rows per multi-row `INSERT`: 21 columns each stays well under SQLite's
+/// limit of 32,766 bound values per statement.
+const INSERT_CHUNK: usize = 1000;
+
+/// Inserts prepared jobs (the caller's transaction makes them all-or-nothing).
+pub(crate) fn insert(conn: &mut SqliteConnection, prepared: &[PreparedJob]) -> StoreResult<()> {
+    let rows = prepared
+        .iter()
+        .map(JobRow::try_from)
+        .collect::<StoreResult<Vec<_>>>()?;
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        diesel::insert_into(jobs::table)
+            .values(chunk)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The job with `id`.
+pub(crate) fn find(conn: &mut SqliteConnection, id: JobId) -> StoreResult<Job> {
+    jobs::table
+        .find(id.to_string())
+        .select(JobRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(StoreError::NotFound(id))?
+        .try_into()
+}
+
+/// One page of jobs, newest first.
+pub(crate) fn list(conn: &mut SqliteConnection, query: &ListQuery) -> StoreResult<JobPage> {
+    query.validate()?;
+    let mut select = jobs::table.select(JobRow::as_select()).into_boxed();
+    if let Some(status) = query.status {
+        select = select.filter(jobs::status.eq(status.as_str()));
+    }
+    if let Some(job_type) = &query.job_type {
+        select = select.filter(jobs::job_type.eq(job_type.clone()));
+    }
+    if let Some(correlation_id) = &query.correlation_id {
+        select = select.filter(jobs::correlation_id.eq(correlation_id.clone()));
+    }
+    if let Some(cursor) = query.cursor {
+        select = select.filter(jobs::id.lt(cursor.to_string()));
+    }
+    let limit = query.limit as usize;
+    let rows = select
+        .order(jobs::id.desc())
+        .limit(i64::from(query.limit) + 1)
+        .load(conn)?;
+    let mut page = rows
+        .into_iter()
+        .map(Job::try_from)
+        .collect::<StoreResult<Vec<_>>>()?;
+    let next_cursor = if page.len() > limit {
+        page.truncate(limit);
+        page.last().map(|job| job.id)
+    } else {
+        None
+    };
+    Ok(JobPage {
+        jobs: page,
+        next_cursor,
+    })
+}
+
+/// How many jobs are in each status.
+pub(crate) fn count_by_status(conn: &mut SqliteConnection) -> StoreResult<StatusCounts> {
+    let rows: Vec<(String, i64)> = jobs::table
+        .group_by(jobs::status)
+        .select((jobs::status, count_star()))
+        .load(conn)?;
+    let mut counts = StatusCounts::default();
+    for (status, n) in rows {
+        counts.add(status_from_db(&status)?, u64::try_from(n).unwrap_or(0));
+    }
+    Ok(counts)
+}
+
+/// Claims up to `request.limit` claimable jobs in FIFO order with one
+/// `UPDATE ... WHERE id IN (SELECT ... LIMIT n) RETURNING` statement.
+pub(crate) fn claim(
+    conn: &mut SqliteConnection,
+    request: &ClaimRequest,
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<Claimed>> {
+    rules::validate_claim(request)?;
+    let lease_until = time::to_millis(time::add(now, request.lease_duration)?);
+    let now = time::to_millis(now);
+    let mut ready = jobs::table
+        .select(jobs::id)
+        .filter(jobs::status.eq(PENDING))
+        .filter(jobs::run_at.le(now))
+        .order((jobs::run_at.asc(), jobs::id.asc()))
+        .limit(i64::from(request.limit))
+        .into_boxed();
+    if let Some(types) = &request.job_types {
+        ready = ready.filter(jobs::job_type.eq_any(types.clone()));
+    }
+    let rows: Vec<JobRow> = diesel::update(jobs::table.filter(jobs::id.eq_any(ready)))
+        .set((
+            jobs::status.eq(RUNNING),
+            jobs::attempt.eq(jobs::attempt + 1),
+            jobs::locked_by.eq(&request.worker_id),
+            jobs::lease_expires_at.eq(lease_until),
+            jobs::started_at.eq(now),
+            jobs::updated_at.eq(now),
+            jobs::stage.eq(None::<String>),
+            jobs::progress.eq(None::<f32>),
+        ))
+        .returning(JobRow::as_returning())
+        .get_results(conn)?;
+    let mut claimed = rows
+        .into_iter()
+        .map(|row| {
+            let job = Job::try_from(row)?;
+            Ok(Claimed {
+                lease: Lease {
+                    job_id: job.id,
+                    attempt: job.attempt,
+                },
+                job,
+            })
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    // RETURNING yields rows in no particular order; hand them out in FIFO order.
+    claimed.sort_by_key(|c| (c.job.run_at, c.job.id));
+    Ok(claimed)
+}
+
+/// Why a guarded write to the job held by `lease` matched no row: the job
+/// is gone, or the lease no longer holds it.
+fn lease_error(conn: &mut SqliteConnection, lease: &Lease) -> StoreError {
+    let mut lookup = || -> StoreResult<StoreError> {
+        let (status, attempt): (String, i32) = jobs::table
+            .find(lease.job_id.to_string())
+            .select((jobs::status, jobs::attempt))
+            .first(conn)
+            .optional()?
+            .ok_or(StoreError::NotFound(lease.job_id))?;
+        let status = status_from_db(&status)?;
+        let attempt = count_from_db(attempt, "attempt")?;
+        Ok(rules::lease_lost(
+            lease.job_id,
+            lease.attempt,
+            status,
+            attempt,
+        ))
+    };
+    lookup().unwrap_or_else(|error| error)
+}
+
+/// `Ok` when a guarded write changed a row, else why it did not.
+fn ensure_held(conn: &mut SqliteConnection, lease: &Lease, updated: usize) -> StoreResult<()> {
+    if updated == 0 {
+        return Err(lease_error(conn, lease));
+    }
+    Ok(())
+}
+
+/// The job held by `lease`: its id, running, at the lease's attempt.
+#[diesel::dsl::auto_type]
+fn held(id: String, attempt: i32) -> _ {
+    let running: &'static str = RUNNING;
+    jobs::table
+        .filter(jobs::id.eq(id))
+        .filter(jobs::status.eq(running))
+        .filter(jobs::attempt.eq(attempt))
+}
+
+fn held_by(lease: &Lease) -> StoreResult<held> {
+    Ok(held(lease.job_id.to_string(), count_to_db(lease.attempt)?))
+}
+
+/// Extends a lease and reads whether cancellation was requested.
+pub(crate) fn heartbeat(
+    conn: &mut SqliteConnection,
+    lease: &Lease,
+    now: DateTime<Utc>,
+    extend_by: std::time::Duration,
+) -> StoreResult<Heartbeat> {
+    let until = time::truncate(time::add(now, extend_by)?);
+    let cancel_requested: Option<bool> = diesel::update(held_by(lease)?)
+        .set((
+            jobs::lease_expires_at.eq(time::to_millis(until)),
+            jobs::updated_at.eq(time::to_millis(now)),
+        ))
+        .returning(jobs::cancel_requested)
+        .get_result(conn)
+        .optional()?;
+    match cancel_requested {
+        Some(cancel_requested) => Ok(Heartbeat {
+            lease_expires_at: until,
+            cancel_requested,
+        }),
+        None => Err(lease_error(conn, lease)),
+    }
+}
+
+/// Records a running job's stage and percent.
+pub(crate) fn progress(
+    conn: &mut SqliteConnection,
+    lease: &Lease,
+    now: DateTime<Utc>,
+    progress: &Progress,
+) -> StoreResult<()> {
+    progress.validate()?;
+    let updated = diesel::update(held_by(lease)?)
+        .set((
+            jobs::stage.eq(&progress.stage),
+            jobs::progress.eq(progress.percent),
+            jobs::updated_at.eq(time::to_millis(now)),
+        ))
+        .execute(conn)?;
+    ensure_held(conn, lease, updated)
+}
+
+/// Moves the job held by `lease` out of running into `status`, clearing
+/// the lease; a terminal status also stamps `completed_at`.
+fn leave_running(
+    conn: &mut SqliteConnection,
+    lease: &Lease,
+    now: DateTime<Utc>,
+    status: JobStatus,
+) -> StoreResult<()> {
+    let now = time::to_millis(now);
+    let updated = diesel::update(held_by(lease)?)
+        .set((
+            jobs::status.eq(status.as_str()),
+            jobs::locked_by.eq(None::<String>),
+            jobs::lease_expires_at.eq(None::<i64>),
+            jobs::updated_at.eq(now),
+            jobs::completed_at.eq(status.is_terminal().then_some(now)),
+        ))
+        .execute(conn)?;
+    ensure_held(conn, lease, updated)
+}
+
+/// Finishes a running job with its result, in one guarded statement.
+pub(crate) fn complete(
+    conn: &mut SqliteConnection,
+    lease: &Lease,
+    now: DateTime<Utc>,
+    result: &serde_json::Value,
+) -> StoreResult<()> {
+    let result = serde_json::to_string(result)
+        .map_err(|e| StoreError::InvalidInput(format!("result is not valid JSON: {e}")))?;
+    let now = time::to_millis(now);
+    let updated = diesel::update(held_by(lease)?)
+        .set((
+            jobs::status.eq(COMPLETED),
+            jobs::result.eq(result),
+            jobs::locked_by.eq(None::<String>),
+            jobs::lease_expires_at.eq(None::<i64>),
+            jobs::updated_at.eq(now),
+            jobs::completed_at.eq(now),
+        ))
+        .execute(conn)?;
+    ensure_held(conn, lease, updated)
+}
+
+/// Records a failed attempt and decides what follows.
+pub(crate) fn fail(
+    conn: &mut SqliteConnection,
+    lease: &Lease,
+    now: DateTime<Utc>,
+    failure: &Failure,
+) -> StoreResult<FailOutcome> {
+    let state: Option<(i32, i32, bool, i64)> = held_by(lease)?
+        .select((
+            jobs::retry_count,
+            jobs::max_attempts,
+            jobs::cancel_requested,
+            jobs::run_at,
+        ))
+        .first(conn)
+        .optional()?;
+    let Some((retry_count, max_attempts, cancel_requested, run_at)) = state else {
+        return Err(lease_error(conn, lease));
+    };
+    let next = rules::after_failure(
+        count_from_db(retry_count, "retry_count")?,
+        count_from_db(max_attempts, "max_attempts")?,
+        cancel_requested,
+        failure.kind,
+        now,
+    )?;
+    let (status, outcome, run_at, retry_count) = match next {
+        AfterFailure::Retry {
+            run_at,
+            retry_count,
+        } => (
+            JobStatus::Pending,
+            FailOutcome::Retrying {
+                run_at,
+                retry_count,
+            },
+            time::to_millis(run_at),
+            count_to_db(retry_count)?,
+        ),
+        AfterFailure::Fail => (JobStatus::Failed, FailOutcome::Failed, run_at, retry_count),
+        AfterFailure::Cancel => (
+            JobStatus::Cancelled,
+            FailOutcome::Cancelled,
+            run_at,
+            retry_count,
+        ),
+    };
+    let now = time::to_millis(now);
+    let updated = diesel::update(held_by(lease)?)
+        .set((
+            jobs::status.eq(status.as_str()),
+            jobs::error.eq(&failure.message),
+            jobs::run_at.eq(run_at),
+            jobs::retry_count.eq(retry_count),
+            jobs::locked_by.eq(None::<String>),
+            jobs::lease_expires_at.eq(None::<i64>),
+            jobs::updated_at.eq(now),
+            jobs::completed_at.eq(status.is_terminal().then_some(now)),
+        ))
+        .execute(conn)?;
+    ensure_held(conn, lease, updated)?;
+    Ok(outcome)
+}
+
+/// Puts a running job back to pending without spending an attempt.
+pub(crate) fn release(
+    conn: &mut SqliteConnection,
+    lease: &Lease,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    leave_running(conn, lease, now, JobStatus::Pending)
+}
+
+/// Ends a running job as cancelled.
+pub(crate) fn mark_cancelled(
+    conn: &mut SqliteConnection,
+    lease: &Lease,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    leave_running(conn, lease, now, JobStatus::Cancelled)
+}
+
+/// Cancels a pending job, or asks the worker of a running one to stop.
+pub(crate) fn cancel(
+    conn: &mut SqliteConnection,
+    id: JobId,
+    now: DateTime<Utc>,
+) -> StoreResult<CancelOutcome> {
+    let now = time::to_millis(now);
+    let key = id.to_string();
+    let status: String = jobs::table
+        .find(&key)
+        .select(jobs::status)
+        .first(conn)
+        .optional()?
+        .ok_or(StoreError::NotFound(id))?;
+    match status_from_db(&status)? {
+        JobStatus::Pending => {
+            diesel::update(jobs::table.find(&key).filter(jobs::status.eq(PENDING)))
+                .set((
+                    jobs::status.eq(CANCELLED),
+                    jobs::updated_at.eq(now),
+                    jobs::completed_at.eq(now),
+                ))
+                .execute(conn)?;
+            Ok(CancelOutcome::Cancelled)
+        }
+        JobStatus::Running => {
+            diesel::update(jobs::table.find(&key).filter(jobs::status.eq(RUNNING)))
+                .set((jobs::cancel_requested.eq(true), jobs::updated_at.eq(now)))
+                .execute(conn)?;
+            Ok(CancelOutcome::Requested)
+        }
+        finished => Ok(CancelOutcome::AlreadyFinished(finished)),
+    }
+}
+
+/// Running jobs whose lease expired before `now`.
+#[diesel::dsl::auto_type]
+fn expired(now: i64) -> _ {
+    let running: &'static str = RUNNING;
+    jobs::table
+        .filter(jobs::status.eq(running))
+        .filter(jobs::lease_expires_at.lt(now))
+}
+
+/// Rescues running jobs whose lease expired: cancels those whose
+/// cancellation was requested, requeues those with attempts left, and fails
+/// the rest. Three guarded statements, in that order.
+pub(crate) fn rescue_expired(
+    conn: &mut SqliteConnection,
+    now: DateTime<Utc>,
+) -> StoreResult<RescueSummary> {
+    let now = time::to_millis(now);
+    let cancelled = diesel::update(expired(now).filter(jobs::cancel_requested.eq(true)))
+        .set((
+            jobs::status.eq(CANCELLED),
+            jobs::locked_by.eq(None::<String>),
+            jobs::lease_expires_at.eq(None::<i64>),
+            jobs::updated_at.eq(now),
+            jobs::completed_at.eq(now),
+        ))
+        .execute(conn)?;
+    let requeued =
+        diesel::update(expired(now).filter((jobs::retry_count + 1).lt(jobs::max_attempts)))
+            .set((
+                jobs::status.eq(PENDING),
+                jobs::retry_count.eq(jobs::retry_count + 1),
+                jobs::error.eq(rules::RESCUE_REQUEUED_ERROR),
+                jobs::locked_by.eq(None::<String>),
+                jobs::lease_expires_at.eq(None::<i64>),
+                jobs::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    let failed = diesel::update(expired(now))
+        .set((
+            jobs::status.eq(FAILED),
+            jobs::error.eq(rules::RESCUE_FAILED_ERROR),
+            jobs::locked_by.eq(None::<String>),
+            jobs::lease_expires_at.eq(None::<i64>),
+            jobs::updated_at.eq(now),
+            jobs::completed_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(RescueSummary {
+        requeued: requeued as u64,
+        failed: failed as u64,
+        cancelled: cancelled as u64,
+    })
+}
+
+/// How many pending jobs precede `id` in claim order.
+pub(crate) fn queue_position(conn: &mut SqliteConnection, id: JobId) -> StoreResult<Option<u64>> {
+    let key = id.to_string();
+    let (status, run_at): (String, i64) = jobs::table
+        .find(&key)
+        .select((jobs::status, jobs::run_at))
+        .first(conn)
+        .optional()?
+        .ok_or(StoreError::NotFound(id))?;
+    if status_from_db(&status)? != JobStatus::Pending {
+        return Ok(None);
+    }
+    let ahead: i64 = jobs::table
+        .filter(jobs::status.eq(PENDING))
+        .filter(
+            jobs::run_at
+                .lt(run_at)
+                .or(jobs::run_at.eq(run_at).and(jobs::id.lt(&key))),
+        )
+        .count()
+        .get_result(conn)?;
+    Ok(Some(u64::try_from(ahead).unwrap_or(0)))
+}
+
+/// Creates the job that retries `id`.
+pub(crate) fn retry(
+    conn: &mut SqliteConnection,
+    id: JobId,
+    now: DateTime<Utc>,
+) -> StoreResult<Job> {
+    let original = find(conn, id)?;
+    let new = rules::retry_of(&original)?;
+    let prepared = rules::prepare(&new, now, Some(id))?;
+    insert(conn, std::slice::from_ref(&prepared))?;
+    Ok(prepared.job)
+}

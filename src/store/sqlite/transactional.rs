@@ -1,0 +1,48 @@
+//! Enqueueing through the caller's own Diesel connection, so a job exists
+//! if and only if the caller's transaction commits.
+
+use diesel::sqlite::SqliteConnection;
+
+use super::queries;
+use crate::error::{StoreError, StoreResult};
+use crate::job::{Job, NewJob};
+use crate::store::rules;
+
+/// Inserts `job` through `conn`, inside whatever transaction the caller has
+/// open: if that transaction rolls back, the job was never enqueued.
+///
+/// The connection must be to a database migrated by
+/// [`SqliteStore::open`](super::SqliteStore::open). Time is read from the
+/// system clock.
+///
+/// ```no_run
+/// use diesel::{Connection, SqliteConnection};
+/// use jobstore::{store::sqlite::enqueue_in, NewJob, StoreError};
+///
+/// # fn main() -> Result<(), StoreError> {
+/// let mut conn = SqliteConnection::establish("jobstore.db")
+///     .map_err(|e| StoreError::Database(e.to_string()))?;
+/// conn.transaction::<_, StoreError, _>(|conn| {
+///     // ... the caller's own writes ...
+///     enqueue_in(conn, NewJob::new("send_receipt", serde_json::json!({ "order": 42 })))?;
+///     Ok(())
+/// })?;
+/// # Ok(())
+/// # }
+/// ```
+pub fn enqueue_in(conn: &mut SqliteConnection, job: NewJob) -> StoreResult<Job> {
+    enqueue_many_in(conn, vec![job])?
+        .pop()
+        .ok_or_else(|| StoreError::Database("the insert returned no job".into()))
+}
+
+/// Inserts many jobs through `conn`, inside the caller's transaction.
+pub fn enqueue_many_in(conn: &mut SqliteConnection, jobs: Vec<NewJob>) -> StoreResult<Vec<Job>> {
+    let now = chrono::Utc::now();
+    let prepared = jobs
+        .iter()
+        .map(|job| rules::prepare(job, now, None))
+        .collect::<StoreResult<Vec<_>>>()?;
+    queries::insert(conn, &prepared)?;
+    Ok(prepared.into_iter().map(|p| p.job).collect())
+}

@@ -1,0 +1,164 @@
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jobstore::{ClaimRequest, JobStatus, NewJob, StoreError};
+use serde_json::json;
+
+use crate::support::{start, Harness};
+
+pub async fn claim_is_fifo_for_jobs_created_in_a_tight_loop(h: &Harness) {
+    // The harness clock stands still: all 1,000 jobs share one millisecond.
+    let mut created = Vec::with_capacity(1000);
+    for n in 0..1000 {
+        created.push(h.job("fifo", n).await.id);
+    }
+    let mut claimed = Vec::with_capacity(1000);
+    loop {
+        let batch = h.store.claim(&ClaimRequest::new("w", 7)).await.unwrap();
+        if batch.is_empty() {
+            break;
+        }
+        claimed.extend(batch.into_iter().map(|c| c.job.id));
+    }
+    assert_eq!(claimed, created, "claimed back in exactly creation order");
+}
+
+pub async fn claim_orders_by_run_at_then_creation(h: &Harness) {
+    let first_scheduled = h
+        .store
+        .create(NewJob::new("s", json!({})).run_at(start() - chrono::Duration::seconds(5)))
+        .await
+        .unwrap();
+    let now_a = h.job("s", 1).await;
+    h.advance(Duration::from_secs(1));
+    let now_b = h.job("s", 2).await;
+    let earlier = h
+        .store
+        .create(NewJob::new("s", json!({})).run_at(start() - chrono::Duration::seconds(1)))
+        .await
+        .unwrap();
+    let order: Vec<_> = h
+        .store
+        .claim(&ClaimRequest::new("w", 10))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.job.id)
+        .collect();
+    assert_eq!(
+        order,
+        vec![first_scheduled.id, earlier.id, now_a.id, now_b.id]
+    );
+}
+
+pub async fn claim_sets_the_lease(h: &Harness) {
+    let job = h.job("lease", 1).await;
+    h.advance(Duration::from_secs(3));
+    let request = ClaimRequest::new("worker-7", 5).lease_duration(Duration::from_secs(30));
+    let claimed = h.store.claim(&request).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    let now = start() + chrono::Duration::seconds(3);
+    let c = &claimed[0];
+    assert_eq!(c.lease.job_id, job.id);
+    assert_eq!(c.lease.attempt, 1);
+    assert_eq!(c.job.status, JobStatus::Running);
+    assert_eq!(c.job.attempt, 1);
+    assert_eq!(c.job.locked_by.as_deref(), Some("worker-7"));
+    assert_eq!(
+        c.job.lease_expires_at,
+        Some(now + chrono::Duration::seconds(30))
+    );
+    assert_eq!(c.job.started_at, Some(now));
+    assert_eq!(c.job.updated_at, now);
+    assert_eq!(
+        h.store.get(job.id).await.unwrap(),
+        c.job,
+        "claim returns the stored job"
+    );
+    assert!(
+        h.store.claim(&request).await.unwrap().is_empty(),
+        "a running job is not claimable"
+    );
+}
+
+pub async fn claim_respects_limit_and_job_types(h: &Harness) {
+    for n in 0..5 {
+        h.job("a", n).await;
+        h.job("b", n).await;
+    }
+    let b_only = ClaimRequest::new("w", 3).job_types(["b"]);
+    let claimed = h.store.claim(&b_only).await.unwrap();
+    assert_eq!(claimed.len(), 3);
+    assert!(claimed.iter().all(|c| c.job.job_type == "b"));
+    let claimed = h.store.claim(&b_only).await.unwrap();
+    assert_eq!(claimed.len(), 2, "only two b jobs are left");
+    let claimed = h
+        .store
+        .claim(&ClaimRequest::new("w", 100).job_types(["a", "c"]))
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 5);
+    assert!(claimed.iter().all(|c| c.job.job_type == "a"));
+}
+
+pub async fn concurrent_claimers_never_share_a_job(h: &Harness) {
+    let jobs: Vec<NewJob> = (0..2000)
+        .map(|n| NewJob::new("race", json!({ "n": n })))
+        .collect();
+    let created: HashSet<_> = h
+        .store
+        .create_many(jobs)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|j| j.id)
+        .collect();
+    let mut tasks = Vec::new();
+    for worker in 0..8 {
+        let store = Arc::clone(&h.store);
+        tasks.push(tokio::spawn(async move {
+            let request = ClaimRequest::new(format!("w{worker}"), 3);
+            let mut mine = Vec::new();
+            loop {
+                let batch = store.claim(&request).await.expect("claim");
+                if batch.is_empty() {
+                    return mine;
+                }
+                mine.extend(batch.into_iter().map(|c| c.job.id));
+            }
+        }));
+    }
+    let mut seen = Vec::new();
+    let mut claimers_with_work = 0;
+    for task in tasks {
+        let mine = task.await.unwrap();
+        claimers_with_work += usize::from(!mine.is_empty());
+        seen.extend(mine);
+    }
+    let unique: HashSet<_> = seen.iter().copied().collect();
+    assert_eq!(seen.len(), 2000, "every job claimed once, none twice");
+    assert_eq!(unique, created);
+    assert!(
+        claimers_with_work > 1,
+        "the claimers really ran side by side"
+    );
+}
+
+pub async fn claim_refuses_a_bad_request(h: &Harness) {
+    h.job("x", 1).await;
+    let bad = [
+        ClaimRequest::new("w", 0),
+        ClaimRequest::new("", 1),
+        ClaimRequest::new("w", 1).lease_duration(Duration::ZERO),
+        ClaimRequest::new("w", 100_000),
+    ];
+    for request in bad {
+        let err = h.store.claim(&request).await.unwrap_err();
+        assert!(
+            matches!(err, StoreError::InvalidInput(_)),
+            "{request:?}: {err:?}"
+        );
+    }
+    assert_eq!(h.store.count_by_status().await.unwrap().pending, 1);
+}

@@ -1,0 +1,320 @@
+use std::time::Duration;
+
+use jobstore::{
+    ClaimRequest, FailOutcome, Failure, JobStatus, Lease, NewJob, Progress, StoreError,
+};
+use serde_json::json;
+
+use crate::support::{start, Harness};
+
+fn lease_lost(err: &StoreError) -> bool {
+    err.is_lease_lost()
+}
+
+pub async fn heartbeat_extends_the_lease(h: &Harness) {
+    h.job("hb", 1).await;
+    let c = h.claim_one("w").await;
+    h.advance(Duration::from_secs(50));
+    let beat = h
+        .store
+        .heartbeat(&c.lease, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let now = start() + chrono::Duration::seconds(50);
+    assert_eq!(beat.lease_expires_at, now + chrono::Duration::seconds(60));
+    assert!(!beat.cancel_requested);
+    let job = h.store.get(c.job.id).await.unwrap();
+    assert_eq!(job.lease_expires_at, Some(beat.lease_expires_at));
+    assert_eq!(job.updated_at, now);
+}
+
+pub async fn progress_records_stage_and_optional_percent(h: &Harness) {
+    h.job("p", 1).await;
+    let c = h.claim_one("w").await;
+    h.store
+        .progress(&c.lease, &Progress::percent("downloading", 42.5))
+        .await
+        .unwrap();
+    let job = h.store.get(c.job.id).await.unwrap();
+    assert_eq!(job.stage.as_deref(), Some("downloading"));
+    assert_eq!(job.progress, Some(42.5));
+
+    h.store
+        .progress(&c.lease, &Progress::indeterminate("analyzing"))
+        .await
+        .unwrap();
+    let job = h.store.get(c.job.id).await.unwrap();
+    assert_eq!(job.stage.as_deref(), Some("analyzing"));
+    assert_eq!(job.progress, None, "no fake percent");
+
+    for bad in [
+        Progress::percent("x", 100.5),
+        Progress::percent("x", -1.0),
+        Progress::percent("x", f32::NAN),
+        Progress::indeterminate(""),
+    ] {
+        let err = h.store.progress(&c.lease, &bad).await.unwrap_err();
+        assert!(
+            matches!(err, StoreError::InvalidInput(_)),
+            "{bad:?}: {err:?}"
+        );
+    }
+    assert_eq!(
+        h.store.get(c.job.id).await.unwrap(),
+        job,
+        "refused progress changed nothing"
+    );
+    h.store
+        .progress(&c.lease, &Progress::percent("x", 100.0))
+        .await
+        .unwrap();
+    h.store
+        .progress(&c.lease, &Progress::percent("x", 0.0))
+        .await
+        .unwrap();
+}
+
+pub async fn complete_stores_the_result(h: &Harness) {
+    h.job("c", 1).await;
+    let c = h.claim_one("w").await;
+    h.advance(Duration::from_secs(2));
+    h.store
+        .complete(&c.lease, json!({ "bytes": 1234, "path": "/out.mp4" }))
+        .await
+        .unwrap();
+    let job = h.store.get(c.job.id).await.unwrap();
+    let now = start() + chrono::Duration::seconds(2);
+    assert_eq!(job.status, JobStatus::Completed);
+    assert_eq!(
+        job.result,
+        Some(json!({ "bytes": 1234, "path": "/out.mp4" }))
+    );
+    assert_eq!(job.completed_at, Some(now));
+    assert_eq!((job.locked_by.clone(), job.lease_expires_at), (None, None));
+    assert_eq!(job.error, None);
+}
+
+pub async fn transient_failure_retries_until_attempts_run_out(h: &Harness) {
+    h.job("t", 1).await;
+    let first = h.claim_one("w").await;
+    let outcome = h
+        .store
+        .fail(
+            &first.lease,
+            &Failure::transient("connection reset").retry_after(Duration::from_secs(30)),
+        )
+        .await
+        .unwrap();
+    let retry_at = start() + chrono::Duration::seconds(30);
+    assert_eq!(
+        outcome,
+        FailOutcome::Retrying {
+            run_at: retry_at,
+            retry_count: 1
+        }
+    );
+    let job = h.store.get(first.job.id).await.unwrap();
+    assert_eq!(job.status, JobStatus::Pending);
+    assert_eq!(job.retry_count, 1);
+    assert_eq!(
+        job.error.as_deref(),
+        Some("connection reset"),
+        "last error stays visible"
+    );
+    assert_eq!(job.run_at, retry_at);
+    assert_eq!(job.locked_by, None);
+    assert!(
+        h.store
+            .claim(&ClaimRequest::new("w", 1))
+            .await
+            .unwrap()
+            .is_empty(),
+        "backoff"
+    );
+
+    h.advance(Duration::from_secs(30));
+    let second = h.claim_one("w").await;
+    assert_eq!(second.lease.attempt, 2);
+    let outcome = h
+        .store
+        .fail(&second.lease, &Failure::transient("connection reset again"))
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        FailOutcome::Failed,
+        "max_attempts 2: one automatic retry"
+    );
+    let job = h.store.get(first.job.id).await.unwrap();
+    assert_eq!(job.status, JobStatus::Failed);
+    assert_eq!(job.retry_count, 1);
+    assert_eq!(job.error.as_deref(), Some("connection reset again"));
+    assert!(job.completed_at.is_some());
+}
+
+pub async fn permanent_failure_fails_at_once(h: &Harness) {
+    h.store
+        .create(NewJob::new("p", json!({})).max_attempts(5))
+        .await
+        .unwrap();
+    let c = h.claim_one("w").await;
+    let outcome = h
+        .store
+        .fail(&c.lease, &Failure::permanent("unsupported format"))
+        .await
+        .unwrap();
+    assert_eq!(outcome, FailOutcome::Failed);
+    let job = h.store.get(c.job.id).await.unwrap();
+    assert_eq!(job.status, JobStatus::Failed);
+    assert_eq!(job.retry_count, 0);
+    assert_eq!(job.error.as_deref(), Some("unsupported format"));
+}
+
+pub async fn release_does_not_spend_an_attempt(h: &Harness) {
+    h.job("r", 1).await;
+    let c = h.claim_one("w").await;
+    h.store.release(&c.lease).await.unwrap();
+    let job = h.store.get(c.job.id).await.unwrap();
+    assert_eq!(job.status, JobStatus::Pending);
+    assert_eq!(job.retry_count, 0, "no attempt spent");
+    assert_eq!((job.locked_by.clone(), job.lease_expires_at), (None, None));
+    let again = h.claim_one("w").await;
+    assert_eq!(again.job.id, c.job.id);
+    assert_eq!(again.lease.attempt, 2, "the fencing token still moves on");
+    assert!(lease_lost(
+        &h.store.complete(&c.lease, json!(1)).await.unwrap_err()
+    ));
+}
+
+pub async fn writes_to_a_finished_job_are_refused(h: &Harness) {
+    h.job("f", 1).await;
+    let c = h.claim_one("w").await;
+    h.store.complete(&c.lease, json!("done")).await.unwrap();
+    let done = h.store.get(c.job.id).await.unwrap();
+
+    let err = h
+        .store
+        .complete(&c.lease, json!("again"))
+        .await
+        .unwrap_err();
+    match err {
+        StoreError::LeaseLost { id, status, .. } => {
+            assert_eq!(id, c.job.id);
+            assert_eq!(status, JobStatus::Completed);
+        }
+        other => panic!("expected LeaseLost, got {other:?}"),
+    }
+    assert!(lease_lost(
+        &h.store
+            .fail(&c.lease, &Failure::permanent("x"))
+            .await
+            .unwrap_err()
+    ));
+    assert!(lease_lost(
+        &h.store
+            .progress(&c.lease, &Progress::percent("x", 1.0))
+            .await
+            .unwrap_err()
+    ));
+    assert!(lease_lost(
+        &h.store
+            .heartbeat(&c.lease, Duration::from_secs(1))
+            .await
+            .unwrap_err()
+    ));
+    assert!(lease_lost(&h.store.release(&c.lease).await.unwrap_err()));
+    assert!(lease_lost(
+        &h.store.mark_cancelled(&c.lease).await.unwrap_err()
+    ));
+    assert_eq!(
+        h.store.get(c.job.id).await.unwrap(),
+        done,
+        "nothing changed"
+    );
+
+    // Completing a cancelled job is refused too.
+    let pending = h.job("f", 2).await;
+    h.store.cancel(pending.id).await.unwrap();
+    let forged = Lease {
+        job_id: pending.id,
+        attempt: 0,
+    };
+    let err = h.store.complete(&forged, json!(1)).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::LeaseLost {
+                status: JobStatus::Cancelled,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+
+    let unknown = Lease {
+        job_id: jobstore::JobId::new_at(start()),
+        attempt: 1,
+    };
+    let err = h.store.complete(&unknown, json!(1)).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
+}
+
+pub async fn stale_lease_is_refused_after_rescue_and_reclaim(h: &Harness) {
+    h.job("s", 1).await;
+    let short = ClaimRequest::new("old-worker", 1).lease_duration(Duration::from_secs(30));
+    let old = h.store.claim(&short).await.unwrap().remove(0);
+    h.advance(Duration::from_secs(31));
+    assert_eq!(h.store.rescue_expired().await.unwrap().requeued, 1);
+    let new = h.claim_one("new-worker").await;
+    assert_eq!(new.lease.attempt, 2);
+
+    let err = h
+        .store
+        .complete(&old.lease, json!("late"))
+        .await
+        .unwrap_err();
+    match err {
+        StoreError::LeaseLost {
+            attempt,
+            current_attempt,
+            status,
+            ..
+        } => {
+            assert_eq!(
+                (attempt, current_attempt, status),
+                (1, 2, JobStatus::Running)
+            );
+        }
+        other => panic!("expected LeaseLost, got {other:?}"),
+    }
+    assert!(lease_lost(
+        &h.store
+            .progress(&old.lease, &Progress::percent("x", 5.0))
+            .await
+            .unwrap_err()
+    ));
+    assert!(lease_lost(
+        &h.store
+            .heartbeat(&old.lease, Duration::from_secs(60))
+            .await
+            .unwrap_err()
+    ));
+    assert!(lease_lost(
+        &h.store
+            .fail(&old.lease, &Failure::permanent("x"))
+            .await
+            .unwrap_err()
+    ));
+    let job = h.store.get(new.job.id).await.unwrap();
+    assert_eq!(job.status, JobStatus::Running);
+    assert_eq!(job.locked_by.as_deref(), Some("new-worker"));
+
+    h.store
+        .complete(&new.lease, json!("on time"))
+        .await
+        .unwrap();
+    assert_eq!(
+        h.store.get(new.job.id).await.unwrap().result,
+        Some(json!("on time"))
+    );
+}

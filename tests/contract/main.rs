@@ -1,0 +1,71 @@
+//! The JobStore contract, written once and run unchanged against every
+//! backend. A new backend joins by adding one `contract_suite!` line.
+
+mod support;
+
+mod cancel;
+mod claim;
+mod create;
+mod lifecycle;
+mod queue;
+mod read;
+mod rescue;
+mod retry;
+
+/// Instantiates every contract test for one backend: `$harness` is an
+/// async fn returning a fresh [`support::Harness`].
+macro_rules! contract_suite {
+    ($backend:ident, $harness:path) => {
+        mod $backend {
+            contract_suite!(@tests $harness;
+                create::create_returns_pending_job_with_defaults,
+                create::create_refuses_invalid_input_and_stores_nothing,
+                create::create_many_is_all_or_nothing,
+                create::get_unknown_id_is_not_found,
+                create::scheduled_job_is_not_claimable_before_run_at,
+                read::list_is_newest_first_and_filters,
+                read::list_pages_with_a_cursor,
+                read::list_refuses_a_bad_limit,
+                read::count_by_status_counts_each_status,
+                claim::claim_is_fifo_for_jobs_created_in_a_tight_loop,
+                claim::claim_orders_by_run_at_then_creation,
+                claim::claim_sets_the_lease,
+                claim::claim_respects_limit_and_job_types,
+                claim::concurrent_claimers_never_share_a_job,
+                claim::claim_refuses_a_bad_request,
+                lifecycle::heartbeat_extends_the_lease,
+                lifecycle::progress_records_stage_and_optional_percent,
+                lifecycle::complete_stores_the_result,
+                lifecycle::transient_failure_retries_until_attempts_run_out,
+                lifecycle::permanent_failure_fails_at_once,
+                lifecycle::release_does_not_spend_an_attempt,
+                lifecycle::writes_to_a_finished_job_are_refused,
+                lifecycle::stale_lease_is_refused_after_rescue_and_reclaim,
+                cancel::cancel_pending_job_is_immediate,
+                cancel::cancel_running_job_is_requested_then_marked,
+                cancel::cancel_finished_job_changes_nothing,
+                cancel::failure_after_cancel_request_ends_cancelled,
+                cancel::cancel_unknown_job_is_not_found,
+                rescue::rescue_requeues_then_fails_when_attempts_run_out,
+                rescue::rescue_leaves_live_leases_alone,
+                rescue::rescue_cancels_expired_job_with_cancel_request,
+                queue::queue_position_counts_jobs_ahead,
+                queue::queue_position_of_unknown_job_is_not_found,
+                retry::retry_creates_a_new_job_recording_the_original,
+                retry::retry_refuses_jobs_that_did_not_fail,
+            );
+        }
+    };
+    (@tests $harness:path; $($module:ident :: $test:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $test() {
+                let harness = $harness().await;
+                crate::$module::$test(&harness).await;
+            }
+        )*
+    };
+}
+
+contract_suite!(memory, crate::support::memory);
+contract_suite!(sqlite, crate::support::sqlite);

@@ -1,0 +1,42 @@
+use std::time::Duration;
+
+use jobstore::{JobId, NewJob, StoreError};
+use serde_json::json;
+
+use crate::support::{start, Harness};
+
+pub async fn queue_position_counts_jobs_ahead(h: &Harness) {
+    let a = h.job("q", 1).await;
+    let b = h.job("q", 2).await;
+    let c = h.job("q", 3).await;
+    let scheduled = h
+        .store
+        .create(NewJob::new("q", json!({})).delay(Duration::from_secs(60)))
+        .await
+        .unwrap();
+    assert_eq!(h.store.queue_position(a.id).await.unwrap(), Some(0));
+    assert_eq!(h.store.queue_position(b.id).await.unwrap(), Some(1));
+    assert_eq!(h.store.queue_position(c.id).await.unwrap(), Some(2));
+    assert_eq!(h.store.queue_position(scheduled.id).await.unwrap(), Some(3));
+
+    let running = h.claim_one("w").await;
+    assert_eq!(running.job.id, a.id);
+    assert_eq!(
+        h.store.queue_position(a.id).await.unwrap(),
+        None,
+        "not pending"
+    );
+    assert_eq!(h.store.queue_position(b.id).await.unwrap(), Some(0));
+    assert_eq!(h.store.queue_position(c.id).await.unwrap(), Some(1));
+    h.store.cancel(b.id).await.unwrap();
+    assert_eq!(h.store.queue_position(c.id).await.unwrap(), Some(0));
+}
+
+pub async fn queue_position_of_unknown_job_is_not_found(h: &Harness) {
+    let err = h
+        .store
+        .queue_position(JobId::new_at(start()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
+}
