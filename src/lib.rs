@@ -36,12 +36,18 @@
 //! # }
 //! ```
 
+pub mod cli;
 pub mod clock;
 pub mod error;
 pub mod job;
 pub mod schema;
 pub mod store;
 mod time;
+
+/// The README's examples, compiled as doctests so they stay true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{StoreError, StoreResult};

@@ -2,8 +2,9 @@
 
 use std::time::Duration;
 
-use deadpool_diesel::sqlite::{Hook, HookError, Manager, Pool, Runtime};
+use deadpool_diesel::sqlite::{Hook, HookError, Manager, Pool, PoolError, Runtime};
 use diesel::connection::SimpleConnection;
+use diesel::result::QueryResult;
 use diesel::sqlite::SqliteConnection;
 
 use crate::error::{StoreError, StoreResult};
@@ -12,15 +13,24 @@ use crate::error::{StoreError, StoreResult};
 /// others wait for a lock instead of failing), WAL, `synchronous = NORMAL`
 /// (durable across application crashes; WAL keeps the database consistent
 /// across power loss) and foreign keys.
-pub(crate) fn configure(conn: &mut SqliteConnection, busy_timeout: Duration) -> StoreResult<()> {
+pub(crate) fn configure(conn: &mut SqliteConnection, busy_timeout: Duration) -> QueryResult<()> {
     let busy_ms = busy_timeout.as_millis().min(i32::MAX as u128);
     conn.batch_execute(&format!(
         "PRAGMA busy_timeout = {busy_ms};
          PRAGMA journal_mode = WAL;
          PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;"
-    ))?;
-    Ok(())
+    ))
+}
+
+/// Why a pooled connection could not be had, in the database's own words
+/// where it gave some (e.g. "file is not a database").
+pub(crate) fn pool_error_reason(error: PoolError) -> String {
+    match error {
+        PoolError::PostCreateHook(HookError::Message(message)) => message.into_owned(),
+        PoolError::Backend(error) => error.to_string(),
+        other => other.to_string(),
+    }
 }
 
 /// A pool of connections to `path`, each configured by [`configure`] when

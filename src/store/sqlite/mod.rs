@@ -83,7 +83,10 @@ impl SqliteStore {
             }
         }
         let pool = connection::pool(path, config.max_connections, config.busy_timeout)?;
-        let conn = pool.get().await.map_err(|e| open_error(e.to_string()))?;
+        let conn = pool
+            .get()
+            .await
+            .map_err(|e| open_error(connection::pool_error_reason(e)))?;
         let applied_on_open = conn
             .interact(migrate::run)
             .await
@@ -121,11 +124,12 @@ impl SqliteStore {
         F: FnOnce(&mut SqliteConnection) -> StoreResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        let conn = self
-            .pool
-            .get()
-            .await
-            .map_err(|e| StoreError::Database(format!("no database connection: {e}")))?;
+        let conn = self.pool.get().await.map_err(|e| {
+            StoreError::Database(format!(
+                "no database connection: {}",
+                connection::pool_error_reason(e)
+            ))
+        })?;
         conn.interact(f)
             .await
             .map_err(|e| StoreError::Database(format!("connection task failed: {e}")))?
@@ -243,5 +247,63 @@ impl JobStore for SqliteStore {
     async fn retry(&self, id: JobId) -> StoreResult<Job> {
         let now = self.now();
         self.write(move |conn| queries::retry(conn, id, now)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::sql_types::{BigInt, Text};
+    use diesel::{sql_query, QueryableByName, RunQueryDsl};
+
+    use super::*;
+
+    #[derive(QueryableByName, Debug, PartialEq)]
+    struct Pragmas {
+        #[diesel(sql_type = Text)]
+        journal_mode: String,
+        #[diesel(sql_type = BigInt)]
+        synchronous: i64,
+        #[diesel(sql_type = BigInt)]
+        busy_timeout: i64,
+        #[diesel(sql_type = BigInt)]
+        foreign_keys: i64,
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_pooled_connection_gets_the_pragmas() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = SqliteConfig::new(dir.path().join("p.db"))
+            .max_connections(4)
+            .busy_timeout(Duration::from_millis(12_345));
+        let store = SqliteStore::open_with(config).await.unwrap();
+        // Hold four connections at once so four distinct ones are read.
+        let mut held = Vec::new();
+        for _ in 0..4 {
+            held.push(store.pool.get().await.unwrap());
+        }
+        for conn in &held {
+            let pragmas = conn
+                .interact(|conn| {
+                    sql_query(
+                        "SELECT (SELECT journal_mode FROM pragma_journal_mode) AS journal_mode,
+                                (SELECT synchronous FROM pragma_synchronous) AS synchronous,
+                                (SELECT timeout FROM pragma_busy_timeout) AS busy_timeout,
+                                (SELECT foreign_keys FROM pragma_foreign_keys) AS foreign_keys",
+                    )
+                    .get_result::<Pragmas>(conn)
+                })
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                pragmas,
+                Pragmas {
+                    journal_mode: "wal".into(),
+                    synchronous: 1, // NORMAL
+                    busy_timeout: 12_345,
+                    foreign_keys: 1,
+                }
+            );
+        }
     }
 }

@@ -495,3 +495,106 @@ pub(crate) fn retry(
     insert(conn, std::slice::from_ref(&prepared))?;
     Ok(prepared.job)
 }
+
+#[cfg(test)]
+mod tests {
+    //! The claim and reaper statements must never scan the table: their
+    //! plans are read with `EXPLAIN QUERY PLAN` on the exact SQL the store
+    //! runs, captured through Diesel's instrumentation.
+
+    use std::sync::{Arc, Mutex};
+
+    use diesel::connection::{Instrumentation, InstrumentationEvent};
+    use diesel::sql_types::Text;
+    use diesel::{sql_query, Connection, QueryableByName, RunQueryDsl, SqliteConnection};
+
+    use super::*;
+    use crate::store::sqlite::migrate;
+
+    #[derive(QueryableByName)]
+    struct PlanRow {
+        #[diesel(sql_type = Text)]
+        detail: String,
+    }
+
+    /// Runs `run` on a migrated database and returns the plan of every
+    /// statement it executed.
+    fn plans_of(run: impl FnOnce(&mut SqliteConnection)) -> Vec<(String, Vec<String>)> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.db");
+        let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+        migrate::run(&mut conn).unwrap();
+
+        let captured = Arc::new(Mutex::new(Vec::<String>::new()));
+        let sink = Arc::clone(&captured);
+        let capture = move |event: InstrumentationEvent<'_>| {
+            if let InstrumentationEvent::StartQuery { query, .. } = event {
+                sink.lock().unwrap().push(query.to_string());
+            }
+        };
+        conn.set_instrumentation(capture);
+        run(&mut conn);
+        conn.set_instrumentation(None::<Box<dyn Instrumentation>>);
+
+        let statements = captured.lock().unwrap().clone();
+        statements
+            .into_iter()
+            .map(|statement| {
+                let sql = statement.split(" -- binds: ").next().unwrap().to_string();
+                let plan = sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
+                    .load::<PlanRow>(&mut conn)
+                    .unwrap()
+                    .into_iter()
+                    .map(|row| row.detail)
+                    .collect();
+                (sql, plan)
+            })
+            .collect()
+    }
+
+    fn assert_searches_with(plans: &[(String, Vec<String>)], index: &str) {
+        assert!(!plans.is_empty(), "no statement was captured");
+        let mut used = false;
+        for (sql, plan) in plans {
+            for line in plan {
+                assert!(
+                    !line.starts_with("SCAN"),
+                    "full scan in plan of {sql}: {plan:?}"
+                );
+                assert!(
+                    !line.contains("TEMP B-TREE"),
+                    "sort in plan of {sql}: {plan:?}"
+                );
+            }
+            used |= plan.iter().any(|line| line.contains(index));
+        }
+        assert!(used, "no statement used {index}: {plans:?}");
+    }
+
+    #[test]
+    fn claim_statement_searches_the_claim_index() {
+        let now = chrono::Utc::now();
+        let plans = plans_of(|conn| {
+            claim(conn, &ClaimRequest::new("w", 10), now).unwrap();
+            claim(conn, &ClaimRequest::new("w", 10).job_types(["a", "b"]), now).unwrap();
+        });
+        assert_eq!(plans.len(), 2);
+        assert!(plans.iter().all(|(sql, _)| sql.starts_with("UPDATE")));
+        assert_searches_with(&plans, "jobs_claim_idx");
+    }
+
+    #[test]
+    fn reaper_statements_search_the_reaper_index() {
+        let plans = plans_of(|conn| {
+            rescue_expired(conn, chrono::Utc::now()).unwrap();
+        });
+        assert_eq!(plans.len(), 3, "cancel, requeue and fail statements");
+        for (sql, plan) in &plans {
+            assert!(
+                plan.iter().any(|l| l.contains("jobs_reaper_idx")),
+                "{sql}: {plan:?}"
+            );
+        }
+        assert_searches_with(&plans, "jobs_reaper_idx");
+    }
+}

@@ -1,0 +1,171 @@
+//! What only the Diesel SQLite backend promises: a real file that survives
+//! reopening, transactional enqueue through the caller's connection, and
+//! clear refusals of databases it must not touch.
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, SqliteConnection};
+use jobstore::store::sqlite::{enqueue_in, enqueue_many_in};
+use jobstore::{JobStatus, JobStore, NewJob, SqliteStore, StoreError};
+use serde_json::json;
+
+/// A plain Diesel connection, as a user's own code would open one; it waits
+/// for locks like any well-behaved SQLite client.
+fn raw_connection(path: &std::path::Path) -> SqliteConnection {
+    let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+    conn.batch_execute("PRAGMA busy_timeout = 10000").unwrap();
+    conn
+}
+
+#[tokio::test]
+async fn transactional_enqueue_exists_only_if_the_caller_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jobs.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    let mut conn = raw_connection(&path);
+    conn.batch_execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, total INTEGER NOT NULL)")
+        .unwrap();
+
+    // Rolled back: neither the order nor its job exists.
+    let rolled_back = conn.transaction::<(), StoreError, _>(|conn| {
+        conn.batch_execute("INSERT INTO orders (id, total) VALUES (1, 100)")?;
+        let job = enqueue_in(conn, NewJob::new("receipt", json!({ "order": 1 })))?;
+        Err(StoreError::InvalidInput(format!(
+            "payment declined; job {} must vanish",
+            job.id
+        )))
+    });
+    assert!(rolled_back.is_err());
+    assert_eq!(store.count_by_status().await.unwrap().total(), 0);
+
+    // Committed: the jobs exist, claimable like any other.
+    let jobs = conn
+        .transaction::<_, StoreError, _>(|conn| {
+            conn.batch_execute("INSERT INTO orders (id, total) VALUES (2, 200)")?;
+            let first = enqueue_in(conn, NewJob::new("receipt", json!({ "order": 2 })))?;
+            let more = enqueue_many_in(
+                conn,
+                vec![
+                    NewJob::new("ship", json!({ "order": 2 })),
+                    NewJob::new("invoice", json!({ "order": 2 })),
+                ],
+            )?;
+            Ok([vec![first], more].concat())
+        })
+        .unwrap();
+    assert_eq!(jobs.len(), 3);
+    for job in &jobs {
+        assert_eq!(store.get(job.id).await.unwrap(), *job);
+    }
+    assert_eq!(store.count_by_status().await.unwrap().pending, 3);
+}
+
+#[tokio::test]
+async fn transactional_enqueue_refuses_bad_input_without_touching_the_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jobs.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    let mut conn = raw_connection(&path);
+    let err = conn
+        .transaction::<(), StoreError, _>(|conn| {
+            enqueue_many_in(
+                conn,
+                vec![NewJob::new("ok", json!({})), NewJob::new("", json!({}))],
+            )?;
+            Ok(())
+        })
+        .unwrap_err();
+    assert!(matches!(err, StoreError::InvalidInput(_)), "{err:?}");
+    assert_eq!(store.count_by_status().await.unwrap().total(), 0);
+}
+
+#[tokio::test]
+async fn reopening_keeps_jobs_and_applies_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jobs.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    assert_eq!(store.applied_on_open(), ["2026-11-22-000000_create_jobs"]);
+    let job = store
+        .create(NewJob::new("keep", json!([1, 2, 3])))
+        .await
+        .unwrap();
+    drop(store);
+
+    let reopened = SqliteStore::open(&path).await.unwrap();
+    assert!(reopened.applied_on_open().is_empty());
+    assert_eq!(reopened.get(job.id).await.unwrap(), job);
+}
+
+#[tokio::test]
+async fn a_schema_newer_than_the_binary_is_refused_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jobs.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    let job = store.create(NewJob::new("keep", json!({}))).await.unwrap();
+    drop(store);
+    raw_connection(&path)
+        .batch_execute("INSERT INTO __diesel_schema_migrations (version) VALUES ('20991231000000')")
+        .unwrap();
+
+    let err = SqliteStore::open(&path).await.unwrap_err();
+    match &err {
+        StoreError::SchemaTooNew { database, binary } => {
+            assert_eq!(database, "20991231000000");
+            assert_eq!(binary, "20261122000000");
+        }
+        other => panic!("expected SchemaTooNew, got {other:?}"),
+    }
+    assert!(err.to_string().contains("20991231000000"));
+    assert!(err.to_string().contains("20261122000000"));
+
+    // The job is still there, untouched.
+    raw_connection(&path)
+        .batch_execute("DELETE FROM __diesel_schema_migrations WHERE version = '20991231000000'")
+        .unwrap();
+    let store = SqliteStore::open(&path).await.unwrap();
+    assert_eq!(store.get(job.id).await.unwrap(), job);
+}
+
+#[tokio::test]
+async fn a_file_that_is_not_a_database_is_refused_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.txt");
+    let content = "these are my notes, not a database\n".repeat(200);
+    std::fs::write(&path, &content).unwrap();
+    let err = SqliteStore::open(&path).await.unwrap_err();
+    assert!(matches!(err, StoreError::Open { .. }), "{err:?}");
+    assert!(err.to_string().contains("not a database"), "{err}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), content);
+}
+
+#[tokio::test]
+async fn a_missing_directory_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("no/such/dir/jobs.db");
+    let err = SqliteStore::open(&path).await.unwrap_err();
+    assert!(err.to_string().contains("does not exist"), "{err}");
+    assert!(!dir.path().join("no").exists());
+}
+
+#[tokio::test]
+async fn an_in_memory_path_is_refused_with_a_pointer_to_the_memory_store() {
+    let err = SqliteStore::open(":memory:").await.unwrap_err();
+    assert!(err.to_string().contains("MemoryStore"), "{err}");
+}
+
+#[tokio::test]
+async fn status_check_constraint_guards_the_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jobs.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    let job = store.create(NewJob::new("x", json!({}))).await.unwrap();
+    let mut conn = raw_connection(&path);
+    for bad in [
+        "UPDATE jobs SET status = 'exploded'",
+        "UPDATE jobs SET progress = 101",
+        "UPDATE jobs SET params = 'not json'",
+        "UPDATE jobs SET status = 'running'", // running without a lease
+    ] {
+        assert!(conn.batch_execute(bad).is_err(), "{bad} was accepted");
+    }
+    assert_eq!(store.get(job.id).await.unwrap().status, JobStatus::Pending);
+}
