@@ -90,6 +90,21 @@ pub struct JobPage {
     pub next_cursor: Option<JobId>,
 }
 
+impl JobPage {
+    /// A page from up to `limit + 1` jobs fetched newest first: the extra
+    /// job only tells that another page follows.
+    pub(crate) fn from_overfetched(mut jobs: Vec<Job>, limit: u32) -> Self {
+        let limit = limit as usize;
+        let next_cursor = if jobs.len() > limit {
+            jobs.truncate(limit);
+            jobs.last().map(|job| job.id)
+        } else {
+            None
+        };
+        JobPage { jobs, next_cursor }
+    }
+}
+
 /// How many jobs are in each status.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusCounts {

@@ -127,8 +127,7 @@ impl JobStore for MemoryStore {
             Some(cursor) => std::ops::Bound::Excluded(cursor),
             None => std::ops::Bound::Unbounded,
         };
-        let limit = query.limit as usize;
-        let mut page: Vec<Job> = jobs
+        let page: Vec<Job> = jobs
             .range((std::ops::Bound::Unbounded, upper))
             .rev()
             .map(|(_, job)| job)
@@ -140,19 +139,10 @@ impl JobStore for MemoryStore {
                     .as_ref()
                     .is_none_or(|c| job.correlation_id.as_ref() == Some(c))
             })
-            .take(limit + 1)
+            .take(query.limit as usize + 1)
             .cloned()
             .collect();
-        let next_cursor = if page.len() > limit {
-            page.truncate(limit);
-            page.last().map(|job| job.id)
-        } else {
-            None
-        };
-        Ok(JobPage {
-            jobs: page,
-            next_cursor,
-        })
+        Ok(JobPage::from_overfetched(page, query.limit))
     }
 
     async fn count_by_status(&self) -> StoreResult<StatusCounts> {

@@ -72,25 +72,15 @@ pub(crate) fn list(conn: &mut SqliteConnection, query: &ListQuery) -> StoreResul
     if let Some(cursor) = query.cursor {
         select = select.filter(jobs::id.lt(cursor.to_string()));
     }
-    let limit = query.limit as usize;
     let rows = select
         .order(jobs::id.desc())
         .limit(i64::from(query.limit) + 1)
         .load(conn)?;
-    let mut page = rows
+    let jobs = rows
         .into_iter()
         .map(Job::try_from)
         .collect::<StoreResult<Vec<_>>>()?;
-    let next_cursor = if page.len() > limit {
-        page.truncate(limit);
-        page.last().map(|job| job.id)
-    } else {
-        None
-    };
-    Ok(JobPage {
-        jobs: page,
-        next_cursor,
-    })
+    Ok(JobPage::from_overfetched(jobs, query.limit))
 }
 
 /// How many jobs are in each status.
