@@ -43,6 +43,7 @@ pub mod job;
 pub mod schema;
 pub mod store;
 mod time;
+pub mod worker;
 
 /// The README's examples, compiled as doctests so they stay true.
 #[doc = include_str!("../README.md")]

@@ -1,0 +1,76 @@
+//! How a worker behaves.
+
+use std::time::Duration;
+
+use super::{Backoff, WorkerError};
+
+/// Settings of a [`Worker`](super::Worker).
+#[derive(Clone, Debug)]
+pub struct WorkerConfig {
+    /// Recorded as `locked_by` on the jobs this worker claims.
+    pub worker_id: String,
+    /// The most jobs run at once.
+    pub concurrency: usize,
+    /// Only jobs of these types are claimed; `None` claims every type (a job
+    /// with no registered handler then fails permanently).
+    pub job_types: Option<Vec<String>>,
+    /// How often an idle worker looks for jobs enqueued elsewhere.
+    pub poll_interval: Duration,
+    /// The longest idle wait, as the poll interval backs off while idle.
+    pub max_poll_interval: Duration,
+    /// How long a claim's lease lasts without a heartbeat.
+    pub lease_duration: Duration,
+    /// How often running jobs are heartbeated (and cancellation noticed).
+    pub heartbeat_interval: Duration,
+    /// How often this worker rescues jobs whose lease expired.
+    pub rescue_interval: Duration,
+    /// On shutdown, how long running jobs may take to finish before they
+    /// are stopped and put back to pending.
+    pub shutdown_grace: Duration,
+    /// The wait before retrying a transient failure.
+    pub backoff: Backoff,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            worker_id: format!("worker-{}-{}", std::process::id(), short_random()),
+            concurrency: 4,
+            job_types: None,
+            poll_interval: Duration::from_secs(1),
+            max_poll_interval: Duration::from_secs(5),
+            lease_duration: Duration::from_secs(30),
+            heartbeat_interval: Duration::from_secs(10),
+            rescue_interval: Duration::from_secs(15),
+            shutdown_grace: Duration::from_secs(30),
+            backoff: Backoff::default(),
+        }
+    }
+}
+
+fn short_random() -> String {
+    format!("{:08x}", fastrand::u32(..))
+}
+
+impl WorkerConfig {
+    /// Checks that the settings can work together.
+    pub fn validate(&self) -> Result<(), WorkerError> {
+        let fail = |msg: &str| Err(WorkerError::Config(msg.to_string()));
+        if self.concurrency == 0 {
+            return fail("concurrency must be at least 1");
+        }
+        if self.concurrency > 1000 {
+            return fail("concurrency must be at most 1000");
+        }
+        if self.poll_interval.is_zero() || self.heartbeat_interval.is_zero() {
+            return fail("poll and heartbeat intervals must be longer than zero");
+        }
+        if self.heartbeat_interval >= self.lease_duration {
+            return fail("the heartbeat interval must be shorter than the lease, or leases expire while jobs run");
+        }
+        if self.rescue_interval.is_zero() {
+            return fail("the rescue interval must be longer than zero");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,106 @@
+//! What a running handler works with.
+
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use super::JobError;
+use crate::job::{Job, Progress};
+use crate::store::{JobStore, Lease};
+
+/// The running job's view of the world: its record, progress reporting,
+/// the store (to enqueue follow-up jobs) and its cancellation signal.
+///
+/// Every event a handler logs through `tracing` lands inside a span that
+/// carries the job's id, type and attempt.
+#[derive(Clone)]
+pub struct JobContext {
+    store: Arc<dyn JobStore>,
+    job: Arc<Job>,
+    lease: Lease,
+    stages: &'static [&'static str],
+    cancel: CancellationToken,
+}
+
+impl std::fmt::Debug for JobContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JobContext")
+            .field("job_id", &self.job.id)
+            .field("attempt", &self.lease.attempt)
+            .finish_non_exhaustive()
+    }
+}
+
+impl JobContext {
+    pub(crate) fn new(
+        store: Arc<dyn JobStore>,
+        job: Job,
+        lease: Lease,
+        stages: &'static [&'static str],
+        cancel: CancellationToken,
+    ) -> Self {
+        JobContext {
+            store,
+            job: Arc::new(job),
+            lease,
+            stages,
+            cancel,
+        }
+    }
+
+    /// The job as it was claimed.
+    pub fn job(&self) -> &Job {
+        &self.job
+    }
+
+    /// This attempt's number (1 for the first).
+    pub fn attempt(&self) -> u32 {
+        self.lease.attempt
+    }
+
+    /// The store, to enqueue follow-up jobs or read others.
+    pub fn store(&self) -> &Arc<dyn JobStore> {
+        &self.store
+    }
+
+    /// Reports the current stage and, when the stage can measure it, the
+    /// percent done within it (0 to 100). Pass `None` for a stage that
+    /// cannot measure progress: pollers then show no made-up number.
+    ///
+    /// A percent outside 0..=100 is refused; so is any report after the
+    /// job's lease was lost (the handler should then stop).
+    pub async fn progress(&self, stage: &str, percent: Option<f32>) -> Result<(), JobError> {
+        let progress = Progress {
+            stage: stage.to_string(),
+            percent,
+        };
+        self.store
+            .progress(&self.lease, &progress)
+            .await
+            .map_err(|e| match e {
+                crate::StoreError::InvalidInput(_) | crate::StoreError::LeaseLost { .. } => {
+                    JobError::permanent(e)
+                }
+                other => JobError::transient(other),
+            })
+    }
+
+    /// Where `stage` stands among the job type's declared stages: `(2, 4)`
+    /// for "stage 2 of 4".
+    pub fn stage_position(&self, stage: &str) -> Option<(usize, usize)> {
+        let index = self.stages.iter().position(|s| *s == stage)?;
+        Some((index + 1, self.stages.len()))
+    }
+
+    /// Whether the job was asked to stop (cancelled, timed out, or the
+    /// worker is shutting down).
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+
+    /// Completes when the job is asked to stop; a handler can `select!` on
+    /// it to clean up before its future is dropped.
+    pub async fn cancelled(&self) {
+        self.cancel.cancelled().await
+    }
+}

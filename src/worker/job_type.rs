@@ -1,0 +1,64 @@
+//! A job type: a Rust type with a stable name, typed params and output,
+//! and an async handler.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::{JobContext, JobError};
+
+/// A kind of job the worker knows how to run.
+///
+/// ```
+/// use async_trait::async_trait;
+/// use jobstore::worker::{JobContext, JobError, JobType, ResultExt};
+/// use serde::{Deserialize, Serialize};
+///
+/// struct Thumbnail;
+///
+/// #[derive(Serialize, Deserialize)]
+/// struct Params { path: String, width: u32 }
+///
+/// #[async_trait]
+/// impl JobType for Thumbnail {
+///     const NAME: &'static str = "thumbnail";
+///     const STAGES: &'static [&'static str] = &["decoding", "resizing"];
+///     type Params = Params;
+///     type Output = String;
+///
+///     async fn run(&self, params: Params, ctx: &JobContext) -> Result<String, JobError> {
+///         if params.width == 0 {
+///             return Err(JobError::permanent("width must be positive"));
+///         }
+///         ctx.progress("decoding", None).await?;
+///         ctx.progress("resizing", Some(50.0)).await?;
+///         Ok(format!("{}.thumb.png", params.path))
+///     }
+/// }
+/// ```
+#[async_trait]
+pub trait JobType: Send + Sync + 'static {
+    /// The name stored with every job of this type: keep it stable.
+    const NAME: &'static str;
+
+    /// The stages a job of this type goes through, in order, so pollers can
+    /// show "stage 2 of 4". Empty when the type does not declare them.
+    const STAGES: &'static [&'static str] = &[];
+
+    /// The handler's input, serialized into the job at enqueue.
+    type Params: Serialize + DeserializeOwned + Send + 'static;
+
+    /// The handler's output, stored as the job's result.
+    type Output: Serialize + Send + 'static;
+
+    /// How long one attempt may run before it is stopped and counted as a
+    /// transient failure.
+    fn timeout(&self) -> Duration {
+        Duration::from_secs(600)
+    }
+
+    /// Runs one attempt of the job.
+    async fn run(&self, params: Self::Params, ctx: &JobContext) -> Result<Self::Output, JobError>;
+}

@@ -1,0 +1,19 @@
+//! Running jobs: typed job definitions, the registry of handlers, the
+//! context a handler works with, and the worker that claims and runs jobs.
+
+mod backoff;
+mod config;
+mod context;
+mod error;
+mod execute;
+mod job_type;
+mod registry;
+mod runner;
+
+pub use backoff::Backoff;
+pub use config::WorkerConfig;
+pub use context::JobContext;
+pub use error::{JobError, JobErrorKind, ResultExt, WorkerError};
+pub use job_type::JobType;
+pub use registry::Registry;
+pub use runner::{RunSummary, Worker, WorkerHealth};

@@ -1,0 +1,99 @@
+//! The map from job type names to handlers.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::{JobContext, JobError, JobType, WorkerError};
+
+/// A handler with its types erased, as the worker calls it.
+#[async_trait]
+pub(crate) trait Handler: Send + Sync {
+    fn timeout(&self) -> Duration;
+    async fn run(
+        &self,
+        params: serde_json::Value,
+        ctx: &JobContext,
+    ) -> Result<serde_json::Value, JobError>;
+}
+
+struct Typed<J>(J);
+
+#[async_trait]
+impl<J: JobType> Handler for Typed<J> {
+    fn timeout(&self) -> Duration {
+        self.0.timeout()
+    }
+
+    async fn run(
+        &self,
+        params: serde_json::Value,
+        ctx: &JobContext,
+    ) -> Result<serde_json::Value, JobError> {
+        let params: J::Params = serde_path_to_error::deserialize(params).map_err(|e| {
+            let path = e.path().to_string();
+            JobError::permanent(format!(
+                "params do not fit job type {}: at `{path}`: {}",
+                J::NAME,
+                e.inner()
+            ))
+        })?;
+        let output = self.0.run(params, ctx).await?;
+        serde_json::to_value(output)
+            .map_err(|e| JobError::permanent(format!("output cannot be serialized: {e}")))
+    }
+}
+
+/// The job types a worker can run, by name.
+#[derive(Clone, Default)]
+pub struct Registry {
+    handlers: BTreeMap<&'static str, Arc<dyn Handler>>,
+    stages: BTreeMap<&'static str, &'static [&'static str]>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.handlers.keys()).finish()
+    }
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers `job` under `J::NAME`; a name registered twice is an error.
+    pub fn register<J: JobType>(&mut self, job: J) -> Result<&mut Self, WorkerError> {
+        if self.handlers.contains_key(J::NAME) {
+            return Err(WorkerError::DuplicateJobType(J::NAME.to_string()));
+        }
+        self.handlers.insert(J::NAME, Arc::new(Typed(job)));
+        self.stages.insert(J::NAME, J::STAGES);
+        Ok(self)
+    }
+
+    /// The registered names, sorted.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.handlers.keys().copied().collect()
+    }
+
+    /// The declared stages of a job type.
+    pub fn stages(&self, job_type: &str) -> Option<&'static [&'static str]> {
+        self.stages.get(job_type).copied()
+    }
+
+    /// Where `stage` stands among its type's declared stages: `(2, 4)` for
+    /// "stage 2 of 4"; `None` when the type declares no such stage.
+    pub fn stage_position(&self, job_type: &str, stage: &str) -> Option<(usize, usize)> {
+        let stages = self.stages(job_type)?;
+        let index = stages.iter().position(|s| *s == stage)?;
+        Some((index + 1, stages.len()))
+    }
+
+    pub(crate) fn handler(&self, job_type: &str) -> Option<Arc<dyn Handler>> {
+        self.handlers.get(job_type).cloned()
+    }
+}

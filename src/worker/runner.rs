@@ -1,0 +1,309 @@
+//! The worker: claims jobs FIFO up to its concurrency, runs them, rescues
+//! the jobs of dead workers, and shuts down gracefully.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+use tokio::time::{sleep, Instant};
+use tokio_util::sync::CancellationToken;
+
+use super::execute::{execute, Outcome};
+use super::{Registry, WorkerConfig, WorkerError};
+use crate::job::{Job, JobId, NewJob};
+use crate::store::{ClaimRequest, JobStore};
+
+/// What a worker did, counted by outcome.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RunSummary {
+    /// Jobs claimed.
+    pub claimed: u64,
+    /// Attempts that completed.
+    pub completed: u64,
+    /// Attempts that failed and will run again.
+    pub retrying: u64,
+    /// Jobs that failed for good.
+    pub failed: u64,
+    /// Jobs cancelled while running.
+    pub cancelled: u64,
+    /// Jobs put back to pending on shutdown.
+    pub released: u64,
+    /// Attempts abandoned because their lease was lost.
+    pub lease_lost: u64,
+    /// Outcomes that could not be written (the lease will expire).
+    pub store_errors: u64,
+    /// Expired leases rescued by this worker.
+    pub rescued: u64,
+}
+
+impl RunSummary {
+    fn record(&mut self, outcome: Outcome) {
+        let slot = match outcome {
+            Outcome::Completed => &mut self.completed,
+            Outcome::Retrying => &mut self.retrying,
+            Outcome::Failed => &mut self.failed,
+            Outcome::Cancelled => &mut self.cancelled,
+            Outcome::Released => &mut self.released,
+            Outcome::LeaseLost => &mut self.lease_lost,
+            Outcome::StoreError => &mut self.store_errors,
+        };
+        *slot += 1;
+    }
+}
+
+/// Whether a worker is fit to work.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct WorkerHealth {
+    /// The store answered a query.
+    pub store_ok: bool,
+    /// The worker loop went round recently (within a few poll intervals).
+    pub loop_alive: bool,
+    /// What went wrong, when something did.
+    pub message: Option<String>,
+}
+
+/// Claims and runs jobs from a store with the handlers of a registry.
+#[derive(Clone)]
+pub struct Worker {
+    store: Arc<dyn JobStore>,
+    registry: Arc<Registry>,
+    config: Arc<WorkerConfig>,
+    wake: Arc<Notify>,
+    last_loop_ms: Arc<AtomicI64>,
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker")
+            .field("worker_id", &self.config.worker_id)
+            .field("registry", &self.registry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Worker {
+    /// A worker for `store` running the handlers of `registry`.
+    pub fn new(
+        store: Arc<dyn JobStore>,
+        registry: Registry,
+        config: WorkerConfig,
+    ) -> Result<Self, WorkerError> {
+        config.validate()?;
+        Ok(Worker {
+            store,
+            registry: Arc::new(registry),
+            config: Arc::new(config),
+            wake: Arc::new(Notify::new()),
+            last_loop_ms: Arc::new(AtomicI64::new(0)),
+        })
+    }
+
+    /// The store this worker uses.
+    pub fn store(&self) -> &Arc<dyn JobStore> {
+        &self.store
+    }
+
+    /// The worker's settings.
+    pub fn config(&self) -> &WorkerConfig {
+        &self.config
+    }
+
+    /// Enqueues a job and wakes this worker at once, without waiting for
+    /// its next poll.
+    pub async fn enqueue(&self, job: NewJob) -> Result<Job, WorkerError> {
+        let job = self.store.create(job).await?;
+        self.wake.notify_one();
+        Ok(job)
+    }
+
+    /// Enqueues many jobs in one transaction and wakes this worker.
+    pub async fn enqueue_many(&self, jobs: Vec<NewJob>) -> Result<Vec<JobId>, WorkerError> {
+        let jobs = self.store.create_many(jobs).await?;
+        self.wake.notify_one();
+        Ok(jobs.into_iter().map(|j| j.id).collect())
+    }
+
+    /// Wakes the worker as if a job had just been enqueued in this process.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Runs until `shutdown` is cancelled: then stops claiming, lets
+    /// running jobs finish within the grace period, stops the rest and puts
+    /// them back to pending without spending an attempt.
+    pub async fn run(&self, shutdown: CancellationToken) -> Result<RunSummary, WorkerError> {
+        let hard_stop = CancellationToken::new();
+        let mut running: JoinSet<Outcome> = JoinSet::new();
+        let mut summary = RunSummary::default();
+        let mut idle_wait = self.config.poll_interval;
+        let mut next_rescue = Instant::now();
+        tracing::info!(worker_id = %self.config.worker_id, "worker started");
+
+        while !shutdown.is_cancelled() {
+            self.mark_loop_alive();
+            if Instant::now() >= next_rescue {
+                summary.rescued += self.rescue().await;
+                next_rescue = Instant::now() + self.config.rescue_interval;
+            }
+            let free = self.config.concurrency.saturating_sub(running.len());
+            if free > 0 {
+                let claimed = self.claim(free, &mut running, &hard_stop).await;
+                summary.claimed += claimed;
+                if claimed > 0 {
+                    // Back to a short wait; when every slot filled, the
+                    // queue may hold more, claimed as soon as a slot frees.
+                    idle_wait = self.config.poll_interval;
+                }
+            }
+            let until_rescue = next_rescue.saturating_duration_since(Instant::now());
+            tokio::select! {
+                Some(done) = running.join_next(), if !running.is_empty() => {
+                    summary.record(done.unwrap_or(Outcome::StoreError));
+                }
+                _ = self.wake.notified() => idle_wait = self.config.poll_interval,
+                _ = sleep(idle_wait.min(until_rescue)) => {
+                    idle_wait = (idle_wait * 2).min(self.config.max_poll_interval);
+                }
+                _ = shutdown.cancelled() => {}
+            }
+        }
+
+        tracing::info!(running = running.len(), "shutting down: no new claims");
+        let grace = sleep(self.config.shutdown_grace);
+        tokio::pin!(grace);
+        while !running.is_empty() {
+            tokio::select! {
+                Some(done) = running.join_next() => summary.record(done.unwrap_or(Outcome::StoreError)),
+                _ = &mut grace, if !hard_stop.is_cancelled() => {
+                    tracing::warn!(running = running.len(), "grace period over: stopping running jobs");
+                    hard_stop.cancel();
+                }
+            }
+        }
+        tracing::info!(?summary, "worker stopped");
+        Ok(summary)
+    }
+
+    /// Runs until SIGTERM or SIGINT, then shuts down gracefully.
+    pub async fn run_until_signal(&self) -> Result<RunSummary, WorkerError> {
+        let shutdown = CancellationToken::new();
+        let trigger = shutdown.clone();
+        let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .map_err(|e| WorkerError::Config(format!("cannot listen for SIGTERM: {e}")))?;
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = sigterm.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            trigger.cancel();
+        });
+        self.run(shutdown).await
+    }
+
+    /// Run-once mode, for cron-triggered or serverless deployments: rescues
+    /// expired leases, claims up to `limit` jobs, runs them to their
+    /// outcome, and returns what happened.
+    pub async fn run_once(&self, limit: usize) -> Result<RunSummary, WorkerError> {
+        let mut summary = RunSummary {
+            rescued: self.store.rescue_expired().await?.total(),
+            ..RunSummary::default()
+        };
+        let hard_stop = CancellationToken::new();
+        let mut running = JoinSet::new();
+        let request = self.claim_request(limit.max(1));
+        for claimed in self.store.claim(&request).await? {
+            summary.claimed += 1;
+            running.spawn(self.execution(claimed, &hard_stop));
+        }
+        while let Some(done) = running.join_next().await {
+            summary.record(done.unwrap_or(Outcome::StoreError));
+        }
+        Ok(summary)
+    }
+
+    /// Whether the store answers and the loop is going round.
+    pub async fn health(&self) -> WorkerHealth {
+        let store = self.store.count_by_status().await;
+        let last = self.last_loop_ms.load(Ordering::Relaxed);
+        let stale_after = (self.config.max_poll_interval * 3).as_millis() as i64;
+        let loop_alive = last > 0 && chrono::Utc::now().timestamp_millis() - last <= stale_after;
+        WorkerHealth {
+            store_ok: store.is_ok(),
+            loop_alive,
+            message: match (&store, loop_alive) {
+                (Err(e), _) => Some(format!("store: {e}")),
+                (Ok(_), false) => Some("the worker loop is not running".into()),
+                _ => None,
+            },
+        }
+    }
+
+    fn mark_loop_alive(&self) {
+        self.last_loop_ms
+            .store(chrono::Utc::now().timestamp_millis(), Ordering::Relaxed);
+    }
+
+    fn claim_request(&self, limit: usize) -> ClaimRequest {
+        ClaimRequest {
+            worker_id: self.config.worker_id.clone(),
+            limit: u32::try_from(limit).unwrap_or(u32::MAX),
+            lease_duration: self.config.lease_duration,
+            job_types: self.config.job_types.clone(),
+        }
+    }
+
+    /// Claims up to `free` jobs and starts them; returns how many.
+    async fn claim(
+        &self,
+        free: usize,
+        running: &mut JoinSet<Outcome>,
+        hard_stop: &CancellationToken,
+    ) -> u64 {
+        match self.store.claim(&self.claim_request(free)).await {
+            Ok(claimed) => {
+                let n = claimed.len() as u64;
+                for job in claimed {
+                    running.spawn(self.execution(job, hard_stop));
+                }
+                n
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "claim failed; will try again");
+                sleep(Duration::from_millis(100)).await;
+                0
+            }
+        }
+    }
+
+    fn execution(
+        &self,
+        claimed: crate::store::Claimed,
+        hard_stop: &CancellationToken,
+    ) -> impl std::future::Future<Output = Outcome> + Send + 'static {
+        execute(
+            Arc::clone(&self.store),
+            Arc::clone(&self.registry),
+            Arc::clone(&self.config),
+            claimed,
+            hard_stop.clone(),
+        )
+    }
+
+    async fn rescue(&self) -> u64 {
+        match self.store.rescue_expired().await {
+            Ok(summary) => {
+                if summary.total() > 0 {
+                    tracing::warn!(?summary, "rescued jobs whose worker stopped heartbeating");
+                }
+                summary.total()
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "rescue failed; will try again");
+                0
+            }
+        }
+    }
+}

@@ -1,0 +1,422 @@
+//! The worker runtime against a real SQLite file: outcomes, retries,
+//! timeouts, cancellation from another store handle, graceful shutdown,
+//! in-process wake-up and rescue.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use jobstore::worker::{
+    Backoff, JobContext, JobError, JobType, Registry, Worker, WorkerConfig, WorkerError,
+};
+use jobstore::{
+    ClaimRequest, Job, JobId, JobStatus, JobStore, ManualClock, NewJob, SqliteConfig, SqliteStore,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+struct Echo;
+
+#[async_trait]
+impl JobType for Echo {
+    const NAME: &'static str = "echo";
+    const STAGES: &'static [&'static str] = &["reading", "writing"];
+    type Params = serde_json::Value;
+    type Output = serde_json::Value;
+
+    async fn run(&self, params: Self::Params, ctx: &JobContext) -> Result<Self::Output, JobError> {
+        assert_eq!(ctx.stage_position("writing"), Some((2, 2)));
+        ctx.progress("reading", Some(50.0)).await?;
+        ctx.progress("writing", None).await?;
+        Ok(params)
+    }
+}
+
+/// Fails transiently on its first `failures` attempts.
+struct Flaky {
+    failures: u32,
+}
+
+#[async_trait]
+impl JobType for Flaky {
+    const NAME: &'static str = "flaky";
+    type Params = ();
+    type Output = u32;
+
+    async fn run(&self, _: (), ctx: &JobContext) -> Result<u32, JobError> {
+        if ctx.attempt() <= self.failures {
+            // Any std error converts with `?` into a transient failure.
+            let err: Result<(), std::io::Error> = Err(std::io::Error::other("connection reset"));
+            err?;
+        }
+        Ok(ctx.attempt())
+    }
+}
+
+struct Picky;
+
+#[derive(Serialize, Deserialize)]
+struct PickyParams {
+    width: u32,
+}
+
+#[async_trait]
+impl JobType for Picky {
+    const NAME: &'static str = "picky";
+    type Params = PickyParams;
+    type Output = ();
+
+    async fn run(&self, params: PickyParams, _: &JobContext) -> Result<(), JobError> {
+        if params.width == 0 {
+            return Err(JobError::permanent("width must be positive"));
+        }
+        Ok(())
+    }
+}
+
+/// Runs until stopped; its timeout is short.
+struct Endless;
+
+#[async_trait]
+impl JobType for Endless {
+    const NAME: &'static str = "endless";
+    type Params = ();
+    type Output = ();
+
+    fn timeout(&self) -> Duration {
+        Duration::from_millis(300)
+    }
+
+    async fn run(&self, _: (), ctx: &JobContext) -> Result<(), JobError> {
+        ctx.progress("waiting", None).await?;
+        std::future::pending::<()>().await;
+        Ok(())
+    }
+}
+
+/// Runs until stopped, with the default (long) timeout.
+struct Patient;
+
+#[async_trait]
+impl JobType for Patient {
+    const NAME: &'static str = "patient";
+    type Params = ();
+    type Output = ();
+
+    async fn run(&self, _: (), ctx: &JobContext) -> Result<(), JobError> {
+        ctx.progress("waiting", None).await?;
+        ctx.cancelled().await;
+        Err(JobError::transient("stopped"))
+    }
+}
+
+fn registry() -> Registry {
+    let mut registry = Registry::new();
+    registry
+        .register(Echo)
+        .unwrap()
+        .register(Flaky { failures: 1 })
+        .unwrap()
+        .register(Picky)
+        .unwrap()
+        .register(Endless)
+        .unwrap()
+        .register(Patient)
+        .unwrap();
+    registry
+}
+
+fn fast_config() -> WorkerConfig {
+    WorkerConfig {
+        worker_id: "test-worker".into(),
+        poll_interval: Duration::from_millis(20),
+        max_poll_interval: Duration::from_millis(50),
+        heartbeat_interval: Duration::from_millis(50),
+        lease_duration: Duration::from_secs(5),
+        rescue_interval: Duration::from_millis(100),
+        shutdown_grace: Duration::from_millis(200),
+        backoff: Backoff::NONE,
+        ..WorkerConfig::default()
+    }
+}
+
+async fn open(dir: &tempfile::TempDir) -> Arc<dyn JobStore> {
+    Arc::new(SqliteStore::open(dir.path().join("jobs.db")).await.unwrap())
+}
+
+async fn enqueue(store: &Arc<dyn JobStore>, job_type: &str, params: serde_json::Value) -> JobId {
+    store
+        .create(NewJob::new(job_type, params))
+        .await
+        .unwrap()
+        .id
+}
+
+/// Waits until the job satisfies `done`, failing the test after 10 s.
+async fn wait_for(store: &Arc<dyn JobStore>, id: JobId, done: impl Fn(&Job) -> bool) -> Job {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let job = store.get(id).await.unwrap();
+        if done(&job) {
+            return job;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "gave up waiting: {job:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[test]
+fn registering_a_name_twice_is_an_error() {
+    let mut registry = Registry::new();
+    registry.register(Echo).unwrap();
+    let err = registry.register(Echo).unwrap_err();
+    assert!(matches!(err, WorkerError::DuplicateJobType(name) if name == "echo"));
+    assert_eq!(registry.stage_position("echo", "reading"), Some((1, 2)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_once_completes_jobs_with_their_result_and_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let id = enqueue(&store, "echo", json!({ "hello": "world" })).await;
+    let worker = Worker::new(Arc::clone(&store), registry(), fast_config()).unwrap();
+    let summary = worker.run_once(10).await.unwrap();
+    assert_eq!((summary.claimed, summary.completed), (1, 1));
+    let job = store.get(id).await.unwrap();
+    assert_eq!(job.status, JobStatus::Completed);
+    assert_eq!(job.result, Some(json!({ "hello": "world" })));
+    assert_eq!(job.stage.as_deref(), Some("writing"));
+    assert_eq!(job.progress, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transient_failure_then_success() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let id = enqueue(&store, "flaky", json!(null)).await;
+    let worker = Worker::new(Arc::clone(&store), registry(), fast_config()).unwrap();
+    assert_eq!(worker.run_once(1).await.unwrap().retrying, 1);
+    let job = store.get(id).await.unwrap();
+    assert_eq!((job.status, job.retry_count), (JobStatus::Pending, 1));
+    assert_eq!(job.error.as_deref(), Some("connection reset"));
+    assert_eq!(worker.run_once(1).await.unwrap().completed, 1);
+    let job = store.get(id).await.unwrap();
+    assert_eq!(job.status, JobStatus::Completed);
+    assert_eq!(job.result, Some(json!(2)), "succeeded on attempt 2");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transient_failures_until_attempts_run_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let id = store
+        .create(NewJob::new("flaky", json!(null)).max_attempts(1))
+        .await
+        .unwrap()
+        .id;
+    let worker = Worker::new(Arc::clone(&store), registry(), fast_config()).unwrap();
+    assert_eq!(worker.run_once(1).await.unwrap().failed, 1);
+    let job = store.get(id).await.unwrap();
+    assert_eq!(job.status, JobStatus::Failed);
+    assert_eq!(job.error.as_deref(), Some("connection reset"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn permanent_errors_unknown_types_and_misfit_params_fail_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let zero = enqueue(&store, "picky", json!({ "width": 0 })).await;
+    let misfit = enqueue(&store, "picky", json!({ "width": "wide" })).await;
+    let unknown = enqueue(&store, "teleport", json!({})).await;
+    let worker = Worker::new(Arc::clone(&store), registry(), fast_config()).unwrap();
+    assert_eq!(worker.run_once(10).await.unwrap().failed, 3);
+
+    let expectations = [
+        (zero, "width must be positive".to_string()),
+        (misfit, "width".to_string()),
+        (
+            unknown,
+            "no handler registered for job type teleport".to_string(),
+        ),
+    ];
+    for (id, expected) in expectations {
+        let job = store.get(id).await.unwrap();
+        assert_eq!(job.status, JobStatus::Failed, "{job:?}");
+        assert_eq!(job.retry_count, 0, "no retry for a permanent failure");
+        let error = job.error.unwrap_or_default();
+        assert!(
+            error.contains(&expected),
+            "{error:?} should mention {expected:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timeout_stops_the_handler_and_counts_as_transient() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let id = enqueue(&store, "endless", json!(null)).await;
+    let worker = Worker::new(Arc::clone(&store), registry(), fast_config()).unwrap();
+    assert_eq!(worker.run_once(1).await.unwrap().retrying, 1);
+    let job = store.get(id).await.unwrap();
+    assert_eq!((job.status, job.retry_count), (JobStatus::Pending, 1));
+    assert!(job.error.unwrap_or_default().contains("timed out"));
+    assert_eq!(
+        worker.run_once(1).await.unwrap().failed,
+        1,
+        "second timeout: out of attempts"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancellation_from_another_store_handle_stops_a_running_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let worker = Worker::new(Arc::clone(&store), registry(), fast_config()).unwrap();
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn({
+        let worker = worker.clone();
+        let shutdown = shutdown.clone();
+        async move { worker.run(shutdown).await }
+    });
+    let id = enqueue(&store, "patient", json!(null)).await;
+    wait_for(&store, id, |j| j.stage.as_deref() == Some("waiting")).await;
+
+    let other = SqliteStore::open(dir.path().join("jobs.db")).await.unwrap();
+    assert_eq!(
+        other.cancel(id).await.unwrap(),
+        jobstore::CancelOutcome::Requested
+    );
+    let job = wait_for(&store, id, |j| j.status.is_terminal()).await;
+    assert_eq!(job.status, JobStatus::Cancelled);
+
+    shutdown.cancel();
+    let summary = running.await.unwrap().unwrap();
+    assert_eq!(summary.cancelled, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_returns_unfinished_jobs_without_spending_an_attempt() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let id = enqueue(&store, "patient", json!(null)).await;
+    let worker = Worker::new(Arc::clone(&store), registry(), fast_config()).unwrap();
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn({
+        let worker = worker.clone();
+        let shutdown = shutdown.clone();
+        async move { worker.run(shutdown).await }
+    });
+    wait_for(&store, id, |j| j.stage.as_deref() == Some("waiting")).await;
+    shutdown.cancel();
+    let summary = running.await.unwrap().unwrap();
+    assert_eq!(summary.released, 1);
+    let job = store.get(id).await.unwrap();
+    assert_eq!(job.status, JobStatus::Pending);
+    assert_eq!(job.retry_count, 0, "the attempt was not spent");
+    assert_eq!(job.locked_by, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_enqueued_in_the_same_process_wakes_an_idle_worker() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let hour = Duration::from_secs(3600);
+    let config = WorkerConfig {
+        poll_interval: hour,
+        max_poll_interval: hour,
+        rescue_interval: hour,
+        ..fast_config()
+    };
+    let worker = Worker::new(Arc::clone(&store), registry(), config).unwrap();
+    // A first job, there before the worker starts, is claimed at start;
+    // once it completes the worker is idle with an hour until its next poll.
+    let first = enqueue(&store, "echo", json!(1)).await;
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn({
+        let worker = worker.clone();
+        let shutdown = shutdown.clone();
+        async move { worker.run(shutdown).await }
+    });
+    wait_for(&store, first, |j| j.status == JobStatus::Completed).await;
+
+    let second = worker.enqueue(NewJob::new("echo", json!(2))).await.unwrap();
+    let done = wait_for(&store, second.id, |j| j.status == JobStatus::Completed).await;
+    assert_eq!(done.result, Some(json!(2)));
+    shutdown.cancel();
+    assert_eq!(running.await.unwrap().unwrap().completed, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_workers_job_is_rescued_and_its_late_completion_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(chrono::Utc::now());
+    let config = SqliteConfig::new(dir.path().join("jobs.db")).clock(Arc::new(clock.clone()));
+    let store: Arc<dyn JobStore> = Arc::new(SqliteStore::open_with(config).await.unwrap());
+    let id = enqueue(&store, "echo", json!("again")).await;
+    // A worker claims the job and dies without a word.
+    let dead = store
+        .claim(&ClaimRequest::new("dead-worker", 1).lease_duration(Duration::from_secs(5)))
+        .await
+        .unwrap()
+        .remove(0);
+    clock.advance(chrono::Duration::seconds(6));
+
+    let worker = Worker::new(Arc::clone(&store), registry(), fast_config()).unwrap();
+    let summary = worker.run_once(1).await.unwrap();
+    assert_eq!((summary.rescued, summary.completed), (1, 1));
+    let job = store.get(id).await.unwrap();
+    assert_eq!((job.status, job.attempt), (JobStatus::Completed, 2));
+
+    let late = store
+        .complete(&dead.lease, json!("late"))
+        .await
+        .unwrap_err();
+    assert!(late.is_lease_lost(), "{late:?}");
+    assert_eq!(store.get(id).await.unwrap().result, Some(json!("again")));
+}
+
+#[tokio::test]
+async fn health_reports_a_live_loop_and_a_reachable_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let worker = Worker::new(Arc::clone(&store), registry(), fast_config()).unwrap();
+    let before = worker.health().await;
+    assert!(before.store_ok);
+    assert!(!before.loop_alive, "not started yet");
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn({
+        let worker = worker.clone();
+        let shutdown = shutdown.clone();
+        async move { worker.run(shutdown).await }
+    });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !worker.health().await.loop_alive {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    shutdown.cancel();
+    running.await.unwrap().unwrap();
+}
+
+#[test]
+fn bad_worker_settings_are_refused() {
+    let store: Arc<dyn JobStore> = Arc::new(jobstore::MemoryStore::new());
+    for config in [
+        WorkerConfig {
+            concurrency: 0,
+            ..fast_config()
+        },
+        WorkerConfig {
+            heartbeat_interval: Duration::from_secs(10),
+            ..fast_config()
+        },
+    ] {
+        let err = Worker::new(Arc::clone(&store), registry(), config).unwrap_err();
+        assert!(matches!(err, WorkerError::Config(_)), "{err:?}");
+    }
+}
