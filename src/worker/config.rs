@@ -27,6 +27,8 @@ pub struct WorkerConfig {
     /// On shutdown, how long running jobs may take to finish before they
     /// are stopped and put back to pending.
     pub shutdown_grace: Duration,
+    /// How long a job's child processes get between SIGTERM and SIGKILL.
+    pub kill_grace: Duration,
     /// The wait before retrying a transient failure.
     pub backoff: Backoff,
 }
@@ -43,6 +45,7 @@ impl Default for WorkerConfig {
             heartbeat_interval: Duration::from_secs(10),
             rescue_interval: Duration::from_secs(15),
             shutdown_grace: Duration::from_secs(30),
+            kill_grace: Duration::from_secs(10),
             backoff: Backoff::default(),
         }
     }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
+use super::children::Children;
 use super::JobError;
 use crate::job::{Job, Progress};
 use crate::store::{JobStore, Lease};
@@ -20,6 +21,7 @@ pub struct JobContext {
     lease: Lease,
     stages: &'static [&'static str],
     cancel: CancellationToken,
+    children: Children,
 }
 
 impl std::fmt::Debug for JobContext {
@@ -38,6 +40,7 @@ impl JobContext {
         lease: Lease,
         stages: &'static [&'static str],
         cancel: CancellationToken,
+        children: Children,
     ) -> Self {
         JobContext {
             store,
@@ -45,7 +48,30 @@ impl JobContext {
             lease,
             stages,
             cancel,
+            children,
         }
+    }
+
+    /// Spawns `command` as a child process that belongs to this job.
+    ///
+    /// The child leads a new process group. When the attempt ends (its
+    /// handler returns, times out, is cancelled, or the worker shuts down),
+    /// the whole group gets SIGTERM, then SIGKILL after the worker's
+    /// `kill_grace`, and the job's outcome is written only once none of its
+    /// processes is alive: nothing it started is left behind.
+    pub fn spawn(
+        &self,
+        command: &mut tokio::process::Command,
+    ) -> Result<tokio::process::Child, JobError> {
+        let child = command
+            .process_group(0)
+            .spawn()
+            .map_err(|e| JobError::transient(format!("cannot start child process: {e}")))?;
+        match child.id().and_then(|pid| i32::try_from(pid).ok()) {
+            Some(pid) => self.children.track(pid),
+            None => tracing::warn!("a child process exited before it could be tracked"),
+        }
+        Ok(child)
     }
 
     /// The job as it was claimed.

@@ -7,6 +7,7 @@ use tokio::time::{interval, timeout, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 use tracing::{info_span, Instrument};
 
+use super::children::Children;
 use super::{JobContext, JobError, JobErrorKind, Registry, WorkerConfig};
 use crate::store::{Claimed, FailOutcome, Failure, JobStore};
 
@@ -74,12 +75,14 @@ async fn run_attempt(
         return record_failure(&*store, &lease, Failure::permanent(message)).await;
     };
     let cancel = CancellationToken::new();
+    let children = Children::default();
     let ctx = JobContext::new(
         Arc::clone(&store),
         claimed.job.clone(),
         lease,
         registry.stages(&claimed.job.job_type).unwrap_or(&[]),
         cancel.clone(),
+        children.clone(),
     );
     let limit = handler.timeout();
     let params = claimed.job.params.clone();
@@ -100,10 +103,15 @@ async fn run_attempt(
             _ = hard_stop.cancelled() => break Err(Stop::Shutdown),
         }
     };
-    // Whatever happened, the handler is told to stop, and its future is
-    // dropped here before the outcome is written.
+    // Whatever happened, the handler is told to stop, its future is
+    // dropped, and every process it started is stopped and confirmed dead
+    // before the outcome is written.
     cancel.cancel();
     drop(run);
+    let survivors = children.stop_all(config.kill_grace).await;
+    if !survivors.is_empty() {
+        tracing::error!(?survivors, "child process groups are still alive");
+    }
 
     match finished {
         Ok(Ok(Ok(output))) => match store.complete(&lease, output).await {

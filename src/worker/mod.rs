@@ -2,6 +2,7 @@
 //! context a handler works with, and the worker that claims and runs jobs.
 
 mod backoff;
+mod children;
 mod config;
 mod context;
 mod error;
