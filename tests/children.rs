@@ -7,11 +7,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use jobstore::worker::{Backoff, JobContext, JobError, JobType, Registry, Worker, WorkerConfig};
-use jobstore::{JobId, JobStatus, JobStore, NewJob, SqliteStore};
+use jobstore::{JobStatus, JobStore, NewJob, SqliteStore};
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
-use tokio_util::sync::CancellationToken;
+
+mod common;
+use common::{start, wait_for};
 
 /// Pids the handlers started, for the test to check.
 type Pids = Arc<Mutex<Vec<u32>>>;
@@ -114,43 +116,23 @@ async fn setup(timeout: Duration) -> Setup {
     }
 }
 
-async fn wait_for(store: &Arc<dyn JobStore>, id: JobId, done: impl Fn(&jobstore::Job) -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        let job = store.get(id).await.unwrap();
-        if done(&job) {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "gave up waiting: {job:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
 /// Runs the worker, enqueues `script`, waits until it runs, cancels it
 /// from a second store handle and returns once the job is cancelled.
 async fn cancel_running(s: &Setup, script: &str) -> Vec<u32> {
-    let shutdown = CancellationToken::new();
-    let running_worker = tokio::spawn({
-        let worker = s.worker.clone();
-        let shutdown = shutdown.clone();
-        async move { worker.run(shutdown).await }
-    });
+    let (shutdown, running_worker) = start(&s.worker);
     let id = s
         .worker
         .enqueue(NewJob::new("spawner", json!(script)))
         .await
         .unwrap()
         .id;
-    wait_for(&s.store, id, |j| j.stage.as_deref() == Some("running")).await;
+    wait_for(&*s.store, id, |j| j.stage.as_deref() == Some("running")).await;
     let pids = s.pids.lock().unwrap().clone();
     assert!(pids.iter().all(|pid| running(*pid)), "children are running");
 
     let other = SqliteStore::open(&s.path).await.unwrap();
     other.cancel(id).await.unwrap();
-    wait_for(&s.store, id, |j| j.status == JobStatus::Cancelled).await;
+    wait_for(&*s.store, id, |j| j.status == JobStatus::Cancelled).await;
     shutdown.cancel();
     running_worker.await.unwrap().unwrap();
     pids

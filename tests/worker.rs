@@ -10,11 +10,13 @@ use jobstore::worker::{
     Backoff, JobContext, JobError, JobType, Registry, Worker, WorkerConfig, WorkerError,
 };
 use jobstore::{
-    ClaimRequest, Job, JobId, JobStatus, JobStore, ManualClock, NewJob, SqliteConfig, SqliteStore,
+    ClaimRequest, JobId, JobStatus, JobStore, ManualClock, NewJob, SqliteConfig, SqliteStore,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tokio_util::sync::CancellationToken;
+
+mod common;
+use common::{start, wait_for};
 
 struct Echo;
 
@@ -153,22 +155,6 @@ async fn enqueue(store: &Arc<dyn JobStore>, job_type: &str, params: serde_json::
         .id
 }
 
-/// Waits until the job satisfies `done`, failing the test after 10 s.
-async fn wait_for(store: &Arc<dyn JobStore>, id: JobId, done: impl Fn(&Job) -> bool) -> Job {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let job = store.get(id).await.unwrap();
-        if done(&job) {
-            return job;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "gave up waiting: {job:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
 #[test]
 fn registering_a_name_twice_is_an_error() {
     let mut registry = Registry::new();
@@ -277,21 +263,16 @@ async fn cancellation_from_another_store_handle_stops_a_running_job() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir).await;
     let worker = Worker::new(Arc::clone(&store), registry(), fast_config()).unwrap();
-    let shutdown = CancellationToken::new();
-    let running = tokio::spawn({
-        let worker = worker.clone();
-        let shutdown = shutdown.clone();
-        async move { worker.run(shutdown).await }
-    });
+    let (shutdown, running) = start(&worker);
     let id = enqueue(&store, "patient", json!(null)).await;
-    wait_for(&store, id, |j| j.stage.as_deref() == Some("waiting")).await;
+    wait_for(&*store, id, |j| j.stage.as_deref() == Some("waiting")).await;
 
     let other = SqliteStore::open(dir.path().join("jobs.db")).await.unwrap();
     assert_eq!(
         other.cancel(id).await.unwrap(),
         jobstore::CancelOutcome::Requested
     );
-    let job = wait_for(&store, id, |j| j.status.is_terminal()).await;
+    let job = wait_for(&*store, id, |j| j.status.is_terminal()).await;
     assert_eq!(job.status, JobStatus::Cancelled);
 
     shutdown.cancel();
@@ -305,13 +286,8 @@ async fn graceful_shutdown_returns_unfinished_jobs_without_spending_an_attempt()
     let store = open(&dir).await;
     let id = enqueue(&store, "patient", json!(null)).await;
     let worker = Worker::new(Arc::clone(&store), registry(), fast_config()).unwrap();
-    let shutdown = CancellationToken::new();
-    let running = tokio::spawn({
-        let worker = worker.clone();
-        let shutdown = shutdown.clone();
-        async move { worker.run(shutdown).await }
-    });
-    wait_for(&store, id, |j| j.stage.as_deref() == Some("waiting")).await;
+    let (shutdown, running) = start(&worker);
+    wait_for(&*store, id, |j| j.stage.as_deref() == Some("waiting")).await;
     shutdown.cancel();
     let summary = running.await.unwrap().unwrap();
     assert_eq!(summary.released, 1);
@@ -336,16 +312,11 @@ async fn a_job_enqueued_in_the_same_process_wakes_an_idle_worker() {
     // A first job, there before the worker starts, is claimed at start;
     // once it completes the worker is idle with an hour until its next poll.
     let first = enqueue(&store, "echo", json!(1)).await;
-    let shutdown = CancellationToken::new();
-    let running = tokio::spawn({
-        let worker = worker.clone();
-        let shutdown = shutdown.clone();
-        async move { worker.run(shutdown).await }
-    });
-    wait_for(&store, first, |j| j.status == JobStatus::Completed).await;
+    let (shutdown, running) = start(&worker);
+    wait_for(&*store, first, |j| j.status == JobStatus::Completed).await;
 
     let second = worker.enqueue(NewJob::new("echo", json!(2))).await.unwrap();
-    let done = wait_for(&store, second.id, |j| j.status == JobStatus::Completed).await;
+    let done = wait_for(&*store, second.id, |j| j.status == JobStatus::Completed).await;
     assert_eq!(done.result, Some(json!(2)));
     shutdown.cancel();
     assert_eq!(running.await.unwrap().unwrap().completed, 2);
@@ -388,12 +359,7 @@ async fn health_reports_a_live_loop_and_a_reachable_store() {
     let before = worker.health().await;
     assert!(before.store_ok);
     assert!(!before.loop_alive, "not started yet");
-    let shutdown = CancellationToken::new();
-    let running = tokio::spawn({
-        let worker = worker.clone();
-        let shutdown = shutdown.clone();
-        async move { worker.run(shutdown).await }
-    });
+    let (shutdown, running) = start(&worker);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while !worker.health().await.loop_alive {
         assert!(tokio::time::Instant::now() < deadline);

@@ -38,108 +38,113 @@ enum Stop {
     LeaseLost,
 }
 
-/// Runs `claimed` to its outcome and records it in the store.
-pub(crate) async fn execute(
-    store: Arc<dyn JobStore>,
-    registry: Arc<Registry>,
-    config: Arc<WorkerConfig>,
-    claimed: Claimed,
-    hard_stop: CancellationToken,
-) -> Outcome {
-    let job = &claimed.job;
-    let span = info_span!(
-        "job",
-        job.id = %job.id,
-        job.job_type = %job.job_type,
-        job.attempt = claimed.lease.attempt
-    );
-    run_attempt(store, registry, config, claimed, hard_stop)
-        .instrument(span)
-        .await
+/// One claimed job, and what running it needs.
+pub(crate) struct Attempt {
+    pub store: Arc<dyn JobStore>,
+    pub registry: Arc<Registry>,
+    pub config: Arc<WorkerConfig>,
+    pub claimed: Claimed,
+    /// Cancelled when the worker's shutdown grace runs out.
+    pub hard_stop: CancellationToken,
 }
 
-async fn run_attempt(
-    store: Arc<dyn JobStore>,
-    registry: Arc<Registry>,
-    config: Arc<WorkerConfig>,
-    claimed: Claimed,
-    hard_stop: CancellationToken,
-) -> Outcome {
-    let lease = claimed.lease;
-    let Some(handler) = registry.handler(&claimed.job.job_type) else {
-        let message = format!(
-            "no handler registered for job type {}",
-            claimed.job.job_type
+impl Attempt {
+    /// Runs the job to its outcome and records it in the store, inside a
+    /// span carrying the job's id, type and attempt.
+    pub(crate) async fn execute(self) -> Outcome {
+        let span = info_span!(
+            "job",
+            job.id = %self.claimed.job.id,
+            job.job_type = %self.claimed.job.job_type,
+            job.attempt = self.claimed.lease.attempt
         );
-        tracing::error!("{message}");
-        return record_failure(&*store, &lease, Failure::permanent(message)).await;
-    };
-    let cancel = CancellationToken::new();
-    let children = Children::default();
-    let ctx = JobContext::new(
-        Arc::clone(&store),
-        claimed.job.clone(),
-        lease,
-        registry.stages(&claimed.job.job_type).unwrap_or(&[]),
-        cancel.clone(),
-        children.clone(),
-    );
-    let limit = handler.timeout();
-    let params = claimed.job.params.clone();
-    let mut run = Box::pin(timeout(limit, handler.run(params, &ctx)));
-    let mut beat = interval(config.heartbeat_interval);
-    beat.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    beat.tick().await; // the claim itself just set the lease
-
-    let finished = loop {
-        tokio::select! {
-            result = &mut run => break Ok(result),
-            _ = beat.tick() => match store.heartbeat(&lease, config.lease_duration).await {
-                Ok(heartbeat) if heartbeat.cancel_requested => break Err(Stop::CancelRequested),
-                Ok(_) => {}
-                Err(e) if e.is_lease_lost() => break Err(Stop::LeaseLost),
-                Err(e) => tracing::warn!(error = %e, "heartbeat failed; will try again"),
-            },
-            _ = hard_stop.cancelled() => break Err(Stop::Shutdown),
-        }
-    };
-    // Whatever happened, the handler is told to stop, its future is
-    // dropped, and every process it started is stopped and confirmed dead
-    // before the outcome is written.
-    cancel.cancel();
-    drop(run);
-    let survivors = children.stop_all(config.kill_grace).await;
-    if !survivors.is_empty() {
-        tracing::error!(?survivors, "child process groups are still alive");
+        self.run().instrument(span).await
     }
 
-    match finished {
-        Ok(Ok(Ok(output))) => match store.complete(&lease, output).await {
-            Ok(()) => Outcome::Completed,
-            Err(e) => store_error("complete", e),
-        },
-        Ok(Ok(Err(error))) => {
-            tracing::warn!(error = %error, kind = ?error.kind(), "attempt failed");
-            record_failure(&*store, &lease, failure_of(&error, &config, &claimed)).await
+    async fn run(self) -> Outcome {
+        let Attempt {
+            store,
+            registry,
+            config,
+            claimed,
+            hard_stop,
+        } = self;
+        let lease = claimed.lease;
+        let Some(handler) = registry.handler(&claimed.job.job_type) else {
+            let message = format!(
+                "no handler registered for job type {}",
+                claimed.job.job_type
+            );
+            tracing::error!("{message}");
+            return record_failure(&*store, &lease, Failure::permanent(message)).await;
+        };
+        let cancel = CancellationToken::new();
+        let children = Children::default();
+        let ctx = JobContext::new(
+            Arc::clone(&store),
+            claimed.job.clone(),
+            lease,
+            registry.stages(&claimed.job.job_type).unwrap_or(&[]),
+            cancel.clone(),
+            children.clone(),
+        );
+        let limit = handler.timeout();
+        let params = claimed.job.params.clone();
+        let mut run = Box::pin(timeout(limit, handler.run(params, &ctx)));
+        let mut beat = interval(config.heartbeat_interval);
+        beat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        beat.tick().await; // the claim itself just set the lease
+
+        let finished = loop {
+            tokio::select! {
+                result = &mut run => break Ok(result),
+                _ = beat.tick() => match store.heartbeat(&lease, config.lease_duration).await {
+                    Ok(heartbeat) if heartbeat.cancel_requested => break Err(Stop::CancelRequested),
+                    Ok(_) => {}
+                    Err(e) if e.is_lease_lost() => break Err(Stop::LeaseLost),
+                    Err(e) => tracing::warn!(error = %e, "heartbeat failed; will try again"),
+                },
+                _ = hard_stop.cancelled() => break Err(Stop::Shutdown),
+            }
+        };
+        // Whatever happened, the handler is told to stop, its future is
+        // dropped, and every process it started is stopped and confirmed dead
+        // before the outcome is written.
+        cancel.cancel();
+        drop(run);
+        let survivors = children.stop_all(config.kill_grace).await;
+        if !survivors.is_empty() {
+            tracing::error!(?survivors, "child process groups are still alive");
         }
-        Ok(Err(_elapsed)) => {
-            let message = format!("timed out after {limit:?}");
-            tracing::warn!("{message}");
-            let retry = claimed.job.retry_count + 1;
-            let failure = Failure::transient(message).retry_after(config.backoff.delay(retry));
-            record_failure(&*store, &lease, failure).await
-        }
-        Err(Stop::CancelRequested) => match store.mark_cancelled(&lease).await {
-            Ok(()) => Outcome::Cancelled,
-            Err(e) => store_error("mark cancelled", e),
-        },
-        Err(Stop::Shutdown) => match store.release(&lease).await {
-            Ok(()) => Outcome::Released,
-            Err(e) => store_error("release", e),
-        },
-        Err(Stop::LeaseLost) => {
-            tracing::warn!("lease lost (the job was rescued); abandoning this attempt");
-            Outcome::LeaseLost
+
+        match finished {
+            Ok(Ok(Ok(output))) => match store.complete(&lease, output).await {
+                Ok(()) => Outcome::Completed,
+                Err(e) => store_error("complete", e),
+            },
+            Ok(Ok(Err(error))) => {
+                tracing::warn!(error = %error, kind = ?error.kind(), "attempt failed");
+                record_failure(&*store, &lease, failure_of(&error, &config, &claimed)).await
+            }
+            Ok(Err(_elapsed)) => {
+                let message = format!("timed out after {limit:?}");
+                tracing::warn!("{message}");
+                let retry = claimed.job.retry_count + 1;
+                let failure = Failure::transient(message).retry_after(config.backoff.delay(retry));
+                record_failure(&*store, &lease, failure).await
+            }
+            Err(Stop::CancelRequested) => match store.mark_cancelled(&lease).await {
+                Ok(()) => Outcome::Cancelled,
+                Err(e) => store_error("mark cancelled", e),
+            },
+            Err(Stop::Shutdown) => match store.release(&lease).await {
+                Ok(()) => Outcome::Released,
+                Err(e) => store_error("release", e),
+            },
+            Err(Stop::LeaseLost) => {
+                tracing::warn!("lease lost (the job was rescued); abandoning this attempt");
+                Outcome::LeaseLost
+            }
         }
     }
 }

@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 use tokio::time::{sleep, Instant};
 use tokio_util::sync::CancellationToken;
 
-use super::execute::{execute, Outcome};
+use super::execute::{Attempt, Outcome};
 use super::{Registry, WorkerConfig, WorkerError};
 use crate::job::{Job, JobId, NewJob};
 use crate::store::{ClaimRequest, JobStore};
@@ -216,7 +216,7 @@ impl Worker {
         let request = self.claim_request(limit.max(1));
         for claimed in self.store.claim(&request).await? {
             summary.claimed += 1;
-            running.spawn(self.execution(claimed, &hard_stop));
+            running.spawn(self.attempt(claimed, &hard_stop));
         }
         while let Some(done) = running.join_next().await {
             summary.record(done.unwrap_or(Outcome::StoreError));
@@ -266,7 +266,7 @@ impl Worker {
             Ok(claimed) => {
                 let n = claimed.len() as u64;
                 for job in claimed {
-                    running.spawn(self.execution(job, hard_stop));
+                    running.spawn(self.attempt(job, hard_stop));
                 }
                 n
             }
@@ -278,18 +278,19 @@ impl Worker {
         }
     }
 
-    fn execution(
+    fn attempt(
         &self,
         claimed: crate::store::Claimed,
         hard_stop: &CancellationToken,
     ) -> impl std::future::Future<Output = Outcome> + Send + 'static {
-        execute(
-            Arc::clone(&self.store),
-            Arc::clone(&self.registry),
-            Arc::clone(&self.config),
+        Attempt {
+            store: Arc::clone(&self.store),
+            registry: Arc::clone(&self.registry),
+            config: Arc::clone(&self.config),
             claimed,
-            hard_stop.clone(),
-        )
+            hard_stop: hard_stop.clone(),
+        }
+        .execute()
     }
 
     async fn rescue(&self) -> u64 {
