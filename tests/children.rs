@@ -60,6 +60,24 @@ impl JobType for Spawner {
     }
 }
 
+/// Starts `sleep 600`, records its pid, then panics.
+struct Panicker {
+    pids: Pids,
+}
+
+#[async_trait]
+impl JobType for Panicker {
+    const NAME: &'static str = "panicker";
+    type Params = ();
+    type Output = ();
+
+    async fn run(&self, _: (), ctx: &JobContext) -> Result<(), JobError> {
+        let child = ctx.spawn(Command::new("sleep").arg("600"))?;
+        self.pids.lock().unwrap().push(child.id().unwrap());
+        panic!("handler bug");
+    }
+}
+
 /// Whether `pid` is running: its /proc entry exists and it is no zombie.
 fn running(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
@@ -95,6 +113,10 @@ async fn setup(timeout: Duration) -> Setup {
         .register(Spawner {
             pids: Arc::clone(&pids),
             timeout,
+        })
+        .unwrap()
+        .register(Panicker {
+            pids: Arc::clone(&pids),
         })
         .unwrap();
     let config = WorkerConfig {
@@ -188,4 +210,31 @@ async fn a_timeout_kills_the_child_and_counts_as_transient() {
     let pids = s.pids.lock().unwrap().clone();
     assert_eq!(pids.len(), 1);
     assert!(gone(pids[0]), "the timed-out child was killed and reaped");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_handler_does_not_leave_its_child_behind() {
+    let s = setup(Duration::from_secs(600)).await;
+    let id = s
+        .store
+        .create(NewJob::new("panicker", json!(null)))
+        .await
+        .unwrap()
+        .id;
+    let summary = s.worker.run_once(1).await.unwrap();
+    assert_eq!((summary.claimed, summary.panicked), (1, 1));
+    assert_eq!(summary.store_errors, 0, "a panic is not a store error");
+    // The job keeps its lease until it expires and is rescued.
+    assert_eq!(s.store.get(id).await.unwrap().status, JobStatus::Running);
+
+    let pid = s.pids.lock().unwrap()[0];
+    // SIGKILL was sent as the attempt unwound; wait (bounded) for delivery.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while running(pid) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "sleep {pid} outlived the panic"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }

@@ -26,13 +26,38 @@ const KILL_WAIT: Duration = Duration::from_secs(10);
 /// The process groups one attempt has started.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Children {
-    groups: Arc<Mutex<Vec<i32>>>,
+    groups: Arc<Groups>,
+}
+
+/// The groups not yet stopped. Normally [`Children::stop_all`] empties it;
+/// if the attempt unwinds instead (a handler panicked), dropping the last
+/// handle sends SIGKILL to whatever is left, so nothing outlives the job.
+#[derive(Debug, Default)]
+struct Groups(Mutex<Vec<i32>>);
+
+impl Groups {
+    fn take(&self) -> Vec<i32> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+impl Drop for Groups {
+    fn drop(&mut self) {
+        for pgid in self.take() {
+            tracing::error!(
+                pgid,
+                "attempt ended without stopping its children; sending SIGKILL"
+            );
+            signal_group(pgid, Signal::SIGKILL);
+        }
+    }
 }
 
 impl Children {
     /// Records the group led by a freshly spawned child.
     pub(crate) fn track(&self, pgid: i32) {
         self.groups
+            .0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(pgid);
@@ -41,8 +66,7 @@ impl Children {
     /// Stops every group: SIGTERM, up to `grace` to exit, then SIGKILL.
     /// Returns the groups that still had live processes after all that.
     pub(crate) async fn stop_all(&self, grace: Duration) -> Vec<i32> {
-        let groups: Vec<i32> =
-            std::mem::take(&mut *self.groups.lock().unwrap_or_else(PoisonError::into_inner));
+        let groups = self.groups.take();
         let mut survivors = Vec::new();
         for pgid in groups {
             if !stop_group(pgid, grace).await {

@@ -80,16 +80,18 @@ impl Attempt {
         };
         let cancel = CancellationToken::new();
         let children = Children::default();
+        let retry = claimed.job.retry_count + 1;
+        let params = claimed.job.params.clone();
+        let stages = registry.stages(&claimed.job.job_type).unwrap_or(&[]);
         let ctx = JobContext::new(
             Arc::clone(&store),
-            claimed.job.clone(),
+            claimed.job,
             lease,
-            registry.stages(&claimed.job.job_type).unwrap_or(&[]),
+            stages,
             cancel.clone(),
             children.clone(),
         );
         let limit = handler.timeout();
-        let params = claimed.job.params.clone();
         let mut run = Box::pin(timeout(limit, handler.run(params, &ctx)));
         let mut beat = interval(config.heartbeat_interval);
         beat.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -122,16 +124,11 @@ impl Attempt {
                 Ok(()) => Outcome::Completed,
                 Err(e) => store_error("complete", e),
             },
-            Ok(Ok(Err(error))) => {
-                tracing::warn!(error = %error, kind = ?error.kind(), "attempt failed");
-                record_failure(&*store, &lease, failure_of(&error, &config, &claimed)).await
-            }
+            Ok(Ok(Err(error))) => record_error(&*store, &lease, &error, &config, retry).await,
             Ok(Err(_elapsed)) => {
-                let message = format!("timed out after {limit:?}");
-                tracing::warn!("{message}");
-                let retry = claimed.job.retry_count + 1;
-                let failure = Failure::transient(message).retry_after(config.backoff.delay(retry));
-                record_failure(&*store, &lease, failure).await
+                // A timeout counts as a transient failure.
+                let error = JobError::transient(format!("timed out after {limit:?}"));
+                record_error(&*store, &lease, &error, &config, retry).await
             }
             Err(Stop::CancelRequested) => match store.mark_cancelled(&lease).await {
                 Ok(()) => Outcome::Cancelled,
@@ -149,13 +146,23 @@ impl Attempt {
     }
 }
 
-/// The store failure for a handler error.
-fn failure_of(error: &JobError, config: &WorkerConfig, claimed: &Claimed) -> Failure {
-    match error.kind() {
+/// Records a handler error: a permanent one fails the job, a transient one
+/// is retried after the backoff for retry number `retry`.
+async fn record_error(
+    store: &dyn JobStore,
+    lease: &crate::store::Lease,
+    error: &JobError,
+    config: &WorkerConfig,
+    retry: u32,
+) -> Outcome {
+    tracing::warn!(error = %error, kind = ?error.kind(), "attempt failed");
+    let failure = match error.kind() {
         JobErrorKind::Permanent => Failure::permanent(error.message()),
-        JobErrorKind::Transient => Failure::transient(error.message())
-            .retry_after(config.backoff.delay(claimed.job.retry_count + 1)),
-    }
+        JobErrorKind::Transient => {
+            Failure::transient(error.message()).retry_after(config.backoff.delay(retry))
+        }
+    };
+    record_failure(store, lease, failure).await
 }
 
 async fn record_failure(

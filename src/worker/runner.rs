@@ -35,11 +35,25 @@ pub struct RunSummary {
     pub lease_lost: u64,
     /// Outcomes that could not be written (the lease will expire).
     pub store_errors: u64,
+    /// Attempts whose handler panicked (the lease will expire and the job
+    /// be rescued; its child processes were killed).
+    pub panicked: u64,
     /// Expired leases rescued by this worker.
     pub rescued: u64,
 }
 
 impl RunSummary {
+    /// Counts a finished attempt task.
+    fn record_task(&mut self, done: Result<Outcome, tokio::task::JoinError>) {
+        match done {
+            Ok(outcome) => self.record(outcome),
+            Err(error) => {
+                tracing::error!(%error, "a job attempt panicked");
+                self.panicked += 1;
+            }
+        }
+    }
+
     fn record(&mut self, outcome: Outcome) {
         let slot = match outcome {
             Outcome::Completed => &mut self.completed,
@@ -161,7 +175,7 @@ impl Worker {
             let until_rescue = next_rescue.saturating_duration_since(Instant::now());
             tokio::select! {
                 Some(done) = running.join_next(), if !running.is_empty() => {
-                    summary.record(done.unwrap_or(Outcome::StoreError));
+                    summary.record_task(done);
                 }
                 _ = self.wake.notified() => idle_wait = self.config.poll_interval,
                 _ = sleep(idle_wait.min(until_rescue)) => {
@@ -176,7 +190,7 @@ impl Worker {
         tokio::pin!(grace);
         while !running.is_empty() {
             tokio::select! {
-                Some(done) = running.join_next() => summary.record(done.unwrap_or(Outcome::StoreError)),
+                Some(done) = running.join_next() => summary.record_task(done),
                 _ = &mut grace, if !hard_stop.is_cancelled() => {
                     tracing::warn!(running = running.len(), "grace period over: stopping running jobs");
                     hard_stop.cancel();
@@ -219,7 +233,7 @@ impl Worker {
             running.spawn(self.attempt(claimed, &hard_stop));
         }
         while let Some(done) = running.join_next().await {
-            summary.record(done.unwrap_or(Outcome::StoreError));
+            summary.record_task(done);
         }
         Ok(summary)
     }
