@@ -174,14 +174,7 @@ impl JobStore for MemoryStore {
         let mut claimed = Vec::with_capacity(ready.len());
         for (_, id) in ready {
             if let Some(job) = jobs.get_mut(&id) {
-                job.status = JobStatus::Running;
-                job.attempt += 1;
-                job.locked_by = Some(request.worker_id.clone());
-                job.lease_expires_at = Some(lease_until);
-                job.started_at = Some(now);
-                job.updated_at = now;
-                job.stage = None;
-                job.progress = None;
+                start_attempt(job, &request.worker_id, now, lease_until);
                 claimed.push(Claimed {
                     lease: Lease {
                         job_id: id,
@@ -192,6 +185,34 @@ impl JobStore for MemoryStore {
             }
         }
         Ok(claimed)
+    }
+
+    async fn claim_job(
+        &self,
+        id: JobId,
+        worker_id: &str,
+        lease_duration: Duration,
+    ) -> StoreResult<Claimed> {
+        rules::validate_lease_holder(worker_id, lease_duration)?;
+        let now = self.now();
+        let lease_until = time::truncate(time::add(now, lease_duration)?);
+        let mut jobs = self.jobs();
+        let job = jobs.get_mut(&id).ok_or(StoreError::NotFound(id))?;
+        if job.status != JobStatus::Pending {
+            return Err(StoreError::InvalidTransition {
+                id,
+                action: "claim",
+                status: job.status,
+            });
+        }
+        start_attempt(job, worker_id, now, lease_until);
+        Ok(Claimed {
+            lease: Lease {
+                job_id: id,
+                attempt: job.attempt,
+            },
+            job: job.clone(),
+        })
     }
 
     async fn heartbeat(&self, lease: &Lease, extend_by: Duration) -> StoreResult<Heartbeat> {
@@ -342,4 +363,16 @@ impl JobStore for MemoryStore {
         jobs.insert(prepared.job.id, prepared.job.clone());
         Ok(prepared.job)
     }
+}
+
+/// Moves a pending job to running for `worker_id`: the next attempt.
+fn start_attempt(job: &mut Job, worker_id: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>) {
+    job.status = JobStatus::Running;
+    job.attempt += 1;
+    job.locked_by = Some(worker_id.to_string());
+    job.lease_expires_at = Some(lease_until);
+    job.started_at = Some(now);
+    job.updated_at = now;
+    job.stage = None;
+    job.progress = None;
 }

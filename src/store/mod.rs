@@ -50,6 +50,18 @@ pub trait JobStore: Send + Sync {
     /// to two claimers.
     async fn claim(&self, request: &ClaimRequest) -> StoreResult<Vec<Claimed>>;
 
+    /// Atomically moves one specific pending job to running for
+    /// `worker_id`, whatever its place in the queue and even before its
+    /// `run_at`: how a job is run inline the moment it is created. A job
+    /// that is not pending (already claimed, finished) is refused with
+    /// [`StoreError::InvalidTransition`](crate::StoreError::InvalidTransition).
+    async fn claim_job(
+        &self,
+        id: JobId,
+        worker_id: &str,
+        lease_duration: Duration,
+    ) -> StoreResult<Claimed>;
+
     /// Extends a lease by `extend_by` from now, and tells the worker whether
     /// cancellation was requested.
     async fn heartbeat(&self, lease: &Lease, extend_by: Duration) -> StoreResult<Heartbeat>;

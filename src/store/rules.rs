@@ -4,6 +4,8 @@
 //! failure, a rescue or a retry, and what input is acceptable, is decided
 //! here.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 
 use crate::error::{StoreError, StoreResult};
@@ -91,18 +93,24 @@ pub(crate) fn retry_of(original: &Job) -> StoreResult<NewJob> {
 
 /// Checks a claim request before it touches the database.
 pub(crate) fn validate_claim(request: &ClaimRequest) -> StoreResult<()> {
-    if request.worker_id.trim().is_empty() {
-        return Err(StoreError::InvalidInput(
-            "worker id must not be empty".into(),
-        ));
-    }
+    validate_lease_holder(&request.worker_id, request.lease_duration)?;
     if !(1..=MAX_CLAIM_LIMIT).contains(&request.limit) {
         return Err(StoreError::InvalidInput(format!(
             "claim limit is {}; it must be between 1 and {MAX_CLAIM_LIMIT}",
             request.limit
         )));
     }
-    if request.lease_duration.is_zero() {
+    Ok(())
+}
+
+/// Checks who claims and for how long, before anything is claimed.
+pub(crate) fn validate_lease_holder(worker_id: &str, lease_duration: Duration) -> StoreResult<()> {
+    if worker_id.trim().is_empty() {
+        return Err(StoreError::InvalidInput(
+            "worker id must not be empty".into(),
+        ));
+    }
+    if lease_duration.is_zero() {
         return Err(StoreError::InvalidInput(
             "lease duration must be longer than zero".into(),
         ));

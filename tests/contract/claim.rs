@@ -162,3 +162,123 @@ pub async fn claim_refuses_a_bad_request(h: &Harness) {
     }
     assert_eq!(h.store.count_by_status().await.unwrap().pending, 1);
 }
+
+pub async fn claim_job_takes_one_specific_pending_job(h: &Harness) {
+    let ahead = h.job("inline", 1).await;
+    let later = h
+        .store
+        .create(NewJob::new("inline", json!({})).delay(Duration::from_secs(3600)))
+        .await
+        .unwrap();
+    let lease = Duration::from_secs(20);
+    let claimed = h
+        .store
+        .claim_job(later.id, "inline-runner", lease)
+        .await
+        .unwrap();
+    assert_eq!(claimed.lease.job_id, later.id, "skips the queue and run_at");
+    assert_eq!(claimed.lease.attempt, 1);
+    assert_eq!(claimed.job.status, JobStatus::Running);
+    assert_eq!(claimed.job.locked_by.as_deref(), Some("inline-runner"));
+    assert_eq!(
+        claimed.job.lease_expires_at,
+        Some(start() + chrono::Duration::seconds(20))
+    );
+    assert_eq!(h.store.get(later.id).await.unwrap(), claimed.job);
+    let fifo = h.store.claim(&ClaimRequest::new("w", 10)).await.unwrap();
+    let ids: Vec<_> = fifo.iter().map(|c| c.job.id).collect();
+    assert_eq!(
+        ids,
+        vec![ahead.id],
+        "a job claimed by id is not claimed again"
+    );
+}
+
+pub async fn claim_job_refuses_jobs_that_are_not_pending(h: &Harness) {
+    let running = h.job("inline", 1).await;
+    let lease = Duration::from_secs(20);
+    h.store.claim_job(running.id, "a", lease).await.unwrap();
+    let err = h.store.claim_job(running.id, "b", lease).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::InvalidTransition {
+                status: JobStatus::Running,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let stored = h.store.get(running.id).await.unwrap();
+    assert_eq!(
+        stored.locked_by.as_deref(),
+        Some("a"),
+        "the holder is unchanged"
+    );
+    assert_eq!(stored.attempt, 1);
+
+    let cancelled = h.job("inline", 2).await;
+    h.store.cancel(cancelled.id).await.unwrap();
+    let err = h
+        .store
+        .claim_job(cancelled.id, "a", lease)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::InvalidTransition {
+                status: JobStatus::Cancelled,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let unknown = jobstore::JobId::new_at(start());
+    let err = h.store.claim_job(unknown, "a", lease).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::NotFound(id) if id == unknown),
+        "{err:?}"
+    );
+    for (worker, lease) in [("", lease), ("a", Duration::ZERO)] {
+        let pending = h.job("inline", 3).await;
+        let err = h
+            .store
+            .claim_job(pending.id, worker, lease)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::InvalidInput(_)), "{err:?}");
+        assert_eq!(
+            h.store.get(pending.id).await.unwrap().status,
+            JobStatus::Pending
+        );
+    }
+}
+
+pub async fn concurrent_claim_job_has_one_winner(h: &Harness) {
+    let job = h.job("inline", 1).await;
+    let mut tasks = Vec::new();
+    for worker in 0..8 {
+        let store = Arc::clone(&h.store);
+        tasks.push(tokio::spawn(async move {
+            store
+                .claim_job(job.id, &format!("w{worker}"), Duration::from_secs(30))
+                .await
+        }));
+    }
+    let mut winners = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(claimed) => {
+                winners += 1;
+                assert_eq!(claimed.lease.attempt, 1);
+            }
+            Err(err) => assert!(
+                matches!(err, StoreError::InvalidTransition { .. }),
+                "{err:?}"
+            ),
+        }
+    }
+    assert_eq!(winners, 1);
+    assert_eq!(h.store.get(job.id).await.unwrap().attempt, 1);
+}

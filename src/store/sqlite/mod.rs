@@ -191,6 +191,17 @@ impl JobStore for SqliteStore {
             .await
     }
 
+    async fn claim_job(
+        &self,
+        id: JobId,
+        worker_id: &str,
+        lease_duration: Duration,
+    ) -> StoreResult<Claimed> {
+        let (worker_id, now) = (worker_id.to_string(), self.now());
+        self.write(move |conn| queries::claim_job(conn, id, &worker_id, lease_duration, now))
+            .await
+    }
+
     async fn heartbeat(&self, lease: &Lease, extend_by: Duration) -> StoreResult<Heartbeat> {
         let (lease, now) = (*lease, self.now());
         self.write(move |conn| queries::heartbeat(conn, &lease, now, extend_by))

@@ -117,34 +117,89 @@ pub(crate) fn claim(
         ready = ready.filter(jobs::job_type.eq_any(types.clone()));
     }
     let rows: Vec<JobRow> = diesel::update(jobs::table.filter(jobs::id.eq_any(ready)))
-        .set((
-            jobs::status.eq(RUNNING),
-            jobs::attempt.eq(jobs::attempt + 1),
-            jobs::locked_by.eq(&request.worker_id),
-            jobs::lease_expires_at.eq(lease_until),
-            jobs::started_at.eq(now),
-            jobs::updated_at.eq(now),
-            jobs::stage.eq(None::<String>),
-            jobs::progress.eq(None::<f32>),
-        ))
+        .set(claimed_by(&request.worker_id, now, lease_until))
         .returning(JobRow::as_returning())
         .get_results(conn)?;
     let mut claimed = rows
         .into_iter()
-        .map(|row| {
-            let job = Job::try_from(row)?;
-            Ok(Claimed {
-                lease: Lease {
-                    job_id: job.id,
-                    attempt: job.attempt,
-                },
-                job,
-            })
-        })
+        .map(claimed_from)
         .collect::<StoreResult<Vec<_>>>()?;
     // RETURNING yields rows in no particular order; hand them out in FIFO order.
     claimed.sort_by_key(|c| (c.job.run_at, c.job.id));
     Ok(claimed)
+}
+
+/// Claims the pending job `id`, wherever it stands in the queue.
+pub(crate) fn claim_job(
+    conn: &mut SqliteConnection,
+    id: JobId,
+    worker_id: &str,
+    lease_duration: std::time::Duration,
+    now: DateTime<Utc>,
+) -> StoreResult<Claimed> {
+    rules::validate_lease_holder(worker_id, lease_duration)?;
+    let lease_until = time::to_millis(time::add(now, lease_duration)?);
+    let now = time::to_millis(now);
+    let row: Option<JobRow> = diesel::update(
+        jobs::table
+            .find(id.to_string())
+            .filter(jobs::status.eq(PENDING)),
+    )
+    .set(claimed_by(worker_id, now, lease_until))
+    .returning(JobRow::as_returning())
+    .get_result(conn)
+    .optional()?;
+    match row {
+        Some(row) => claimed_from(row),
+        None => {
+            let job = find(conn, id)?;
+            Err(StoreError::InvalidTransition {
+                id,
+                action: "claim",
+                status: job.status,
+            })
+        }
+    }
+}
+
+/// The columns a claim sets: running, for `worker_id`, the next attempt.
+#[allow(clippy::type_complexity)]
+fn claimed_by(
+    worker_id: &str,
+    now: i64,
+    lease_until: i64,
+) -> (
+    diesel::dsl::Eq<jobs::status, &'static str>,
+    diesel::dsl::Eq<jobs::attempt, diesel::dsl::Add<jobs::attempt, i32>>,
+    diesel::dsl::Eq<jobs::locked_by, &str>,
+    diesel::dsl::Eq<jobs::lease_expires_at, i64>,
+    diesel::dsl::Eq<jobs::started_at, i64>,
+    diesel::dsl::Eq<jobs::updated_at, i64>,
+    diesel::dsl::Eq<jobs::stage, Option<String>>,
+    diesel::dsl::Eq<jobs::progress, Option<f32>>,
+) {
+    (
+        jobs::status.eq(RUNNING),
+        jobs::attempt.eq(jobs::attempt + 1),
+        jobs::locked_by.eq(worker_id),
+        jobs::lease_expires_at.eq(lease_until),
+        jobs::started_at.eq(now),
+        jobs::updated_at.eq(now),
+        jobs::stage.eq(None::<String>),
+        jobs::progress.eq(None::<f32>),
+    )
+}
+
+/// A claimed row, with the lease its new attempt holds.
+fn claimed_from(row: JobRow) -> StoreResult<Claimed> {
+    let job = Job::try_from(row)?;
+    Ok(Claimed {
+        lease: Lease {
+            job_id: job.id,
+            attempt: job.attempt,
+        },
+        job,
+    })
 }
 
 /// Why a guarded write to the job held by `lease` matched no row: the job
