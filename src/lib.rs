@@ -37,6 +37,7 @@
 //! ```
 
 pub mod cli;
+pub mod client;
 pub mod clock;
 pub mod error;
 pub mod job;

@@ -18,7 +18,7 @@ use crate::store::{JobStore, Lease};
 pub struct JobContext {
     store: Arc<dyn JobStore>,
     job: Arc<Job>,
-    lease: Lease,
+    lease: Option<Lease>,
     stages: &'static [&'static str],
     cancel: CancellationToken,
     children: Children,
@@ -28,28 +28,43 @@ impl std::fmt::Debug for JobContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JobContext")
             .field("job_id", &self.job.id)
-            .field("attempt", &self.lease.attempt)
+            .field("attempt", &self.attempt())
             .finish_non_exhaustive()
     }
 }
 
 impl JobContext {
+    /// The context of one attempt; `lease` is `None` for an inline run
+    /// that is not persisted.
     pub(crate) fn new(
         store: Arc<dyn JobStore>,
         job: Job,
-        lease: Lease,
+        lease: Option<Lease>,
         stages: &'static [&'static str],
-        cancel: CancellationToken,
-        children: Children,
     ) -> Self {
         JobContext {
             store,
             job: Arc::new(job),
             lease,
             stages,
-            cancel,
-            children,
+            cancel: CancellationToken::new(),
+            children: Children::default(),
         }
+    }
+
+    /// The lease this attempt holds, when the job is persisted.
+    pub(crate) fn lease(&self) -> Option<Lease> {
+        self.lease
+    }
+
+    /// The process groups this attempt started.
+    pub(crate) fn children(&self) -> &Children {
+        &self.children
+    }
+
+    /// Tells the handler to stop.
+    pub(crate) fn stop(&self) {
+        self.cancel.cancel();
     }
 
     /// Spawns `command` as a child process that belongs to this job.
@@ -81,7 +96,13 @@ impl JobContext {
 
     /// This attempt's number (1 for the first).
     pub fn attempt(&self) -> u32 {
-        self.lease.attempt
+        self.lease.map_or(self.job.attempt, |lease| lease.attempt)
+    }
+
+    /// Whether the job is stored (always, in a worker; an inline run may
+    /// opt out, and its progress reports are then checked but not stored).
+    pub fn is_persisted(&self) -> bool {
+        self.lease.is_some()
     }
 
     /// The store, to enqueue follow-up jobs or read others.
@@ -100,8 +121,11 @@ impl JobContext {
             stage: stage.to_string(),
             percent,
         };
+        let Some(lease) = self.lease else {
+            return progress.validate().map_err(JobError::permanent);
+        };
         self.store
-            .progress(&self.lease, &progress)
+            .progress(&lease, &progress)
             .await
             .map_err(|e| match e {
                 crate::StoreError::InvalidInput(_) | crate::StoreError::LeaseLost { .. } => {

@@ -1,44 +1,19 @@
-//! Running one claimed job to its outcome: the handler, its heartbeats,
-//! its timeout, cancellation and shutdown.
+//! Running one attempt of a job under supervision: its heartbeats, its
+//! timeout, cancellation, shutdown, and the child processes it started.
 
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::time::{interval, timeout, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 use tracing::{info_span, Instrument};
 
-use super::children::Children;
-use super::{JobContext, JobError, JobErrorKind, Registry, WorkerConfig};
-use crate::store::{Claimed, FailOutcome, Failure, JobStore};
+use super::outcome::{record, record_failure, AttemptOutcome, Ended};
+use super::{JobContext, JobError, Registry, WorkerConfig};
+use crate::store::{Claimed, Failure, JobStore};
 
-/// How one attempt ended, as far as the worker is concerned.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Outcome {
-    /// The handler returned a result.
-    Completed,
-    /// The attempt failed and the job will run again.
-    Retrying,
-    /// The job failed for good.
-    Failed,
-    /// The job was cancelled while it ran.
-    Cancelled,
-    /// The worker shut down and put the job back to pending.
-    Released,
-    /// The lease was lost (the job was rescued): nothing was written.
-    LeaseLost,
-    /// Writing the outcome failed; the lease will expire and the job be
-    /// rescued.
-    StoreError,
-}
-
-/// Why the handler stopped before it returned.
-enum Stop {
-    CancelRequested,
-    Shutdown,
-    LeaseLost,
-}
-
-/// One claimed job, and what running it needs.
+/// A claimed job, and what running it in the worker needs.
 pub(crate) struct Attempt {
     pub store: Arc<dyn JobStore>,
     pub registry: Arc<Registry>,
@@ -49,19 +24,14 @@ pub(crate) struct Attempt {
 }
 
 impl Attempt {
-    /// Runs the job to its outcome and records it in the store, inside a
-    /// span carrying the job's id, type and attempt.
-    pub(crate) async fn execute(self) -> Outcome {
-        let span = info_span!(
-            "job",
-            job.id = %self.claimed.job.id,
-            job.job_type = %self.claimed.job.job_type,
-            job.attempt = self.claimed.lease.attempt
-        );
+    /// Runs the job with its registered handler to its outcome and records
+    /// it, inside a span carrying the job's id, type and attempt.
+    pub(crate) async fn execute(self) -> AttemptOutcome {
+        let span = job_span(&self.claimed);
         self.run().instrument(span).await
     }
 
-    async fn run(self) -> Outcome {
+    async fn run(self) -> AttemptOutcome {
         let Attempt {
             store,
             registry,
@@ -70,120 +40,85 @@ impl Attempt {
             hard_stop,
         } = self;
         let lease = claimed.lease;
-        let Some(handler) = registry.handler(&claimed.job.job_type) else {
-            let message = format!(
-                "no handler registered for job type {}",
-                claimed.job.job_type
-            );
+        let job_type = claimed.job.job_type.clone();
+        let Some(handler) = registry.handler(&job_type) else {
+            let message = format!("no handler registered for job type {job_type}");
             tracing::error!("{message}");
             return record_failure(&*store, &lease, Failure::permanent(message)).await;
         };
-        let cancel = CancellationToken::new();
-        let children = Children::default();
         let retry = claimed.job.retry_count + 1;
         let params = claimed.job.params.clone();
-        let stages = registry.stages(&claimed.job.job_type).unwrap_or(&[]);
-        let ctx = JobContext::new(
-            Arc::clone(&store),
-            claimed.job,
-            lease,
-            stages,
-            cancel.clone(),
-            children.clone(),
-        );
-        let limit = handler.timeout();
-        let mut run = Box::pin(timeout(limit, handler.run(params, &ctx)));
-        let mut beat = interval(config.heartbeat_interval);
-        beat.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        beat.tick().await; // the claim itself just set the lease
-
-        let finished = loop {
-            tokio::select! {
-                result = &mut run => break Ok(result),
-                _ = beat.tick() => match store.heartbeat(&lease, config.lease_duration).await {
-                    Ok(heartbeat) if heartbeat.cancel_requested => break Err(Stop::CancelRequested),
-                    Ok(_) => {}
-                    Err(e) if e.is_lease_lost() => break Err(Stop::LeaseLost),
-                    Err(e) => tracing::warn!(error = %e, "heartbeat failed; will try again"),
-                },
-                _ = hard_stop.cancelled() => break Err(Stop::Shutdown),
-            }
-        };
-        // Whatever happened, the handler is told to stop, its future is
-        // dropped, and every process it started is stopped and confirmed dead
-        // before the outcome is written.
-        cancel.cancel();
-        drop(run);
-        let survivors = children.stop_all(config.kill_grace).await;
-        if !survivors.is_empty() {
-            tracing::error!(?survivors, "child process groups are still alive");
-        }
-
-        match finished {
-            Ok(Ok(Ok(output))) => match store.complete(&lease, output).await {
-                Ok(()) => Outcome::Completed,
-                Err(e) => store_error("complete", e),
-            },
-            Ok(Ok(Err(error))) => record_error(&*store, &lease, &error, &config, retry).await,
-            Ok(Err(_elapsed)) => {
-                // A timeout counts as a transient failure.
-                let error = JobError::transient(format!("timed out after {limit:?}"));
-                record_error(&*store, &lease, &error, &config, retry).await
-            }
-            Err(Stop::CancelRequested) => match store.mark_cancelled(&lease).await {
-                Ok(()) => Outcome::Cancelled,
-                Err(e) => store_error("mark cancelled", e),
-            },
-            Err(Stop::Shutdown) => match store.release(&lease).await {
-                Ok(()) => Outcome::Released,
-                Err(e) => store_error("release", e),
-            },
-            Err(Stop::LeaseLost) => {
-                tracing::warn!("lease lost (the job was rescued); abandoning this attempt");
-                Outcome::LeaseLost
-            }
-        }
+        let stages = registry.stages(&job_type).unwrap_or(&[]);
+        let ctx = JobContext::new(Arc::clone(&store), claimed.job, Some(lease), stages);
+        let ended = supervise(
+            ctx,
+            &config,
+            handler.timeout(),
+            &hard_stop,
+            |ctx| async move { handler.run(params, &ctx).await },
+        )
+        .await;
+        record(&*store, &lease, &config, retry, ended).await
     }
 }
 
-/// Records a handler error: a permanent one fails the job, a transient one
-/// is retried after the backoff for retry number `retry`.
-async fn record_error(
-    store: &dyn JobStore,
-    lease: &crate::store::Lease,
-    error: &JobError,
+/// The span every event of one attempt is logged in.
+pub(crate) fn job_span(claimed: &Claimed) -> tracing::Span {
+    info_span!(
+        "job",
+        job.id = %claimed.job.id,
+        job.job_type = %claimed.job.job_type,
+        job.attempt = claimed.lease.attempt
+    )
+}
+
+/// Runs `handler` with `ctx` until it returns, times out after `limit`, is
+/// cancelled (noticed on a heartbeat), loses its lease, or `hard_stop`
+/// fires. Whatever happened, the handler is then told to stop, its future
+/// is dropped, and every process it started is stopped and confirmed dead
+/// before this returns. A context without a lease (an unpersisted inline
+/// run) sends no heartbeats.
+pub(crate) async fn supervise<T, F, Fut>(
+    ctx: JobContext,
     config: &WorkerConfig,
-    retry: u32,
-) -> Outcome {
-    tracing::warn!(error = %error, kind = ?error.kind(), "attempt failed");
-    let failure = match error.kind() {
-        JobErrorKind::Permanent => Failure::permanent(error.message()),
-        JobErrorKind::Transient => {
-            Failure::transient(error.message()).retry_after(config.backoff.delay(retry))
+    limit: Duration,
+    hard_stop: &CancellationToken,
+    handler: F,
+) -> Ended<T>
+where
+    F: FnOnce(JobContext) -> Fut,
+    Fut: Future<Output = Result<T, JobError>>,
+{
+    let store = Arc::clone(ctx.store());
+    let lease = ctx.lease();
+    let mut run = Box::pin(timeout(limit, handler(ctx.clone())));
+    let mut beat = interval(config.heartbeat_interval);
+    beat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    beat.tick().await; // the claim itself just set the lease
+
+    let ended = loop {
+        tokio::select! {
+            result = &mut run => break match result {
+                Ok(returned) => Ended::Returned(returned),
+                Err(_elapsed) => Ended::TimedOut(limit),
+            },
+            _ = beat.tick(), if lease.is_some() => {
+                let Some(lease) = lease else { continue };
+                match store.heartbeat(&lease, config.lease_duration).await {
+                    Ok(heartbeat) if heartbeat.cancel_requested => break Ended::CancelRequested,
+                    Ok(_) => {}
+                    Err(e) if e.is_lease_lost() => break Ended::LeaseLost,
+                    Err(e) => tracing::warn!(error = %e, "heartbeat failed; will try again"),
+                }
+            },
+            _ = hard_stop.cancelled() => break Ended::Shutdown,
         }
     };
-    record_failure(store, lease, failure).await
-}
-
-async fn record_failure(
-    store: &dyn JobStore,
-    lease: &crate::store::Lease,
-    failure: Failure,
-) -> Outcome {
-    match store.fail(lease, &failure).await {
-        Ok(FailOutcome::Retrying { .. }) => Outcome::Retrying,
-        Ok(FailOutcome::Failed) => Outcome::Failed,
-        Ok(FailOutcome::Cancelled) => Outcome::Cancelled,
-        Err(e) => store_error("record failure", e),
+    ctx.stop();
+    drop(run);
+    let survivors = ctx.children().stop_all(config.kill_grace).await;
+    if !survivors.is_empty() {
+        tracing::error!(?survivors, "child process groups are still alive");
     }
-}
-
-fn store_error(action: &str, error: crate::StoreError) -> Outcome {
-    if error.is_lease_lost() {
-        tracing::warn!(error = %error, "{action} refused: the lease was lost");
-        Outcome::LeaseLost
-    } else {
-        tracing::error!(error = %error, "{action} failed");
-        Outcome::StoreError
-    }
+    ended
 }

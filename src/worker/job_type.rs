@@ -8,6 +8,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::{JobContext, JobError};
+use crate::error::StoreError;
+use crate::job::NewJob;
 
 /// A kind of job the worker knows how to run.
 ///
@@ -61,4 +63,16 @@ pub trait JobType: Send + Sync + 'static {
 
     /// Runs one attempt of the job.
     async fn run(&self, params: Self::Params, ctx: &JobContext) -> Result<Self::Output, JobError>;
+
+    /// A new job of this type with `params`, to schedule or tune before it
+    /// is enqueued (`.delay(..)`, `.max_attempts(..)`) or to insert inside
+    /// the caller's own transaction
+    /// ([`enqueue_in`](crate::store::sqlite::enqueue_in)). Params that
+    /// cannot be serialized are refused here, before anything is stored.
+    fn job(params: &Self::Params) -> Result<NewJob, StoreError>
+    where
+        Self: Sized,
+    {
+        NewJob::with_params(Self::NAME, params)
+    }
 }

@@ -6,8 +6,9 @@ mod children;
 mod config;
 mod context;
 mod error;
-mod execute;
+pub(crate) mod execute;
 mod job_type;
+pub(crate) mod outcome;
 mod registry;
 mod runner;
 
@@ -16,5 +17,6 @@ pub use config::WorkerConfig;
 pub use context::JobContext;
 pub use error::{JobError, JobErrorKind, ResultExt, WorkerError};
 pub use job_type::JobType;
+pub use outcome::AttemptOutcome;
 pub use registry::Registry;
 pub use runner::{RunSummary, Worker, WorkerHealth};

@@ -11,8 +11,10 @@ use tokio::task::JoinSet;
 use tokio::time::{sleep, Instant};
 use tokio_util::sync::CancellationToken;
 
-use super::execute::{Attempt, Outcome};
+use super::execute::Attempt;
+use super::AttemptOutcome;
 use super::{Registry, WorkerConfig, WorkerError};
+use crate::client::Client;
 use crate::job::{Job, JobId, NewJob};
 use crate::store::{ClaimRequest, JobStore};
 
@@ -44,7 +46,7 @@ pub struct RunSummary {
 
 impl RunSummary {
     /// Counts a finished attempt task.
-    fn record_task(&mut self, done: Result<Outcome, tokio::task::JoinError>) {
+    fn record_task(&mut self, done: Result<AttemptOutcome, tokio::task::JoinError>) {
         match done {
             Ok(outcome) => self.record(outcome),
             Err(error) => {
@@ -54,15 +56,15 @@ impl RunSummary {
         }
     }
 
-    fn record(&mut self, outcome: Outcome) {
+    fn record(&mut self, outcome: AttemptOutcome) {
         let slot = match outcome {
-            Outcome::Completed => &mut self.completed,
-            Outcome::Retrying => &mut self.retrying,
-            Outcome::Failed => &mut self.failed,
-            Outcome::Cancelled => &mut self.cancelled,
-            Outcome::Released => &mut self.released,
-            Outcome::LeaseLost => &mut self.lease_lost,
-            Outcome::StoreError => &mut self.store_errors,
+            AttemptOutcome::Completed => &mut self.completed,
+            AttemptOutcome::Retrying => &mut self.retrying,
+            AttemptOutcome::Failed => &mut self.failed,
+            AttemptOutcome::Cancelled => &mut self.cancelled,
+            AttemptOutcome::Released => &mut self.released,
+            AttemptOutcome::LeaseLost => &mut self.lease_lost,
+            AttemptOutcome::StoreError => &mut self.store_errors,
         };
         *slot += 1;
     }
@@ -125,12 +127,21 @@ impl Worker {
         &self.config
     }
 
+    /// A client of this worker's store that wakes the worker whenever it
+    /// enqueues, so a job enqueued in this process starts without waiting
+    /// for the next poll. Its inline runs use this worker's settings.
+    pub fn client(&self) -> Client {
+        Client::waking(
+            Arc::clone(&self.store),
+            Arc::clone(&self.config),
+            Arc::clone(&self.wake),
+        )
+    }
+
     /// Enqueues a job and wakes this worker at once, without waiting for
     /// its next poll.
     pub async fn enqueue(&self, job: NewJob) -> Result<Job, WorkerError> {
-        let job = self.store.create(job).await?;
-        self.wake.notify_one();
-        Ok(job)
+        self.client().enqueue(job).await
     }
 
     /// Enqueues many jobs in one transaction and wakes this worker.
@@ -150,7 +161,7 @@ impl Worker {
     /// them back to pending without spending an attempt.
     pub async fn run(&self, shutdown: CancellationToken) -> Result<RunSummary, WorkerError> {
         let hard_stop = CancellationToken::new();
-        let mut running: JoinSet<Outcome> = JoinSet::new();
+        let mut running: JoinSet<AttemptOutcome> = JoinSet::new();
         let mut summary = RunSummary::default();
         let mut idle_wait = self.config.poll_interval;
         let mut next_rescue = Instant::now();
@@ -273,7 +284,7 @@ impl Worker {
     async fn claim(
         &self,
         free: usize,
-        running: &mut JoinSet<Outcome>,
+        running: &mut JoinSet<AttemptOutcome>,
         hard_stop: &CancellationToken,
     ) -> u64 {
         match self.store.claim(&self.claim_request(free)).await {
@@ -296,7 +307,7 @@ impl Worker {
         &self,
         claimed: crate::store::Claimed,
         hard_stop: &CancellationToken,
-    ) -> impl std::future::Future<Output = Outcome> + Send + 'static {
+    ) -> impl std::future::Future<Output = AttemptOutcome> + Send + 'static {
         Attempt {
             store: Arc::clone(&self.store),
             registry: Arc::clone(&self.registry),

@@ -1,0 +1,166 @@
+//! Producing jobs from typed code: enqueue them for a worker (`later`), run
+//! one inline and wait for its output (`now`), or run a list inline with
+//! bounded concurrency (`batch`).
+
+mod batch;
+mod run;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
+
+use crate::job::{Job, JobId, NewJob};
+use crate::store::JobStore;
+use crate::worker::{JobType, WorkerConfig, WorkerError};
+
+pub use batch::{BatchOptions, BatchRun};
+pub use run::{JobRun, RunOptions};
+
+/// Enqueues typed jobs and runs them inline.
+///
+/// ```
+/// use std::sync::Arc;
+/// use async_trait::async_trait;
+/// use jobstore::client::Client;
+/// use jobstore::worker::{JobContext, JobError, JobType};
+/// use jobstore::{JobStore, MemoryStore};
+///
+/// struct Double;
+///
+/// #[async_trait]
+/// impl JobType for Double {
+///     const NAME: &'static str = "double";
+///     type Params = u64;
+///     type Output = u64;
+///     async fn run(&self, n: u64, _ctx: &JobContext) -> Result<u64, JobError> {
+///         Ok(n * 2)
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), jobstore::worker::WorkerError> {
+/// let store: Arc<dyn JobStore> = Arc::new(MemoryStore::new());
+/// let client = Client::new(Arc::clone(&store));
+///
+/// // For a worker to run later:
+/// let id = client.later::<Double>(&21).await?;
+/// assert_eq!(store.get(id).await?.params, serde_json::json!(21));
+///
+/// // Inline, recorded as a job, with the typed output:
+/// let run = client.now(&Double, 21).await?;
+/// assert_eq!(run.result, Ok(42));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    store: Arc<dyn JobStore>,
+    config: Arc<WorkerConfig>,
+    wake: Option<Arc<Notify>>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("worker_id", &self.config.worker_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client of `store`; inline runs use the default worker timings
+    /// (lease, heartbeat, kill grace, backoff).
+    pub fn new(store: Arc<dyn JobStore>) -> Self {
+        let config = WorkerConfig {
+            worker_id: format!("inline-{}", WorkerConfig::default().worker_id),
+            ..WorkerConfig::default()
+        };
+        Client {
+            store,
+            config: Arc::new(config),
+            wake: None,
+        }
+    }
+
+    /// A client whose inline runs use `config`'s timings and worker id.
+    pub fn with_config(
+        store: Arc<dyn JobStore>,
+        config: WorkerConfig,
+    ) -> Result<Self, WorkerError> {
+        config.validate()?;
+        Ok(Client {
+            store,
+            config: Arc::new(config),
+            wake: None,
+        })
+    }
+
+    /// A client that wakes a worker of this process whenever it enqueues.
+    pub(crate) fn waking(
+        store: Arc<dyn JobStore>,
+        config: Arc<WorkerConfig>,
+        wake: Arc<Notify>,
+    ) -> Self {
+        Client {
+            store,
+            config,
+            wake: Some(wake),
+        }
+    }
+
+    /// The store this client writes to.
+    pub fn store(&self) -> &Arc<dyn JobStore> {
+        &self.store
+    }
+
+    /// Enqueues a job of type `J` for a worker; returns its id.
+    pub async fn later<J: JobType>(&self, params: &J::Params) -> Result<JobId, WorkerError> {
+        Ok(self.enqueue(J::job(params)?).await?.id)
+    }
+
+    /// Enqueues a job of type `J` that no worker claims before `at`.
+    pub async fn later_at<J: JobType>(
+        &self,
+        params: &J::Params,
+        at: DateTime<Utc>,
+    ) -> Result<JobId, WorkerError> {
+        Ok(self.enqueue(J::job(params)?.run_at(at)).await?.id)
+    }
+
+    /// Enqueues a job of type `J` that no worker claims until `delay` has
+    /// passed.
+    pub async fn later_after<J: JobType>(
+        &self,
+        params: &J::Params,
+        delay: Duration,
+    ) -> Result<JobId, WorkerError> {
+        Ok(self.enqueue(J::job(params)?.delay(delay)).await?.id)
+    }
+
+    /// Enqueues one job of type `J` per params, all in one transaction:
+    /// every one of them, or none when any is refused.
+    pub async fn later_many<J: JobType>(
+        &self,
+        params: &[J::Params],
+    ) -> Result<Vec<JobId>, WorkerError> {
+        let jobs = params.iter().map(J::job).collect::<Result<Vec<_>, _>>()?;
+        let created = self.store.create_many(jobs).await?;
+        self.wake_worker();
+        Ok(created.into_iter().map(|job| job.id).collect())
+    }
+
+    /// Enqueues a job built by hand (any type, any settings).
+    pub async fn enqueue(&self, job: NewJob) -> Result<Job, WorkerError> {
+        let job = self.store.create(job).await?;
+        self.wake_worker();
+        Ok(job)
+    }
+
+    fn wake_worker(&self) {
+        if let Some(wake) = &self.wake {
+            wake.notify_one();
+        }
+    }
+}
