@@ -66,3 +66,190 @@ fn bad_database_urls_fail_with_one_clear_line() {
         assert!(!err.contains("panicked"), "{url}: {err}");
     }
 }
+
+fn ok(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "stdout: {}\nstderr: {}",
+        stdout(output),
+        stderr(output)
+    );
+    stdout(output)
+}
+
+fn json(output: &Output) -> serde_json::Value {
+    serde_json::from_str(&ok(output)).expect("--json prints JSON")
+}
+
+async fn open(dir: &std::path::Path) -> jobstore::SqliteStore {
+    jobstore::SqliteStore::open(dir.join("jobstore.db"))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn enqueue_list_show_cancel_and_retry() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let id = ok(&jobstore(
+        d,
+        &[
+            "enqueue",
+            "thumbnail",
+            "--params",
+            r#"{"width": 64}"#,
+            "--delay",
+            "10m",
+            "--max-attempts",
+            "5",
+            "--correlation-id",
+            "album-7",
+        ],
+    ));
+    let id = id.trim().to_string();
+    let first = ok(&jobstore(d, &["enqueue", "resize"])).trim().to_string();
+
+    let listed = json(&jobstore(d, &["list", "--json"]));
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0]["id"], first.as_str(), "newest first");
+    assert_eq!(listed[1]["job_type"], "thumbnail");
+    assert_eq!(listed[1]["params"]["width"], 64);
+    assert_eq!(listed[1]["max_attempts"], 5);
+    assert_eq!(
+        listed[1]["queue_position"], 1,
+        "the delayed job waits behind"
+    );
+
+    let only = json(&jobstore(d, &["list", "--type", "resize", "--json"]));
+    assert_eq!(only.as_array().unwrap().len(), 1);
+    let table = ok(&jobstore(d, &["list", "--status", "pending"]));
+    assert!(
+        table.contains("thumbnail") && table.contains("1 ahead"),
+        "{table}"
+    );
+
+    let shown = json(&jobstore(d, &["show", &id, "--json"]));
+    assert_eq!(shown["correlation_id"], "album-7");
+    assert_eq!(shown["status"], "pending");
+    let text = ok(&jobstore(d, &["show", &id]));
+    assert!(
+        text.contains("album-7") && text.contains("0 of 5"),
+        "{text}"
+    );
+
+    assert!(ok(&jobstore(d, &["cancel", &id])).contains("cancelled"));
+    assert!(ok(&jobstore(d, &["cancel", &id])).contains("already finished"));
+    let retried = ok(&jobstore(d, &["retry", &id])).trim().to_string();
+    let store = open(d).await;
+    use jobstore::JobStore;
+    let new = store.get(retried.parse().unwrap()).await.unwrap();
+    assert_eq!(new.retry_of.map(|i| i.to_string()), Some(id));
+    assert_eq!(new.params["width"], 64);
+}
+
+#[tokio::test]
+async fn watch_exits_zero_only_for_a_completed_job() {
+    use jobstore::{ClaimRequest, Failure, JobStore, NewJob};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let store = open(d).await;
+    let done = store
+        .create(NewJob::new("a", serde_json::json!({})))
+        .await
+        .unwrap();
+    let failed = store
+        .create(NewJob::new("b", serde_json::json!({})).max_attempts(1))
+        .await
+        .unwrap();
+    for claimed in store.claim(&ClaimRequest::new("w", 2)).await.unwrap() {
+        if claimed.job.id == done.id {
+            store
+                .complete(&claimed.lease, serde_json::json!({ "n": 7 }))
+                .await
+                .unwrap();
+        } else {
+            store
+                .fail(&claimed.lease, &Failure::permanent("disk full"))
+                .await
+                .unwrap();
+        }
+    }
+    let output = jobstore(d, &["watch", &done.id.to_string()]);
+    assert!(ok(&output).contains(r#"completed: {"n":7}"#));
+    let output = jobstore(d, &["watch", &failed.id.to_string()]);
+    assert!(!output.status.success());
+    assert!(
+        stdout(&output).contains("failed: disk full"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[test]
+fn bad_input_gets_one_clear_line_and_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(&jobstore(d, &["migrate"]));
+    let unknown = "0193b6c2-4d5e-7f00-8a1b-2c3d4e5f6071";
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["enqueue", "x", "--params", r#"{"a": "#],
+            "line 1 column 6",
+        ),
+        (&["enqueue", "x", "--delay", "soon"], "expected e.g. 30s"),
+        (&["enqueue", "x", "--run-at", "tomorrow"], "RFC 3339"),
+        (&["enqueue", "x", "--max-attempts", "0"], "max_attempts"),
+        (&["show", unknown], "not found"),
+        (&["show", "nope"], "not a job id"),
+        (&["cancel", unknown], "not found"),
+        (&["retry", unknown], "not found"),
+        (&["list", "--status", "bogus"], "unknown job status"),
+        (&["list", "--limit", "0"], "limit"),
+        (
+            &["--database-url", "sqlite:no/such/dir/j.db", "list"],
+            "does not exist",
+        ),
+    ];
+    for (args, expected) in cases {
+        let output = jobstore(d, args);
+        assert!(!output.status.success(), "{args:?} succeeded");
+        let err = stderr(&output);
+        assert!(err.contains(expected), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+    let listed = json(&jobstore(d, &["list", "--json"]));
+    assert_eq!(listed, serde_json::json!([]), "nothing was stored");
+}
+
+#[test]
+fn the_environment_chooses_the_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let run = |vars: &[(&str, &str)], args: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_jobstore"));
+        command
+            .args(args)
+            .current_dir(d)
+            .env_remove("JOBSTORE_DATABASE_URL");
+        for (k, v) in vars {
+            command.env(k, v);
+        }
+        command.output().unwrap()
+    };
+    ok(&run(&[("JOB_STORE_DB_PATH", "env.db")], &["migrate"]));
+    assert!(d.join("env.db").is_file());
+    let output = run(&[("JOB_STORE_BACKEND", "oracle")], &["list"]);
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("JOB_STORE_BACKEND"),
+        "{}",
+        stderr(&output)
+    );
+    // An explicit URL wins over the environment.
+    ok(&run(
+        &[("JOB_STORE_DB_PATH", "env.db")],
+        &["--database-url", "sqlite:url.db", "migrate"],
+    ));
+    assert!(d.join("url.db").is_file());
+}

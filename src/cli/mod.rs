@@ -1,24 +1,34 @@
 //! The `jobstore` command line.
 
-mod database_url;
+mod control;
+mod enqueue;
+mod error;
+mod format;
+mod job_bar;
+mod list;
 mod migrate;
+mod show;
+mod watch;
+
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-pub use database_url::DatabaseUrl;
+use crate::store::StoreConfig;
+use crate::JobId;
+
+pub use error::CliError;
 
 /// A durable job queue: embedded on SQLite, honest about progress.
 #[derive(Debug, Parser)]
 #[command(name = "jobstore", version, about)]
 pub struct Cli {
-    /// The database: `sqlite:PATH` (or a plain path) for the embedded default.
-    #[arg(
-        long,
-        global = true,
-        env = "JOBSTORE_DATABASE_URL",
-        default_value = "sqlite:./jobstore.db"
-    )]
-    pub database_url: DatabaseUrl,
+    /// The database: `sqlite:PATH` (or a plain path) for the embedded
+    /// default, or `memory:`. Without it, `JOB_STORE_BACKEND`,
+    /// `JOB_STORE_DB_PATH` and `TURSO_DATABASE_URL` decide, and the default
+    /// is `sqlite:./jobstore.db`.
+    #[arg(long, global = true, env = "JOBSTORE_DATABASE_URL")]
+    pub database_url: Option<StoreConfig>,
 
     /// What to do.
     #[command(subcommand)]
@@ -30,13 +40,55 @@ pub struct Cli {
 pub enum Command {
     /// Apply pending migrations and say what was applied.
     Migrate,
+    /// Add a job to the queue and print its id.
+    Enqueue(enqueue::EnqueueArgs),
+    /// List jobs, newest first.
+    List(list::ListArgs),
+    /// Show one job in full.
+    Show {
+        /// The job's id.
+        id: JobId,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Follow a job's progress until it ends; exit 0 only if it completed.
+    Watch(watch::WatchArgs),
+    /// Cancel a job: at once if pending, by asking its worker if running.
+    Cancel {
+        /// The job's id.
+        id: JobId,
+    },
+    /// Enqueue a new job with the type and params of a failed or cancelled
+    /// one, and print its id.
+    Retry {
+        /// The job's id.
+        id: JobId,
+    },
 }
 
 impl Cli {
-    /// Runs the command, writing its report to stdout.
-    pub async fn run(self) -> Result<(), crate::StoreError> {
-        match self.command {
-            Command::Migrate => migrate::run(&self.database_url).await,
+    /// Runs the command, writing its report to stdout, and says how the
+    /// process should exit.
+    pub async fn run(self) -> Result<ExitCode, CliError> {
+        let config = match self.database_url {
+            Some(config) => config,
+            None => StoreConfig::from_env()?,
+        };
+        if let Command::Migrate = self.command {
+            migrate::run(&config).await?;
+            return Ok(ExitCode::SUCCESS);
         }
+        let store = config.open().await?;
+        match self.command {
+            Command::Migrate => {}
+            Command::Enqueue(args) => enqueue::run(&*store, args).await?,
+            Command::List(args) => list::run(&*store, args).await?,
+            Command::Show { id, json } => show::run(&*store, id, json).await?,
+            Command::Watch(args) => return watch::run(&*store, args).await,
+            Command::Cancel { id } => control::cancel(&*store, id).await?,
+            Command::Retry { id } => control::retry(&*store, id).await?,
+        }
+        Ok(ExitCode::SUCCESS)
     }
 }

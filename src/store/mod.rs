@@ -4,6 +4,7 @@
 //! contract test suite runs unchanged against each of them.
 
 mod claim;
+mod config;
 mod list;
 pub mod memory;
 mod outcome;
@@ -18,6 +19,10 @@ use crate::error::StoreResult;
 use crate::job::{Job, JobId, NewJob, Progress};
 
 pub use claim::{ClaimRequest, Claimed, Heartbeat, Lease};
+pub use config::{
+    ParseStoreUrlError, StoreConfig, BACKEND_VAR, DB_PATH_VAR, DEFAULT_DB_PATH, TURSO_TOKEN_VAR,
+    TURSO_URL_VAR,
+};
 pub use list::{JobPage, ListQuery, StatusCounts};
 pub use outcome::{CancelOutcome, FailOutcome, Failure, FailureKind, RescueSummary};
 

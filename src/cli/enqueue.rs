@@ -1,0 +1,63 @@
+//! `jobstore enqueue`.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use clap::Args;
+
+use super::CliError;
+use crate::{JobStore, NewJob};
+
+/// Arguments of `jobstore enqueue`.
+#[derive(Debug, Args)]
+pub struct EnqueueArgs {
+    /// The job type (the name its handler is registered under).
+    job_type: String,
+    /// The params, as JSON.
+    #[arg(long, default_value = "{}")]
+    params: String,
+    /// Not before this time (RFC 3339, e.g. 2026-12-01T09:00:00Z).
+    #[arg(long, conflicts_with = "delay", value_parser = parse_time)]
+    run_at: Option<DateTime<Utc>>,
+    /// Not before this delay has passed (e.g. 30s, 5m, 1h 30m).
+    #[arg(long, value_parser = parse_duration)]
+    delay: Option<Duration>,
+    /// How many attempts may fail before the job fails for good.
+    #[arg(long)]
+    max_attempts: Option<u32>,
+    /// Groups related jobs, for listing.
+    #[arg(long)]
+    correlation_id: Option<String>,
+}
+
+fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("{e} (expected RFC 3339, e.g. 2026-12-01T09:00:00Z)"))
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text).map_err(|e| format!("{e} (expected e.g. 30s, 5m, 1h 30m)"))
+}
+
+/// Parses the params, builds the job and prints its id.
+pub(super) async fn run(store: &dyn JobStore, args: EnqueueArgs) -> Result<(), CliError> {
+    let params: serde_json::Value = serde_json::from_str(&args.params)
+        .map_err(|e| CliError::Input(format!("--params is not valid JSON: {e}")))?;
+    let mut job = NewJob::new(args.job_type, params);
+    if let Some(at) = args.run_at {
+        job = job.run_at(at);
+    }
+    if let Some(delay) = args.delay {
+        job = job.delay(delay);
+    }
+    if let Some(n) = args.max_attempts {
+        job = job.max_attempts(n);
+    }
+    if let Some(id) = args.correlation_id {
+        job = job.correlation_id(id);
+    }
+    let job = store.create(job).await?;
+    println!("{}", job.id);
+    Ok(())
+}

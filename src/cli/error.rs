@@ -1,0 +1,21 @@
+//! What can go wrong on the command line.
+
+use crate::worker::WorkerError;
+use crate::StoreError;
+
+/// A command's failure, printed as one line.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The store refused or failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The worker refused its setup or stopped.
+    #[error(transparent)]
+    Worker(#[from] WorkerError),
+    /// An argument was not acceptable.
+    #[error("{0}")]
+    Input(String),
+    /// Writing the output failed.
+    #[error("cannot write output: {0}")]
+    Output(String),
+}

@@ -1,0 +1,46 @@
+//! `jobstore show`.
+
+use super::format::{self, JobView};
+use super::CliError;
+use crate::{JobId, JobStore};
+
+/// Prints one job in full.
+pub(super) async fn run(store: &dyn JobStore, id: JobId, json: bool) -> Result<(), CliError> {
+    let job = store.get(id).await?;
+    let view = JobView::load(store, job).await?;
+    if json {
+        println!("{}", format::json(&view)?);
+        return Ok(());
+    }
+    let job = &view.job;
+    let mut lines = vec![
+        ("id", job.id.to_string()),
+        ("type", job.job_type.clone()),
+        ("status", view.status()),
+        ("progress", format::progress(job)),
+        ("attempt", format::attempts(job)),
+        ("retries", job.retry_count.to_string()),
+        ("params", job.params.to_string()),
+        ("created", format::time(job.created_at)),
+        ("run at", format::time(job.run_at)),
+    ];
+    let optional = [
+        ("started", job.started_at.map(format::time)),
+        ("finished", job.completed_at.map(format::time)),
+        ("worker", job.locked_by.clone()),
+        ("lease until", job.lease_expires_at.map(format::time)),
+        ("correlation", job.correlation_id.clone()),
+        ("retry of", job.retry_of.map(|id| id.to_string())),
+        ("result", job.result.as_ref().map(|r| r.to_string())),
+        ("error", job.error.clone()),
+    ];
+    lines.extend(
+        optional
+            .into_iter()
+            .filter_map(|(key, value)| value.map(|v| (key, v))),
+    );
+    for (key, value) in lines {
+        println!("{key:>12}: {value}");
+    }
+    Ok(())
+}

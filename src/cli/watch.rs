@@ -1,0 +1,56 @@
+//! `jobstore watch`.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+use indicatif::ProgressBar;
+
+use super::job_bar::{outcome, JobBar};
+use super::CliError;
+use crate::{JobId, JobStatus, JobStore};
+
+/// Arguments of `jobstore watch`.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// The job's id.
+    id: JobId,
+    /// How often to look at the job.
+    #[arg(long, default_value = "200ms", value_parser = humantime::parse_duration)]
+    interval: Duration,
+}
+
+/// Follows the job until it ends, then prints its outcome; succeeds only
+/// when it completed.
+pub(super) async fn run(store: &dyn JobStore, args: WatchArgs) -> Result<ExitCode, CliError> {
+    let bar = JobBar::new(ProgressBar::new(100), &short_id(args.id))?;
+    let job = loop {
+        let job = store.get(args.id).await?;
+        if job.status.is_terminal() {
+            break job;
+        }
+        let ahead = match job.status {
+            JobStatus::Pending => store.queue_position(job.id).await?,
+            _ => None,
+        };
+        bar.update(&job, ahead);
+        tokio::time::sleep(args.interval).await;
+    };
+    bar.finish(&job);
+    // The bar is drawn only on a terminal; the outcome always reaches stdout.
+    println!("{}", outcome(&job));
+    Ok(if job.status == JobStatus::Completed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// The last (random) part of an id, enough to tell jobs apart on screen;
+/// the first part is a timestamp, shared by jobs created together.
+pub(super) fn short_id(id: JobId) -> String {
+    let id = id.to_string();
+    id.get(id.len().saturating_sub(8)..)
+        .unwrap_or(&id)
+        .to_string()
+}
