@@ -54,6 +54,7 @@ pub struct ReadmeDoctests;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{StoreError, StoreResult};
 pub use job::{Job, JobId, JobStatus, NewJob, Progress};
+pub use store::libsql::{LibsqlConfig, LibsqlLocation, LibsqlStore};
 pub use store::memory::MemoryStore;
 pub use store::sqlite::{SqliteConfig, SqliteStore};
 pub use store::{

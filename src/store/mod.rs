@@ -5,6 +5,7 @@
 
 mod claim;
 mod config;
+pub mod libsql;
 mod list;
 pub mod memory;
 mod outcome;

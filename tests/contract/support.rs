@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use jobstore::{
-    ClaimRequest, Claimed, Job, JobStore, ManualClock, MemoryStore, NewJob, SqliteConfig,
-    SqliteStore,
+    ClaimRequest, Claimed, Job, JobStore, LibsqlConfig, LibsqlStore, ManualClock, MemoryStore,
+    NewJob, SqliteConfig, SqliteStore,
 };
 use serde_json::json;
 
@@ -15,6 +15,7 @@ pub struct Harness {
     pub store: Arc<dyn JobStore>,
     pub clock: ManualClock,
     _dir: Option<tempfile::TempDir>,
+    _exclusive: Option<tokio::sync::MutexGuard<'static, ()>>,
 }
 
 /// The instant every harness clock starts at.
@@ -30,6 +31,7 @@ pub async fn memory() -> Harness {
         store: Arc::new(MemoryStore::with_clock(Arc::new(clock.clone()))),
         clock,
         _dir: None,
+        _exclusive: None,
     }
 }
 
@@ -44,7 +46,78 @@ pub async fn sqlite() -> Harness {
         store: Arc::new(store),
         clock,
         _dir: Some(dir),
+        _exclusive: None,
     }
+}
+
+pub async fn libsql() -> Harness {
+    let clock = ManualClock::new(start());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = LibsqlConfig::local(dir.path().join("jobs.db")).clock(Arc::new(clock.clone()));
+    let store = LibsqlStore::open_with(config)
+        .await
+        .expect("open libsql store");
+    Harness {
+        store: Arc::new(store),
+        clock,
+        _dir: Some(dir),
+        _exclusive: None,
+    }
+}
+
+/// The remote libSQL server under test, when `JOBSTORE_TEST_LIBSQL_URL`
+/// names one; otherwise says once, on the terminal, that the remote suite
+/// is skipped.
+pub fn libsql_server() -> Option<(String, String)> {
+    static SKIPPED: std::sync::Once = std::sync::Once::new();
+    match std::env::var("JOBSTORE_TEST_LIBSQL_URL") {
+        Ok(url) if !url.is_empty() => {
+            let token = std::env::var("JOBSTORE_TEST_LIBSQL_AUTH_TOKEN").unwrap_or_default();
+            Some((url, token))
+        }
+        _ => {
+            SKIPPED.call_once(|| {
+                use std::io::Write;
+                // Straight to stderr: the test harness captures `eprintln!`.
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "remote libSQL contract suite skipped: set JOBSTORE_TEST_LIBSQL_URL to run it"
+                );
+            });
+            None
+        }
+    }
+}
+
+/// A harness on the remote server, which every test shares: tests take
+/// turns, and each starts from an empty jobs table.
+pub async fn libsql_remote() -> Option<Harness> {
+    static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let (url, token) = libsql_server()?;
+    let turn = TURN.lock().await;
+    let clock = ManualClock::new(start());
+    let config = LibsqlConfig::remote(url.clone(), token.clone()).clock(Arc::new(clock.clone()));
+    let store = LibsqlStore::open_with(config)
+        .await
+        .expect("open remote libsql store");
+    let builder = libsql::Builder::new_remote(url.clone(), token);
+    let builder = if url.starts_with("http://") {
+        builder.connector(hyper::client::HttpConnector::new())
+    } else {
+        builder
+    };
+    let db = builder.build().await.expect("remote database");
+    db.connect()
+        .expect("connect")
+        .execute("DELETE FROM jobs", ())
+        .await
+        .expect("empty the jobs table");
+    Some(Harness {
+        store: Arc::new(store),
+        clock,
+        _dir: None,
+        _exclusive: Some(turn),
+    })
 }
 
 impl Harness {

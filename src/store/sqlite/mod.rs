@@ -8,9 +8,9 @@
 
 mod config;
 mod connection;
-mod migrate;
+pub(crate) mod migrate;
 mod queries;
-mod row;
+pub(crate) mod row;
 mod transactional;
 
 use std::path::Path;

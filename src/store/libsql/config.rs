@@ -1,0 +1,90 @@
+//! How a [`LibsqlStore`](super::LibsqlStore) reaches its database.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::clock::{SharedClock, SystemClock};
+
+/// Where a libSQL database lives.
+#[derive(Clone, PartialEq, Eq)]
+pub enum LibsqlLocation {
+    /// A local file, opened in this process.
+    Local(PathBuf),
+    /// A libSQL server (Turso, or `sqld`): `libsql://`, `https://`, or
+    /// `http://` for a server on the same machine.
+    Remote {
+        /// The server's URL.
+        url: String,
+        /// The auth token; empty for a server that requires none.
+        auth_token: String,
+    },
+}
+
+impl fmt::Display for LibsqlLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LibsqlLocation::Local(path) => write!(f, "libsql:{}", path.display()),
+            // Never the token.
+            LibsqlLocation::Remote { url, .. } => f.write_str(url),
+        }
+    }
+}
+
+impl fmt::Debug for LibsqlLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self}")
+    }
+}
+
+/// Settings of the libSQL backend.
+#[derive(Clone, Debug)]
+pub struct LibsqlConfig {
+    /// Where the database is.
+    pub location: LibsqlLocation,
+    /// How long a local statement waits for another connection's write
+    /// lock before it gives up.
+    pub busy_timeout: Duration,
+    /// Where the store reads the current time.
+    pub clock: SharedClock,
+}
+
+impl LibsqlConfig {
+    /// Busy timeout unless told otherwise.
+    pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+    /// Defaults for a local database file at `path`.
+    pub fn local(path: impl Into<PathBuf>) -> Self {
+        Self::at(LibsqlLocation::Local(path.into()))
+    }
+
+    /// Defaults for a remote database at `url`, with `auth_token` (empty
+    /// when the server requires none).
+    pub fn remote(url: impl Into<String>, auth_token: impl Into<String>) -> Self {
+        Self::at(LibsqlLocation::Remote {
+            url: url.into(),
+            auth_token: auth_token.into(),
+        })
+    }
+
+    fn at(location: LibsqlLocation) -> Self {
+        LibsqlConfig {
+            location,
+            busy_timeout: Self::DEFAULT_BUSY_TIMEOUT,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// Sets the busy timeout.
+    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
+        self.busy_timeout = timeout;
+        self
+    }
+
+    /// Reads time from `clock` (tests move time instead of sleeping).
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+}
