@@ -139,7 +139,11 @@ async fn progress_lines_become_the_stored_stage_and_percent() {
     let job = s.run_once(&sh(script), 1).await;
     assert_eq!(job.stage.as_deref(), Some("download"));
     assert_eq!(job.progress, Some(60.5));
-    assert_eq!(output(&job).stdout_tail, ["working"], "progress lines left out");
+    assert_eq!(
+        output(&job).stdout_tail,
+        ["working"],
+        "progress lines left out"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -156,7 +160,10 @@ async fn a_stage_without_a_percent_stores_none() {
 async fn a_quoted_stage_may_hold_spaces() {
     let s = setup().await;
     let job = s
-        .run_once(&sh(r#"echo '::progress stage="uploading files" percent=30'"#), 1)
+        .run_once(
+            &sh(r#"echo '::progress stage="uploading files" percent=30'"#),
+            1,
+        )
         .await;
     assert_eq!(job.stage.as_deref(), Some("uploading files"));
     assert_eq!(job.progress, Some(30.0));
@@ -228,10 +235,7 @@ async fn env_and_cwd_are_applied() {
         .cwd(cwd.to_str().unwrap());
     let out = output(&s.run_once(&params, 1).await);
     let real_cwd = cwd.canonicalize().unwrap();
-    assert_eq!(
-        out.stdout_tail,
-        ["hello there", real_cwd.to_str().unwrap()]
-    );
+    assert_eq!(out.stdout_tail, ["hello there", real_cwd.to_str().unwrap()]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -241,9 +245,18 @@ async fn a_program_that_cannot_start_fails_at_once_naming_it() {
     std::fs::write(&not_executable, "echo hi\n").unwrap();
     let missing_cwd = s.file("nowhere");
     let cases = [
-        (ExecParams::new("/nonexistent/jobstore-test-tool"), "jobstore-test-tool".to_string()),
-        (ExecParams::new("jobstore-no-such-tool"), "jobstore-no-such-tool".to_string()),
-        (ExecParams::new(not_executable.to_str().unwrap()), "plain.txt".to_string()),
+        (
+            ExecParams::new("/nonexistent/jobstore-test-tool"),
+            "jobstore-test-tool".to_string(),
+        ),
+        (
+            ExecParams::new("jobstore-no-such-tool"),
+            "jobstore-no-such-tool".to_string(),
+        ),
+        (
+            ExecParams::new(not_executable.to_str().unwrap()),
+            "plain.txt".to_string(),
+        ),
         (
             ExecParams::new("/bin/true").cwd(missing_cwd.to_str().unwrap()),
             "nowhere".to_string(),
@@ -263,7 +276,10 @@ async fn unknown_or_unusable_params_fail_at_once_naming_the_field() {
     let cases = [
         (json!({ "program": "/bin/true", "argz": ["-v"] }), "argz"),
         (json!({ "args": [] }), "program"),
-        (json!({ "program": "/bin/true", "timeout_secs": 0 }), "timeout_secs"),
+        (
+            json!({ "program": "/bin/true", "timeout_secs": 0 }),
+            "timeout_secs",
+        ),
     ];
     for (params, named) in cases {
         let id = s
@@ -290,7 +306,11 @@ async fn timeout_secs_kills_the_program_and_its_children() {
     );
     let job = s.run_once(&sh(&script).timeout_secs(2), 2).await;
     assert_eq!((job.status, job.retry_count), (JobStatus::Pending, 1));
-    assert_eq!(job.stage.as_deref(), Some("sleeping"), "it ran before the limit");
+    assert_eq!(
+        job.stage.as_deref(),
+        Some("sleeping"),
+        "it ran before the limit"
+    );
     assert!(error(&job).contains("timed out after 2s"), "{job:?}");
     let pids = pids_in(&pid_file);
     assert_eq!(pids.len(), 2);
@@ -308,7 +328,12 @@ async fn cancelling_a_running_exec_job_kills_the_program() {
         f = pid_file.display()
     );
     let (shutdown, running_worker) = start(&s.worker);
-    let id = s.worker.enqueue(Exec::job(&sh(&script)).unwrap()).await.unwrap().id;
+    let id = s
+        .worker
+        .enqueue(Exec::job(&sh(&script)).unwrap())
+        .await
+        .unwrap()
+        .id;
     wait_for(&*s.store, id, |j| j.stage.as_deref() == Some("sleeping")).await;
     let pid = pids_in(&pid_file)[0];
     assert!(running(pid));
@@ -336,5 +361,8 @@ async fn a_background_process_holding_stdout_does_not_hold_up_the_job() {
     let job = s.run_once(&sh(&script), 1).await;
     assert_eq!(output(&job).stdout_tail, ["started"]);
     let pid = pids_in(&pid_file)[0];
-    assert!(!running(pid), "the background sleep {pid} died with the job");
+    assert!(
+        !running(pid),
+        "the background sleep {pid} died with the job"
+    );
 }

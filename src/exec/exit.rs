@@ -97,7 +97,10 @@ mod tests {
         );
         let err = judge(&params, finished(exited(75), &[])).unwrap_err();
         assert_eq!(err.kind(), JobErrorKind::Transient);
-        assert_eq!(err.message(), "\"tool\" exited with code 75; stderr was empty");
+        assert_eq!(
+            err.message(),
+            "\"tool\" exited with code 75; stderr was empty"
+        );
     }
 
     #[test]

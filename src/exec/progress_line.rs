@@ -204,10 +204,7 @@ mod tests {
             parse(r#"::progress stage="say \"hi\" \\ bye""#),
             report(r#"say "hi" \ bye"#, None)
         );
-        assert_eq!(
-            parse(r#"::progress stage="a\nb""#),
-            report(r"a\nb", None)
-        );
+        assert_eq!(parse(r#"::progress stage="a\nb""#), report(r"a\nb", None));
     }
 
     #[test]
@@ -241,7 +238,10 @@ mod tests {
         for (line, expected) in cases {
             assert_eq!(parse(line), Err(expected), "{line:?}");
         }
-        let long = format!("::progress stage={}", "s".repeat(Progress::MAX_STAGE_LEN + 1));
+        let long = format!(
+            "::progress stage={}",
+            "s".repeat(Progress::MAX_STAGE_LEN + 1)
+        );
         assert_eq!(parse(&long), Err(StageTooLong));
     }
 }
