@@ -40,6 +40,7 @@ pub mod cli;
 pub mod client;
 pub mod clock;
 pub mod error;
+pub mod exec;
 pub mod job;
 pub mod schema;
 pub mod store;

@@ -74,14 +74,28 @@ impl JobContext {
     /// the whole group gets SIGTERM, then SIGKILL after the worker's
     /// `kill_grace`, and the job's outcome is written only once none of its
     /// processes is alive: nothing it started is left behind.
+    ///
+    /// A program that does not exist or may not be executed (or a working
+    /// directory that does not exist or may not be entered) is a permanent
+    /// error: no retry will fix it. Any other failure to start the child
+    /// (too many processes or open files, say) is transient. The error
+    /// message names the program.
     pub fn spawn(
         &self,
         command: &mut tokio::process::Command,
     ) -> Result<tokio::process::Child, JobError> {
-        let child = command
-            .process_group(0)
-            .spawn()
-            .map_err(|e| JobError::transient(format!("cannot start child process: {e}")))?;
+        let child = command.process_group(0).spawn().map_err(|e| {
+            let message = format!(
+                "cannot start {:?}: {e}",
+                command.as_std().get_program().to_string_lossy()
+            );
+            match e.kind() {
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => {
+                    JobError::permanent(message)
+                }
+                _ => JobError::transient(message),
+            }
+        })?;
         match child.id().and_then(|pid| i32::try_from(pid).ok()) {
             Some(pid) => self.children.track(pid),
             None => tracing::warn!("a child process exited before it could be tracked"),
