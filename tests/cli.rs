@@ -253,3 +253,35 @@ fn the_environment_chooses_the_backend() {
     ));
     assert!(d.join("url.db").is_file());
 }
+
+#[test]
+fn libsql_urls_and_environment_reach_the_libsql_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let url = ["--database-url", "libsql:lib.db"];
+    let migrated = ok(&jobstore(d, &[&url[..], &["migrate"]].concat()));
+    assert!(
+        migrated.contains("applied 2026-11-22-000000_create_jobs"),
+        "{migrated}"
+    );
+    let id = ok(&jobstore(d, &[&url[..], &["enqueue", "ping"]].concat()));
+    let listed = json(&jobstore(d, &[&url[..], &["list", "--json"]].concat()));
+    assert_eq!(listed[0]["id"], id.trim());
+    // The same file, chosen through the environment.
+    let output = Command::new(env!("CARGO_BIN_EXE_jobstore"))
+        .args(["show", id.trim(), "--json"])
+        .current_dir(d)
+        .env_remove("JOBSTORE_DATABASE_URL")
+        .env("JOB_STORE_BACKEND", "libsql")
+        .env("JOB_STORE_DB_PATH", "lib.db")
+        .output()
+        .unwrap();
+    assert_eq!(json(&output)["job_type"], "ping");
+    let output = jobstore(d, &["--database-url", "http://127.0.0.1:9", "list"]);
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("cannot open database http://127.0.0.1:9"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -24,7 +24,9 @@ pub use error::CliError;
 #[command(name = "jobstore", version, about)]
 pub struct Cli {
     /// The database: `sqlite:PATH` (or a plain path) for the embedded
-    /// default, or `memory:`. Without it, `JOB_STORE_BACKEND`,
+    /// default, `libsql:PATH` for a local libSQL file, a `libsql://`,
+    /// `https://` or `http://` URL for a libSQL server (token from
+    /// `TURSO_AUTH_TOKEN`), or `memory:`. Without it, `JOB_STORE_BACKEND`,
     /// `JOB_STORE_DB_PATH` and `TURSO_DATABASE_URL` decide, and the default
     /// is `sqlite:./jobstore.db`.
     #[arg(long, global = true, env = "JOBSTORE_DATABASE_URL")]
@@ -72,7 +74,7 @@ impl Cli {
     /// process should exit.
     pub async fn run(self) -> Result<ExitCode, CliError> {
         let config = match self.database_url {
-            Some(config) => config,
+            Some(config) => config.with_token_from_env(),
             None => StoreConfig::from_env()?,
         };
         if let Command::Migrate = self.command {

@@ -7,6 +7,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use crate::error::{StoreError, StoreResult};
+use crate::store::libsql::{LibsqlConfig, LibsqlLocation, LibsqlStore};
 use crate::store::memory::MemoryStore;
 use crate::store::sqlite::SqliteStore;
 use crate::store::JobStore;
@@ -31,12 +32,18 @@ pub const DEFAULT_DB_PATH: &str = "./jobstore.db";
 /// let config: StoreConfig = "sqlite:./jobs.db".parse().unwrap();
 /// assert_eq!(config, StoreConfig::Sqlite("./jobs.db".into()));
 /// assert_eq!("memory:".parse::<StoreConfig>().unwrap(), StoreConfig::Memory);
+/// assert_eq!(
+///     "libsql://jobs-acme.turso.io".parse::<StoreConfig>().unwrap().to_string(),
+///     "libsql://jobs-acme.turso.io"
+/// );
 /// assert!("postgres://db".parse::<StoreConfig>().is_err());
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub enum StoreConfig {
     /// The embedded default: a SQLite file through Diesel.
     Sqlite(PathBuf),
+    /// A libSQL database: a local file, or a server (Turso, `sqld`).
+    Libsql(LibsqlLocation),
     /// Jobs in this process's memory, gone when it exits.
     Memory,
 }
@@ -73,11 +80,46 @@ impl StoreConfig {
             Some(path) => PathBuf::from(path),
             None => PathBuf::from(DEFAULT_DB_PATH),
         };
+        let remote = match var(TURSO_URL_VAR).filter(|url| !url.trim().is_empty()) {
+            Some(url) => {
+                let url = url.trim().to_string();
+                if !is_remote_url(&url) {
+                    return Err(config_error(
+                        TURSO_URL_VAR,
+                        &url,
+                        "a libsql://, https:// or http:// URL",
+                    ));
+                }
+                let auth_token = var(TURSO_TOKEN_VAR).unwrap_or_default();
+                Some(LibsqlLocation::Remote { url, auth_token })
+            }
+            None => None,
+        };
         let backend = var(BACKEND_VAR);
-        match backend.as_deref().map(str::trim) {
-            None | Some("sqlite") => Ok(StoreConfig::Sqlite(db_path)),
-            Some("memory") => Ok(StoreConfig::Memory),
-            Some(other) => Err(config_error(BACKEND_VAR, other, "sqlite, libsql or memory")),
+        match (backend.as_deref().map(str::trim), remote) {
+            // A Turso URL alone is enough to choose libSQL.
+            (None | Some("libsql"), Some(remote)) => Ok(StoreConfig::Libsql(remote)),
+            (Some("libsql"), None) => Ok(StoreConfig::Libsql(LibsqlLocation::Local(db_path))),
+            (None | Some("sqlite"), _) => Ok(StoreConfig::Sqlite(db_path)),
+            (Some("memory"), _) => Ok(StoreConfig::Memory),
+            (Some(other), _) => Err(config_error(BACKEND_VAR, other, "sqlite, libsql or memory")),
+        }
+    }
+
+    /// A remote libSQL configuration without a token takes it from
+    /// `TURSO_AUTH_TOKEN`, so a URL given on the command line never has to
+    /// carry the secret.
+    pub fn with_token_from_env(self) -> Self {
+        match self {
+            StoreConfig::Libsql(LibsqlLocation::Remote { url, auth_token })
+                if auth_token.is_empty() =>
+            {
+                StoreConfig::Libsql(LibsqlLocation::Remote {
+                    url,
+                    auth_token: std::env::var(TURSO_TOKEN_VAR).unwrap_or_default(),
+                })
+            }
+            other => other,
         }
     }
 
@@ -95,9 +137,24 @@ impl StoreConfig {
                 let applied = store.applied_on_open().to_vec();
                 Ok((Arc::new(store), applied))
             }
+            StoreConfig::Libsql(location) => {
+                let store = LibsqlStore::open_with(LibsqlConfig {
+                    location: location.clone(),
+                    ..LibsqlConfig::local(DEFAULT_DB_PATH)
+                })
+                .await?;
+                let applied = store.applied_on_open().to_vec();
+                Ok((Arc::new(store), applied))
+            }
             StoreConfig::Memory => Ok((Arc::new(MemoryStore::new()), Vec::new())),
         }
     }
+}
+
+fn is_remote_url(url: &str) -> bool {
+    ["libsql://", "https://", "http://"]
+        .iter()
+        .any(|scheme| url.starts_with(scheme) && url.len() > scheme.len())
 }
 
 fn config_error(var: &str, value: &str, expected: &str) -> StoreError {
@@ -106,7 +163,9 @@ fn config_error(var: &str, value: &str, expected: &str) -> StoreError {
 
 /// A database URL that names no supported backend.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unsupported database URL {url:?}: expected sqlite:PATH (or a plain file path) or memory:")]
+#[error(
+    "unsupported database URL {url:?}: expected sqlite:PATH (or a plain file path), libsql:PATH, libsql://HOST, https://HOST, http://HOST or memory:"
+)]
 pub struct ParseStoreUrlError {
     url: String,
 }
@@ -114,13 +173,29 @@ pub struct ParseStoreUrlError {
 impl FromStr for StoreConfig {
     type Err = ParseStoreUrlError;
 
-    /// Parses `sqlite:PATH` (or a plain path) and `memory:`.
+    /// Parses `sqlite:PATH` (or a plain path), `libsql:PATH`, a remote
+    /// `libsql://`, `https://` or `http://` URL (its token comes from
+    /// elsewhere: see [`StoreConfig::with_token_from_env`]) and `memory:`.
     fn from_str(url: &str) -> Result<Self, Self::Err> {
         let unsupported = || ParseStoreUrlError {
             url: url.to_string(),
         };
         if url == "memory:" {
             return Ok(StoreConfig::Memory);
+        }
+        if is_remote_url(url) {
+            return Ok(StoreConfig::Libsql(LibsqlLocation::Remote {
+                url: url.to_string(),
+                auth_token: String::new(),
+            }));
+        }
+        if let Some(path) = url.strip_prefix("libsql:") {
+            if path.is_empty() || path.starts_with("//") {
+                return Err(unsupported());
+            }
+            return Ok(StoreConfig::Libsql(LibsqlLocation::Local(PathBuf::from(
+                path,
+            ))));
         }
         if let Some(path) = url
             .strip_prefix("sqlite://")
@@ -150,6 +225,7 @@ impl fmt::Display for StoreConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StoreConfig::Sqlite(path) => write!(f, "sqlite:{}", path.display()),
+            StoreConfig::Libsql(location) => write!(f, "{location}"),
             StoreConfig::Memory => f.write_str("memory:"),
         }
     }
@@ -177,11 +253,31 @@ mod tests {
         assert_eq!("jobs.db".parse(), sqlite("jobs.db"));
         assert_eq!("/var/lib/jobs.db".parse(), sqlite("/var/lib/jobs.db"));
         assert_eq!("memory:".parse(), Ok(StoreConfig::Memory));
+        let local = |p: &str| Ok(StoreConfig::Libsql(LibsqlLocation::Local(PathBuf::from(p))));
+        assert_eq!("libsql:./jobs.db".parse(), local("./jobs.db"));
+        for url in [
+            "libsql://jobs.turso.io",
+            "https://jobs.turso.io",
+            "http://127.0.0.1:8080",
+        ] {
+            let remote = Ok(StoreConfig::Libsql(LibsqlLocation::Remote {
+                url: url.into(),
+                auth_token: String::new(),
+            }));
+            assert_eq!(url.parse(), remote);
+        }
     }
 
     #[test]
     fn refuses_unknown_schemes() {
-        for url in ["postgres://localhost/db", "mysql:x", "sqlite:", ""] {
+        for url in [
+            "postgres://localhost/db",
+            "mysql:x",
+            "sqlite:",
+            "",
+            "libsql:",
+            "http://",
+        ] {
             let err = url.parse::<StoreConfig>().unwrap_err();
             assert!(err.to_string().contains("expected sqlite:PATH"), "{url}");
         }
@@ -201,11 +297,40 @@ mod tests {
     }
 
     #[test]
+    fn environment_chooses_libsql_local_or_remote() {
+        assert_eq!(
+            from(&[(BACKEND_VAR, "libsql"), (DB_PATH_VAR, "l.db")]).unwrap(),
+            StoreConfig::Libsql(LibsqlLocation::Local("l.db".into()))
+        );
+        let remote = StoreConfig::Libsql(LibsqlLocation::Remote {
+            url: "libsql://db.turso.io".into(),
+            auth_token: "secret".into(),
+        });
+        let vars = [
+            (TURSO_URL_VAR, "libsql://db.turso.io"),
+            (TURSO_TOKEN_VAR, "secret"),
+        ];
+        assert_eq!(from(&vars).unwrap(), remote, "the URL alone chooses libSQL");
+        let mut explicit = vars.to_vec();
+        explicit.push((BACKEND_VAR, "libsql"));
+        assert_eq!(from(&explicit).unwrap(), remote);
+        let shown = format!("{remote} {remote:?}");
+        assert!(!shown.contains("secret"), "{shown}");
+    }
+
+    #[test]
     fn bad_environment_names_the_variable_and_what_it_expected() {
         let err = from(&[(BACKEND_VAR, "postgres")]).unwrap_err().to_string();
         assert!(err.contains("JOB_STORE_BACKEND"), "{err}");
         assert!(err.contains("sqlite, libsql or memory"), "{err}");
         let err = from(&[(DB_PATH_VAR, " ")]).unwrap_err().to_string();
         assert!(err.contains("JOB_STORE_DB_PATH"), "{err}");
+        let err = from(&[(TURSO_URL_VAR, "ftp://db")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("TURSO_DATABASE_URL") && err.contains("libsql://"),
+            "{err}"
+        );
     }
 }
