@@ -64,8 +64,10 @@ pub(crate) async fn login(
     match form {
         Ok(Form(form)) if same(form.token.as_bytes(), expected.as_bytes()) => {
             let base = uri.path().strip_suffix("login").unwrap_or("/");
-            let cookie =
-                format!("{COOKIE}={}; HttpOnly; SameSite=Strict; Path={base}", hex(expected));
+            let cookie = format!(
+                "{COOKIE}={}; HttpOnly; SameSite=Strict; Path={base}",
+                hex(expected)
+            );
             see_dashboard(HeaderValue::from_str(&cookie).ok())
         }
         _ => sign_in_page(true),

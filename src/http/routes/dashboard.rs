@@ -30,7 +30,11 @@ pub(crate) async fn index(OriginalUri(uri): OriginalUri) -> Response {
             Some(query) => format!("{path}/?{query}"),
             None => format!("{path}/"),
         };
-        return (StatusCode::PERMANENT_REDIRECT, [(header::LOCATION, location)]).into_response();
+        return (
+            StatusCode::PERMANENT_REDIRECT,
+            [(header::LOCATION, location)],
+        )
+            .into_response();
     }
     page(INDEX, "text/html; charset=utf-8")
 }
@@ -75,7 +79,10 @@ fn protect(headers: &mut HeaderMap, policy: &'static str) {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     // A new binary's assets are used at once.
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
 }

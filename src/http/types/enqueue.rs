@@ -121,9 +121,11 @@ impl Visitor<'_> for DelayVisitor {
     }
 
     fn visit_str<E: de::Error>(self, text: &str) -> Result<Delay, E> {
-        humantime::parse_duration(text)
-            .map(Delay)
-            .map_err(|e| E::custom(format!("delay {text:?}: {e} (expected e.g. 90s, 5m, 1h 30m)")))
+        humantime::parse_duration(text).map(Delay).map_err(|e| {
+            E::custom(format!(
+                "delay {text:?}: {e} (expected e.g. 90s, 5m, 1h 30m)"
+            ))
+        })
     }
 }
 
@@ -141,7 +143,9 @@ mod tests {
         assert_eq!(delay("1.5"), Ok(Delay(Duration::from_millis(1500))));
         assert_eq!(delay(r#""1h 30m""#), Ok(Delay(Duration::from_secs(5400))));
         assert!(delay("-1").unwrap_err().contains("negative"));
-        assert!(delay(r#""soon""#).unwrap_err().contains("expected e.g. 90s"));
+        assert!(delay(r#""soon""#)
+            .unwrap_err()
+            .contains("expected e.g. 90s"));
         let back = serde_json::to_string(&Delay(Duration::from_secs(300))).unwrap();
         assert_eq!(back, r#""5m""#);
     }
