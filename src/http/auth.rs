@@ -8,13 +8,14 @@
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, OriginalUri, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
 use super::error::ApiError;
+use super::mount;
 use super::routes::dashboard;
 use super::HttpState;
 
@@ -40,7 +41,7 @@ pub(crate) async fn require_token(
         && request.uri().path() == "/"
         && accepts_html(request.headers());
     if wants_page {
-        return sign_in_page(false);
+        return sign_in_page(false, &mount_prefix(&request));
     }
     ApiError::unauthorized().into_response()
 }
@@ -55,35 +56,49 @@ pub(crate) struct LoginForm {
 /// goes back to the dashboard.
 pub(crate) async fn login(
     State(state): State<HttpState>,
-    OriginalUri(uri): OriginalUri,
+    OriginalUri(original): OriginalUri,
+    uri: Uri,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Response {
+    let prefix = mount::prefix(original.path(), uri.path());
     let Some(expected) = state.settings().token.as_deref() else {
-        return see_dashboard(None);
+        return see_dashboard(prefix, None);
     };
     match form {
         Ok(Form(form)) if same(form.token.as_bytes(), expected.as_bytes()) => {
-            let base = uri.path().strip_suffix("login").unwrap_or("/");
+            let path = if prefix.is_empty() { "/" } else { prefix };
             let cookie = format!(
-                "{COOKIE}={}; HttpOnly; SameSite=Strict; Path={base}",
+                "{COOKIE}={}; HttpOnly; SameSite=Strict; Path={path}",
                 hex(expected)
             );
-            see_dashboard(HeaderValue::from_str(&cookie).ok())
+            see_dashboard(prefix, HeaderValue::from_str(&cookie).ok())
         }
-        _ => sign_in_page(true),
+        _ => sign_in_page(true, prefix),
     }
 }
 
-fn see_dashboard(cookie: Option<HeaderValue>) -> Response {
-    let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, "./")]).into_response();
+/// The router's mount path, for a request passing through the middleware.
+fn mount_prefix(request: &Request) -> String {
+    let inner = request.uri().path();
+    match request.extensions().get::<OriginalUri>() {
+        Some(OriginalUri(original)) => mount::prefix(original.path(), inner).to_string(),
+        None => String::new(),
+    }
+}
+
+/// Back to the dashboard, at the mount path.
+fn see_dashboard(prefix: &str, cookie: Option<HeaderValue>) -> Response {
+    let location = if prefix.is_empty() { "/" } else { prefix };
+    let location = HeaderValue::from_str(location).unwrap_or(HeaderValue::from_static("/"));
+    let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response();
     if let Some(cookie) = cookie {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
     }
     response
 }
 
-fn sign_in_page(failed: bool) -> Response {
-    dashboard::login_response(failed)
+fn sign_in_page(failed: bool, prefix: &str) -> Response {
+    dashboard::login_response(failed, prefix)
 }
 
 /// Whether the request carries the token, in the header or the cookie.

@@ -25,6 +25,7 @@ mod config;
 mod error;
 mod extract;
 mod job_stats;
+mod mount;
 mod routes;
 mod serve;
 mod state;

@@ -124,8 +124,7 @@ async fn the_dashboard_shows_live_progress_cancels_and_never_runs_job_data() {
     let chromium = chromium::Chromium::launch(&binary);
     let mut page = Cdp::connect(&chromium.ws_url).await.new_page().await;
     page.goto(&base).await;
-    page.wait_for("the table", &format!("{}", row(done.id)))
-        .await;
+    page.wait_for("the table", &row(done.id)).await;
 
     // The bar moves as the job reports progress.
     page.wait_for("the bar at 10%", &format!("{} === 10", js_bar(watched.id)))

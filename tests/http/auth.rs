@@ -74,7 +74,7 @@ async fn a_browser_signs_in_once_and_then_carries_a_cookie() {
         .await
         .unwrap();
     assert_eq!(page.status(), StatusCode::UNAUTHORIZED);
-    assert!(page.text().await.unwrap().contains(r#"action="login""#));
+    assert!(page.text().await.unwrap().contains(r#"action="/login""#));
 
     let refused = client
         .post(server.url("/login"))
@@ -94,6 +94,7 @@ async fn a_browser_signs_in_once_and_then_carries_a_cookie() {
         .await
         .unwrap();
     assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    assert_eq!(signed_in.headers()[header::LOCATION], "/");
     let cookie = signed_in.headers()[header::SET_COOKIE]
         .to_str()
         .unwrap()
@@ -102,6 +103,7 @@ async fn a_browser_signs_in_once_and_then_carries_a_cookie() {
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
         "{cookie}"
     );
+    assert!(cookie.ends_with("Path=/"), "{cookie}");
     assert!(
         !cookie.contains(TOKEN),
         "the cookie does not show the token as is"

@@ -5,5 +5,6 @@ mod errors;
 mod events;
 mod jobs;
 mod metrics;
+mod mount;
 mod serve;
 mod support;

@@ -9,7 +9,10 @@
   // Every URL is relative to the page, so the dashboard works wherever the
   // router is mounted.
   const REFRESH_MS = 3000;
-  const MAX_STREAMS = 25;
+  // A browser opens at most six HTTP/1.1 connections to one server, and
+  // each event stream holds one: follow a few jobs live and leave the rest
+  // of the connections to the API calls (the other jobs update on refresh).
+  const MAX_STREAMS = 3;
   const STATUSES = ["pending", "running", "completed", "failed", "cancelled"];
 
   const $ = (id) => document.getElementById(id);
@@ -220,15 +223,18 @@
     followRunning(jobs);
   }
 
-  // ---- live progress: one event stream per running job shown ---------------
+  // ---- live progress: event streams for a few unfinished jobs ---------------
 
+  // The selected job first, then running jobs, then pending ones.
   function followRunning(jobs) {
-    const wanted = new Set(
-      jobs.filter((job) => !isTerminal(job.status)).slice(0, MAX_STREAMS).map((job) => job.id),
-    );
-    if (state.selected && state.jobs.has(state.selected) && !isTerminal(state.jobs.get(state.selected).status)) {
-      wanted.add(state.selected);
+    const candidates = [];
+    const selected = state.selected && state.jobs.get(state.selected);
+    if (selected && !isTerminal(selected.status)) candidates.push(selected.id);
+    for (const status of ["running", "pending"]) {
+      for (const job of jobs) if (job.status === status) candidates.push(job.id);
     }
+    const wanted = new Set();
+    for (const id of candidates) if (wanted.size < MAX_STREAMS) wanted.add(id);
     for (const [id, source] of state.streams) {
       if (!wanted.has(id)) {
         source.close();
@@ -316,7 +322,7 @@
     try {
       const job = await api("GET", "jobs/" + encodeURIComponent(id));
       showJob(job);
-      if (!isTerminal(job.status) && !state.streams.has(id)) follow(id);
+      if (!isTerminal(job.status)) followRunning([...state.jobs.values()]);
     } catch (error) {
       toast(error.message, "error");
     }

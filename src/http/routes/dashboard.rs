@@ -1,10 +1,11 @@
 //! The dashboard: a page and its assets, embedded in the binary.
 
 use axum::extract::{OriginalUri, Path};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 use crate::http::error::ApiError;
+use crate::http::mount;
 
 const INDEX: &str = include_str!("../assets/index.html");
 const LOGIN: &str = include_str!("../assets/login.html");
@@ -15,28 +16,25 @@ const SCRIPT: &str = include_str!("../assets/app.js");
 /// inline handler would not run even if a value ever reached the page as
 /// HTML.
 const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-    connect-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; \
+    connect-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'self'; \
     frame-ancestors 'none'";
 /// The sign-in page has no script and one inline style sheet.
 const LOGIN_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; \
     form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-/// The dashboard page. Its links are relative, so without the trailing
-/// slash of its mount path (`/admin` for `/admin/`) it redirects to it.
-pub(crate) async fn index(OriginalUri(uri): OriginalUri) -> Response {
-    let path = uri.path();
-    if !path.ends_with('/') {
-        let location = match uri.query() {
-            Some(query) => format!("{path}/?{query}"),
-            None => format!("{path}/"),
-        };
-        return (
-            StatusCode::PERMANENT_REDIRECT,
-            [(header::LOCATION, location)],
-        )
-            .into_response();
-    }
-    page(INDEX, "text/html; charset=utf-8")
+/// The dashboard page. Its links are relative to a `<base>` at the
+/// router's mount path, so it works at `/`, and at `/jobs-admin` when
+/// nested there.
+pub(crate) async fn index(OriginalUri(original): OriginalUri, uri: Uri) -> Response {
+    let base = format!("{}/", mount::prefix(original.path(), uri.path()));
+    let html = INDEX.replacen(
+        "<head>",
+        &format!("<head>\n<base href=\"{}\">", mount::escape_attribute(&base)),
+        1,
+    );
+    let mut response = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
+    protect(response.headers_mut(), POLICY);
+    response
 }
 
 /// One of the dashboard's assets.
@@ -48,14 +46,18 @@ pub(crate) async fn asset(Path(name): Path<String>) -> Response {
     }
 }
 
-/// The sign-in page, with status 401, saying so when a token was refused.
-pub(crate) fn login_response(failed: bool) -> Response {
+/// The sign-in page, with status 401, saying so when a token was refused;
+/// `prefix` is the router's mount path.
+pub(crate) fn login_response(failed: bool, prefix: &str) -> Response {
     let message = if failed {
         r#"<p class="failed">That token is not right.</p>"#
     } else {
         ""
     };
-    let body = LOGIN.replace("<!--message-->", message);
+    let action = mount::escape_attribute(&format!("{prefix}/login"));
+    let body = LOGIN
+        .replace("<!--message-->", message)
+        .replace(r#"action="login""#, &format!(r#"action="{action}""#));
     let mut response = (
         StatusCode::UNAUTHORIZED,
         [

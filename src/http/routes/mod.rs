@@ -31,7 +31,7 @@ use super::HttpState;
 /// let app: axum::Router = axum::Router::new().nest("/jobs-admin", jobs);
 /// ```
 ///
-/// Nested, the dashboard is at `/jobs-admin/` and the API under it
+/// Nested, the dashboard is at `/jobs-admin` and the API under it
 /// (`/jobs-admin/jobs/{id}`, ...).
 pub fn router(state: HttpState) -> Router {
     let body_limit = state.settings().body_limit;
