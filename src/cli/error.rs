@@ -15,6 +15,9 @@ pub enum CliError {
     /// An argument was not acceptable.
     #[error("{0}")]
     Input(String),
+    /// The server could not listen or stopped with an error.
+    #[error("{0}")]
+    Server(String),
     /// Writing the output failed.
     #[error("cannot write output: {0}")]
     Output(String),

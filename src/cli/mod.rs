@@ -7,6 +7,8 @@ mod format;
 mod job_bar;
 mod list;
 mod migrate;
+mod registry;
+mod serve;
 mod show;
 mod watch;
 
@@ -18,6 +20,7 @@ use crate::store::StoreConfig;
 use crate::JobId;
 
 pub use error::CliError;
+pub use registry::builtin_registry;
 
 /// A durable job queue: embedded on SQLite, honest about progress.
 #[derive(Debug, Parser)]
@@ -67,6 +70,8 @@ pub enum Command {
         /// The job's id.
         id: JobId,
     },
+    /// Serve the HTTP API and the dashboard until SIGTERM or SIGINT.
+    Serve(serve::ServeArgs),
 }
 
 impl Cli {
@@ -90,6 +95,7 @@ impl Cli {
             Command::Watch(args) => return watch::run(&*store, args).await,
             Command::Cancel { id } => control::cancel(&*store, id).await?,
             Command::Retry { id } => control::retry(&*store, id).await?,
+            Command::Serve(args) => serve::run(store, args).await?,
         }
         Ok(ExitCode::SUCCESS)
     }

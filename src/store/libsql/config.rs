@@ -46,6 +46,9 @@ pub struct LibsqlConfig {
     /// How long a local statement waits for another connection's write
     /// lock before it gives up.
     pub busy_timeout: Duration,
+    /// The longest one operation may wait for the database (a server that
+    /// stops answering) before it fails.
+    pub operation_timeout: Duration,
     /// Where the store reads the current time.
     pub clock: SharedClock,
 }
@@ -53,6 +56,8 @@ pub struct LibsqlConfig {
 impl LibsqlConfig {
     /// Busy timeout unless told otherwise.
     pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+    /// Operation timeout unless told otherwise.
+    pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(60);
 
     /// Defaults for a local database file at `path`.
     pub fn local(path: impl Into<PathBuf>) -> Self {
@@ -72,6 +77,7 @@ impl LibsqlConfig {
         LibsqlConfig {
             location,
             busy_timeout: Self::DEFAULT_BUSY_TIMEOUT,
+            operation_timeout: Self::DEFAULT_OPERATION_TIMEOUT,
             clock: Arc::new(SystemClock),
         }
     }
@@ -79,6 +85,12 @@ impl LibsqlConfig {
     /// Sets the busy timeout.
     pub fn busy_timeout(mut self, timeout: Duration) -> Self {
         self.busy_timeout = timeout;
+        self
+    }
+
+    /// Sets the operation timeout.
+    pub fn operation_timeout(mut self, timeout: Duration) -> Self {
+        self.operation_timeout = timeout;
         self
     }
 

@@ -36,6 +36,7 @@ pub struct LibsqlStore {
     db: Arc<Database>,
     location: LibsqlLocation,
     busy_timeout: Duration,
+    operation_timeout: Duration,
     clock: SharedClock,
     applied_on_open: Vec<String>,
 }
@@ -103,6 +104,7 @@ impl LibsqlStore {
             db: Arc::new(db),
             location: config.location,
             busy_timeout: config.busy_timeout,
+            operation_timeout: config.operation_timeout,
             clock: config.clock,
             applied_on_open: Vec::new(),
         };
@@ -113,10 +115,18 @@ impl LibsqlStore {
                 .await
                 .map_err(|e| open_error(e.to_string()))?;
         }
-        let applied = migrate::run(&conn).await.map_err(|e| match e {
-            StoreError::Database(reason) => open_error(reason),
-            other => other,
-        })?;
+        let applied = tokio::time::timeout(store.operation_timeout, migrate::run(&conn))
+            .await
+            .unwrap_or_else(|_| {
+                Err(StoreError::Database(format!(
+                    "no answer within {:?}",
+                    store.operation_timeout
+                )))
+            })
+            .map_err(|e| match e {
+                StoreError::Database(reason) => open_error(reason),
+                other => other,
+            })?;
         Ok(LibsqlStore {
             applied_on_open: applied,
             ..store
@@ -154,18 +164,51 @@ impl LibsqlStore {
         F: Fn(Transaction) -> Fut,
         Fut: Future<Output = StoreResult<T>>,
     {
+        self.retry_busy(|| async {
+            let tx = self
+                .connect()?
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .await
+                .map_err(db_error)?;
+            op(tx).await
+        })
+        .await
+    }
+
+    /// Runs `op`, whose one write is a single guarded statement, on a fresh
+    /// connection in autocommit mode: the statement is atomic by itself, and
+    /// a server holds no lock between round trips. Busy is retried as in
+    /// [`LibsqlStore::write`].
+    async fn statement<T, F, Fut>(&self, op: F) -> StoreResult<T>
+    where
+        F: Fn(Connection) -> Fut,
+        Fut: Future<Output = StoreResult<T>>,
+    {
+        self.retry_busy(|| async { op(self.connect()?).await })
+            .await
+    }
+
+    /// Runs `attempt` again after a short jittered pause while it fails
+    /// because the database is busy, until the busy timeout has passed;
+    /// every attempt is bounded by the operation timeout, so a server that
+    /// stops answering is an error, not a hang.
+    async fn retry_busy<T, F, Fut>(&self, attempt: F) -> StoreResult<T>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = StoreResult<T>>,
+    {
         let deadline = tokio::time::Instant::now() + self.busy_timeout;
         let mut pause = Duration::from_millis(2);
         loop {
-            let attempt = async {
-                let tx = self
-                    .connect()?
-                    .transaction_with_behavior(TransactionBehavior::Immediate)
-                    .await
-                    .map_err(db_error)?;
-                op(tx).await
-            };
-            match attempt.await {
+            let outcome = tokio::time::timeout(self.operation_timeout, attempt())
+                .await
+                .unwrap_or_else(|_| {
+                    Err(StoreError::Database(format!(
+                        "{} did not answer within {:?}",
+                        self.location, self.operation_timeout
+                    )))
+                });
+            match outcome {
                 Err(error) if is_busy(&error) && tokio::time::Instant::now() < deadline => {
                     tokio::time::sleep(pause.mul_f64(0.5 + fastrand::f64())).await;
                     pause = (pause * 2).min(Duration::from_millis(100));
@@ -217,11 +260,8 @@ impl JobStore for LibsqlStore {
     async fn create(&self, job: NewJob) -> StoreResult<Job> {
         let prepared = rules::prepare(&job, self.now(), None)?;
         let rows = std::slice::from_ref(&prepared);
-        self.write(|tx| async move {
-            let result = queries::insert(&tx, rows).await;
-            finish(tx, result).await
-        })
-        .await?;
+        self.statement(|conn| async move { queries::insert(&conn, rows).await })
+            .await?;
         Ok(prepared.job)
     }
 
@@ -241,24 +281,24 @@ impl JobStore for LibsqlStore {
     }
 
     async fn get(&self, id: JobId) -> StoreResult<Job> {
-        queries::find(&self.connect()?, id).await
+        self.statement(|conn| async move { queries::find(&conn, id).await })
+            .await
     }
 
     async fn list(&self, query: &ListQuery) -> StoreResult<JobPage> {
-        queries::list(&self.connect()?, query).await
+        self.statement(|conn| async move { queries::list(&conn, query).await })
+            .await
     }
 
     async fn count_by_status(&self) -> StoreResult<StatusCounts> {
-        queries::count_by_status(&self.connect()?).await
+        self.statement(|conn| async move { queries::count_by_status(&conn).await })
+            .await
     }
 
     async fn claim(&self, request: &ClaimRequest) -> StoreResult<Vec<Claimed>> {
         rules::validate_claim(request)?;
-        self.write(|tx| async move {
-            let result = queries::claim(&tx, request, self.now()).await;
-            finish(tx, result).await
-        })
-        .await
+        self.statement(|conn| async move { queries::claim(&conn, request, self.now()).await })
+            .await
     }
 
     async fn claim_job(
@@ -268,36 +308,32 @@ impl JobStore for LibsqlStore {
         lease_duration: Duration,
     ) -> StoreResult<Claimed> {
         rules::validate_lease_holder(worker_id, lease_duration)?;
-        self.write(|tx| async move {
-            let result = queries::claim_job(&tx, id, worker_id, lease_duration, self.now()).await;
-            finish(tx, result).await
+        self.statement(|conn| async move {
+            queries::claim_job(&conn, id, worker_id, lease_duration, self.now()).await
         })
         .await
     }
 
     async fn heartbeat(&self, lease: &Lease, extend_by: Duration) -> StoreResult<Heartbeat> {
-        self.write(|tx| async move {
-            let result = queries::heartbeat(&tx, lease, self.now(), extend_by).await;
-            finish(tx, result).await
+        self.statement(|conn| async move {
+            queries::heartbeat(&conn, lease, self.now(), extend_by).await
         })
         .await
     }
 
     async fn progress(&self, lease: &Lease, progress: &Progress) -> StoreResult<()> {
         progress.validate()?;
-        self.write(|tx| async move {
-            let result = queries::progress(&tx, lease, self.now(), progress).await;
-            finish(tx, result).await
-        })
+        self.statement(
+            |conn| async move { queries::progress(&conn, lease, self.now(), progress).await },
+        )
         .await
     }
 
     async fn complete(&self, lease: &Lease, result: serde_json::Value) -> StoreResult<()> {
         let output = &result;
-        self.write(|tx| async move {
-            let result = queries::complete(&tx, lease, self.now(), output).await;
-            finish(tx, result).await
-        })
+        self.statement(
+            |conn| async move { queries::complete(&conn, lease, self.now(), output).await },
+        )
         .await
     }
 
@@ -310,18 +346,14 @@ impl JobStore for LibsqlStore {
     }
 
     async fn release(&self, lease: &Lease) -> StoreResult<()> {
-        self.write(|tx| async move {
-            let result = queries::release(&tx, lease, self.now()).await;
-            finish(tx, result).await
-        })
-        .await
+        self.statement(|conn| async move { queries::release(&conn, lease, self.now()).await })
+            .await
     }
 
     async fn mark_cancelled(&self, lease: &Lease) -> StoreResult<()> {
-        self.write(|tx| async move {
-            let result = queries::mark_cancelled(&tx, lease, self.now()).await;
-            finish(tx, result).await
-        })
+        self.statement(
+            |conn| async move { queries::mark_cancelled(&conn, lease, self.now()).await },
+        )
         .await
     }
 
@@ -342,7 +374,8 @@ impl JobStore for LibsqlStore {
     }
 
     async fn queue_position(&self, id: JobId) -> StoreResult<Option<u64>> {
-        queries::queue_position(&self.connect()?, id).await
+        self.statement(|conn| async move { queries::queue_position(&conn, id).await })
+            .await
     }
 
     async fn retry(&self, id: JobId) -> StoreResult<Job> {

@@ -1,0 +1,110 @@
+//! `jobstore serve`: the HTTP API and dashboard, optionally with a worker.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use clap::Args;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use super::{builtin_registry, CliError};
+use crate::http::{HttpConfig, HttpState};
+use crate::metrics::{install_prometheus, MeteredStore};
+use crate::worker::{Worker, WorkerConfig};
+use crate::JobStore;
+
+/// Arguments of `jobstore serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on. Beyond loopback, a token is required.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    bind: SocketAddr,
+    /// Also run a worker in this process for the job types built into
+    /// this binary (jobs of other types are left for other workers).
+    #[arg(long)]
+    worker: bool,
+    /// Require this bearer token on every request (prefer the environment
+    /// variable: arguments are visible to other users of the machine).
+    #[arg(long, env = "JOBSTORE_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+}
+
+/// Serves until SIGTERM or SIGINT, then shuts down the server and the
+/// worker gracefully.
+pub(super) async fn run(store: Arc<dyn JobStore>, args: ServeArgs) -> Result<(), CliError> {
+    let token = args.token.filter(|t| !t.is_empty());
+    if token.is_none() && !args.bind.ip().is_loopback() {
+        return Err(CliError::Input(format!(
+            "refusing to serve on {} without a token: anyone who can reach it could enqueue \
+             and cancel jobs; set JOBSTORE_TOKEN (or --token), or bind to 127.0.0.1",
+            args.bind
+        )));
+    }
+    let store: Arc<dyn JobStore> = Arc::new(MeteredStore::new(store));
+    let mut config = HttpConfig::default();
+    if let Some(token) = token {
+        config = config.token(token);
+    }
+    let mut state = HttpState::new(Arc::clone(&store)).config(config);
+    match install_prometheus() {
+        Ok(handle) => state = state.prometheus(handle),
+        Err(error) => tracing::warn!(%error, "serving without /metrics"),
+    }
+
+    let listener = TcpListener::bind(args.bind)
+        .await
+        .map_err(|e| CliError::Server(format!("cannot listen on {}: {e}", args.bind)))?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| CliError::Server(e.to_string()))?;
+
+    let shutdown = CancellationToken::new();
+    let worker = if args.worker {
+        let registry = builtin_registry()?;
+        if registry.names().is_empty() {
+            tracing::warn!("no job types are built into this binary: the worker runs none");
+        }
+        let worker_config = WorkerConfig {
+            job_types: Some(registry.names().into_iter().map(String::from).collect()),
+            ..WorkerConfig::default()
+        };
+        let worker = Worker::new(Arc::clone(&store), registry, worker_config)?;
+        state = state.worker(worker.clone());
+        let stop = shutdown.clone();
+        Some(tokio::spawn(async move { worker.run(stop).await }))
+    } else {
+        None
+    };
+
+    println!("serving the API and dashboard on http://{address}/");
+    stop_on_signal(shutdown.clone())?;
+
+    let served = crate::http::serve(listener, state, shutdown.clone()).await;
+    shutdown.cancel();
+    if let Some(worker) = worker {
+        match worker.await {
+            Ok(result) => {
+                result?;
+            }
+            Err(error) => tracing::error!(%error, "the worker task failed"),
+        }
+    }
+    served.map_err(|e| CliError::Server(e.to_string()))?;
+    println!("stopped");
+    Ok(())
+}
+
+fn stop_on_signal(shutdown: CancellationToken) -> Result<(), CliError> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut terminate = signal(SignalKind::terminate())
+        .map_err(|e| CliError::Server(format!("cannot listen for SIGTERM: {e}")))?;
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        tracing::info!("shutting down");
+        shutdown.cancel();
+    });
+    Ok(())
+}

@@ -1,0 +1,75 @@
+//! How the HTTP API behaves.
+
+use std::fmt;
+use std::time::Duration;
+
+/// Settings of the HTTP API and dashboard.
+#[derive(Clone)]
+pub struct HttpConfig {
+    /// When set, every request must carry this bearer token (in an
+    /// `Authorization: Bearer` header, or in the cookie the dashboard's
+    /// sign-in sets); others get 401.
+    pub token: Option<String>,
+    /// The largest request body accepted, in bytes; larger ones get 413.
+    pub body_limit: usize,
+    /// How often `GET /jobs/{id}/events` looks at the job for changes.
+    pub events_interval: Duration,
+    /// How many of the newest jobs `GET /stats` and `/metrics` read to count
+    /// jobs by type (the store counts by status only). Counts by status are
+    /// always exact; counts by type are exact while the store holds no more
+    /// jobs than this, and say so.
+    pub stats_scan_limit: u32,
+}
+
+impl HttpConfig {
+    /// The default body limit: room for the largest params a job accepts
+    /// ([`NewJob::MAX_PARAMS_BYTES`](crate::NewJob::MAX_PARAMS_BYTES)) and
+    /// the rest of the request.
+    pub const DEFAULT_BODY_LIMIT: usize = crate::NewJob::MAX_PARAMS_BYTES + 64 * 1024;
+
+    /// Requires `token` on every request.
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+
+    /// Sets the largest request body accepted.
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = bytes;
+        self
+    }
+
+    /// Sets how often the events endpoint looks for changes.
+    pub fn events_interval(mut self, interval: Duration) -> Self {
+        self.events_interval = interval;
+        self
+    }
+
+    /// Sets how many of the newest jobs are read to count jobs by type.
+    pub fn stats_scan_limit(mut self, jobs: u32) -> Self {
+        self.stats_scan_limit = jobs;
+        self
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            token: None,
+            body_limit: Self::DEFAULT_BODY_LIMIT,
+            events_interval: Duration::from_millis(250),
+            stats_scan_limit: 1000,
+        }
+    }
+}
+
+impl fmt::Debug for HttpConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpConfig")
+            .field("token", &self.token.as_ref().map(|_| "<set>"))
+            .field("body_limit", &self.body_limit)
+            .field("events_interval", &self.events_interval)
+            .field("stats_scan_limit", &self.stats_scan_limit)
+            .finish()
+    }
+}

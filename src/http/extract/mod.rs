@@ -1,0 +1,7 @@
+//! Request extractors whose refusals are the API's JSON errors.
+
+mod job_id;
+mod json_body;
+
+pub(crate) use job_id::JobIdPath;
+pub(crate) use json_body::JsonBody;

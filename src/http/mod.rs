@@ -1,0 +1,42 @@
+//! The HTTP API and the live dashboard.
+//!
+//! [`router`] builds an [`axum::Router`] over an [`HttpState`]: serve it
+//! with [`serve`] (as `jobstore serve` does) or mount it under a path of
+//! your own service. The request and response bodies are the public serde
+//! types of [`types`], re-exported here, so a Rust client can reuse them.
+//!
+//! | endpoint | answers |
+//! | --- | --- |
+//! | `POST /jobs` | 201 with the [`JobResponse`]; body: [`EnqueueRequest`] |
+//! | `GET /jobs/{id}` | the [`JobResponse`]: status, stage, progress, queue position, attempts, result or error |
+//! | `POST /jobs/{id}/cancel` | 200 with a [`CancelResponse`]; 409 when it had finished |
+//! | `POST /jobs/{id}/retry` | 201 with the new job; 409 unless it failed or was cancelled |
+//! | `GET /jobs?status=&type=&correlation_id=&limit=&cursor=` | a [`JobListResponse`], newest first |
+//! | `GET /jobs/{id}/events` | server-sent `job` events on each change, ending after the last |
+//! | `GET /stats` | a [`StatsResponse`] |
+//! | `GET /healthz` | a [`HealthResponse`]: 200 or 503 |
+//! | `GET /metrics` | the Prometheus text format |
+//! | `GET /` | the dashboard |
+//!
+//! Every error is an [`ErrorResponse`] with a stable [`ErrorCode`].
+
+mod auth;
+mod config;
+mod error;
+mod extract;
+mod job_stats;
+mod mount;
+mod routes;
+mod serve;
+mod state;
+pub mod types;
+
+pub use config::HttpConfig;
+pub use routes::events::{ERROR_EVENT, JOB_EVENT};
+pub use routes::router;
+pub use serve::serve;
+pub use state::HttpState;
+pub use types::{
+    CancelAction, CancelResponse, Delay, EnqueueRequest, ErrorBody, ErrorCode, ErrorResponse,
+    HealthResponse, JobListResponse, JobResponse, StatsResponse,
+};

@@ -1,0 +1,45 @@
+//! `POST /jobs/{id}/cancel` and `POST /jobs/{id}/retry`.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+
+use super::view::job_response;
+use crate::http::error::ApiError;
+use crate::http::extract::JobIdPath;
+use crate::http::types::{CancelAction, CancelResponse, ErrorCode, JobResponse};
+use crate::http::HttpState;
+use crate::store::CancelOutcome;
+
+/// Cancels a pending job, or asks a running one's worker to stop it; 409
+/// when the job had already finished.
+pub(crate) async fn cancel(
+    State(state): State<HttpState>,
+    JobIdPath(id): JobIdPath,
+) -> Result<Json<CancelResponse>, ApiError> {
+    let store = state.store().as_ref();
+    let outcome = match store.cancel(id).await? {
+        CancelOutcome::Cancelled => CancelAction::Cancelled,
+        CancelOutcome::Requested => CancelAction::CancelRequested,
+        CancelOutcome::AlreadyFinished(status) => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                ErrorCode::AlreadyFinished,
+                format!("job {id} already finished ({status}); nothing to cancel"),
+            ));
+        }
+    };
+    let job = job_response(store, store.get(id).await?).await?;
+    Ok(Json(CancelResponse { outcome, job }))
+}
+
+/// Enqueues a new job like a failed or cancelled one: 201 with the new
+/// job; 409 for a job in any other state.
+pub(crate) async fn retry(
+    State(state): State<HttpState>,
+    JobIdPath(id): JobIdPath,
+) -> Result<(StatusCode, Json<JobResponse>), ApiError> {
+    let store = state.store().as_ref();
+    let job = store.retry(id).await?;
+    Ok((StatusCode::CREATED, Json(job_response(store, job).await?)))
+}

@@ -1,0 +1,101 @@
+//! `POST /jobs`, `GET /jobs` and `GET /jobs/{id}`.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+
+use super::view::job_response;
+use crate::http::error::ApiError;
+use crate::http::extract::{JobIdPath, JsonBody};
+use crate::http::types::{EnqueueRequest, ErrorCode, JobListResponse, JobResponse};
+use crate::http::HttpState;
+use crate::job::{JobId, JobStatus};
+use crate::store::ListQuery;
+
+/// Creates a job: 201 with the job.
+pub(crate) async fn enqueue(
+    State(state): State<HttpState>,
+    JsonBody(request): JsonBody<EnqueueRequest>,
+) -> Result<(StatusCode, Json<JobResponse>), ApiError> {
+    let job = request
+        .into_new_job()
+        .map_err(|e| ApiError::bad_request(ErrorCode::InvalidRequest, e))?;
+    let job = state.store().create(job).await?;
+    let response = job_response(state.store().as_ref(), job).await?;
+    Ok((StatusCode::CREATED, Json(response)))
+}
+
+/// One job, with its queue position while pending.
+pub(crate) async fn show(
+    State(state): State<HttpState>,
+    JobIdPath(id): JobIdPath,
+) -> Result<Json<JobResponse>, ApiError> {
+    let job = state.store().get(id).await?;
+    Ok(Json(job_response(state.store().as_ref(), job).await?))
+}
+
+/// The query of `GET /jobs`; every field optional, empty ones ignored.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ListParams {
+    status: Option<String>,
+    #[serde(rename = "type")]
+    job_type: Option<String>,
+    correlation_id: Option<String>,
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+/// Jobs newest first, filtered, one page at a time.
+pub(crate) async fn list(
+    State(state): State<HttpState>,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Json<JobListResponse>, ApiError> {
+    let Query(params) =
+        params.map_err(|e| ApiError::bad_request(ErrorCode::InvalidQuery, e.body_text()))?;
+    let query = list_query(params)?;
+    let store = state.store().as_ref();
+    let page = store.list(&query).await?;
+    let mut jobs = Vec::with_capacity(page.jobs.len());
+    for job in page.jobs {
+        jobs.push(job_response(store, job).await?);
+    }
+    Ok(Json(JobListResponse {
+        jobs,
+        next_cursor: page.next_cursor,
+    }))
+}
+
+fn list_query(params: ListParams) -> Result<ListQuery, ApiError> {
+    let invalid = |message: String| ApiError::bad_request(ErrorCode::InvalidQuery, message);
+    let given = |value: Option<String>| value.filter(|v| !v.is_empty());
+    let mut query = ListQuery::default();
+    if let Some(status) = given(params.status) {
+        let status: JobStatus = status.parse().map_err(|e| invalid(format!("{e}")))?;
+        query = query.status(status);
+    }
+    if let Some(job_type) = given(params.job_type) {
+        query = query.job_type(job_type);
+    }
+    if let Some(id) = given(params.correlation_id) {
+        query = query.correlation_id(id);
+    }
+    if let Some(limit) = given(params.limit) {
+        let limit: u32 = limit.parse().map_err(|_| {
+            invalid(format!(
+                "limit {limit:?} is not a number from 1 to {}",
+                ListQuery::MAX_LIMIT
+            ))
+        })?;
+        query = query.limit(limit);
+    }
+    if let Some(cursor) = given(params.cursor) {
+        let cursor: JobId = cursor
+            .parse()
+            .map_err(|e| ApiError::bad_request(ErrorCode::InvalidId, format!("cursor: {e}")))?;
+        query = query.after(cursor);
+    }
+    Ok(query)
+}

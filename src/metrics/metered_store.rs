@@ -1,0 +1,186 @@
+//! A [`JobStore`] that counts what passes through it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use metrics::{counter, histogram};
+
+use super::{CLAIMED, COMPLETED, ENQUEUED, FAILED, RETRIED, RUN_SECONDS};
+use crate::error::StoreResult;
+use crate::job::{Job, JobId, NewJob, Progress};
+use crate::store::{
+    CancelOutcome, ClaimRequest, Claimed, FailOutcome, Failure, Heartbeat, JobPage, JobStore,
+    Lease, ListQuery, RescueSummary, StatusCounts,
+};
+
+/// Wraps a store and records, through the `metrics` facade, the jobs it
+/// enqueues, claims, completes, fails and retries, and how long each
+/// finished attempt ran.
+///
+/// It delegates every call unchanged: hand it to workers, clients and the
+/// HTTP API in place of the store they would use, and their activity is
+/// counted. Only successful writes count. Completions and failures cost one
+/// extra read, for the job's type and start time.
+///
+/// Not counted: jobs the rescuer fails because their worker died (the
+/// rescuer does not say which types they were); they are in the
+/// `jobstore_jobs` gauge all the same.
+///
+/// ```
+/// use std::sync::Arc;
+/// use jobstore::metrics::MeteredStore;
+/// use jobstore::{JobStore, MemoryStore, NewJob};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), jobstore::StoreError> {
+/// let store: Arc<dyn JobStore> = Arc::new(MeteredStore::new(Arc::new(MemoryStore::new())));
+/// store.create(NewJob::new("email", serde_json::json!({}))).await?; // counted
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct MeteredStore<S: ?Sized = dyn JobStore> {
+    inner: Arc<S>,
+}
+
+impl<S: JobStore + ?Sized> MeteredStore<S> {
+    /// Counts what passes through `inner`.
+    pub fn new(inner: Arc<S>) -> Self {
+        MeteredStore { inner }
+    }
+
+    /// The wrapped store.
+    pub fn inner(&self) -> &Arc<S> {
+        &self.inner
+    }
+
+    /// Records how a finished attempt ended, from the job as it is now.
+    async fn record_finished(&self, id: JobId, counter_name: Option<&'static str>) {
+        let job = match self.inner.get(id).await {
+            Ok(job) => job,
+            Err(error) => {
+                tracing::debug!(%id, %error, "cannot read a finished job for metrics");
+                return;
+            }
+        };
+        if let Some(name) = counter_name {
+            counter!(name, "job_type" => job.job_type.clone()).increment(1);
+        }
+        if let Some(seconds) = run_seconds(&job) {
+            histogram!(RUN_SECONDS, "job_type" => job.job_type).record(seconds);
+        }
+    }
+}
+
+/// From the attempt's start to the job's last write (its completion or
+/// failure), in seconds, by the store's own clock.
+fn run_seconds(job: &Job) -> Option<f64> {
+    let started = job.started_at?;
+    let ended = job.completed_at.unwrap_or(job.updated_at);
+    let millis = (ended - started).num_milliseconds();
+    (millis >= 0).then(|| millis as f64 / 1000.0)
+}
+
+fn count(name: &'static str, job_type: &str) {
+    counter!(name, "job_type" => job_type.to_string()).increment(1);
+}
+
+#[async_trait]
+impl<S: JobStore + ?Sized> JobStore for MeteredStore<S> {
+    async fn create(&self, job: NewJob) -> StoreResult<Job> {
+        let job = self.inner.create(job).await?;
+        count(ENQUEUED, &job.job_type);
+        Ok(job)
+    }
+
+    async fn create_many(&self, jobs: Vec<NewJob>) -> StoreResult<Vec<Job>> {
+        let jobs = self.inner.create_many(jobs).await?;
+        for job in &jobs {
+            count(ENQUEUED, &job.job_type);
+        }
+        Ok(jobs)
+    }
+
+    async fn get(&self, id: JobId) -> StoreResult<Job> {
+        self.inner.get(id).await
+    }
+
+    async fn list(&self, query: &ListQuery) -> StoreResult<JobPage> {
+        self.inner.list(query).await
+    }
+
+    async fn count_by_status(&self) -> StoreResult<StatusCounts> {
+        self.inner.count_by_status().await
+    }
+
+    async fn claim(&self, request: &ClaimRequest) -> StoreResult<Vec<Claimed>> {
+        let claimed = self.inner.claim(request).await?;
+        for one in &claimed {
+            count(CLAIMED, &one.job.job_type);
+        }
+        Ok(claimed)
+    }
+
+    async fn claim_job(
+        &self,
+        id: JobId,
+        worker_id: &str,
+        lease_duration: Duration,
+    ) -> StoreResult<Claimed> {
+        let claimed = self.inner.claim_job(id, worker_id, lease_duration).await?;
+        count(CLAIMED, &claimed.job.job_type);
+        Ok(claimed)
+    }
+
+    async fn heartbeat(&self, lease: &Lease, extend_by: Duration) -> StoreResult<Heartbeat> {
+        self.inner.heartbeat(lease, extend_by).await
+    }
+
+    async fn progress(&self, lease: &Lease, progress: &Progress) -> StoreResult<()> {
+        self.inner.progress(lease, progress).await
+    }
+
+    async fn complete(&self, lease: &Lease, result: serde_json::Value) -> StoreResult<()> {
+        self.inner.complete(lease, result).await?;
+        self.record_finished(lease.job_id, Some(COMPLETED)).await;
+        Ok(())
+    }
+
+    async fn fail(&self, lease: &Lease, failure: &Failure) -> StoreResult<FailOutcome> {
+        let outcome = self.inner.fail(lease, failure).await?;
+        let counter_name = match outcome {
+            FailOutcome::Retrying { .. } => Some(RETRIED),
+            FailOutcome::Failed => Some(FAILED),
+            FailOutcome::Cancelled => None,
+        };
+        self.record_finished(lease.job_id, counter_name).await;
+        Ok(outcome)
+    }
+
+    async fn release(&self, lease: &Lease) -> StoreResult<()> {
+        self.inner.release(lease).await
+    }
+
+    async fn mark_cancelled(&self, lease: &Lease) -> StoreResult<()> {
+        self.inner.mark_cancelled(lease).await
+    }
+
+    async fn cancel(&self, id: JobId) -> StoreResult<CancelOutcome> {
+        self.inner.cancel(id).await
+    }
+
+    async fn rescue_expired(&self) -> StoreResult<RescueSummary> {
+        self.inner.rescue_expired().await
+    }
+
+    async fn queue_position(&self, id: JobId) -> StoreResult<Option<u64>> {
+        self.inner.queue_position(id).await
+    }
+
+    async fn retry(&self, id: JobId) -> StoreResult<Job> {
+        let job = self.inner.retry(id).await?;
+        count(ENQUEUED, &job.job_type);
+        Ok(job)
+    }
+}

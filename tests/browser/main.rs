@@ -1,0 +1,263 @@
+//! The dashboard in a real headless Chromium, driven over the DevTools
+//! protocol: live progress, a cancel click, and job data shown as text,
+//! never run as markup.
+
+mod cdp;
+mod chromium;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jobstore::http::HttpState;
+use jobstore::{ClaimRequest, Claimed, Failure, JobId, JobStore, NewJob, Progress, SqliteStore};
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use cdp::{Cdp, DEADLINE};
+
+/// What would run if a job's data ever reached the page as HTML.
+const HOSTILE: &str = r#"<script>window.__pwned = 1; document.title = "pwned"</script><img src=x onerror="window.__pwned = 2">"#;
+
+/// The browser to use, or why the test cannot run here: a failure in CI, a
+/// skip (with one line saying so) on a developer's machine.
+fn browser() -> Option<std::path::PathBuf> {
+    if let Some(path) = chromium::find() {
+        return Some(path);
+    }
+    let message = "chromium not found: install Debian's chromium package (apt-get install -y chromium) or set CHROMIUM";
+    if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+        panic!("{message}");
+    }
+    println!("skipping the browser test: {message}");
+    None
+}
+
+async fn claim(store: &dyn JobStore, job_type: &str) -> Claimed {
+    let request = ClaimRequest::new("browser-test-worker", 1).job_types([job_type]);
+    store.claim(&request).await.unwrap().remove(0)
+}
+
+async fn wait_for_store(
+    store: &dyn JobStore,
+    id: JobId,
+    what: &str,
+    done: impl Fn(&jobstore::Job) -> bool,
+) {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let job = store.get(id).await.unwrap();
+        if done(&job) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "gave up waiting for {what}: {job:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn row(id: JobId) -> String {
+    format!(r#"document.querySelector('tr[data-job-id="{id}"]')"#)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_shows_live_progress_cancels_and_never_runs_job_data() {
+    let Some(binary) = browser() else { return };
+
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn JobStore> =
+        Arc::new(SqliteStore::open(dir.path().join("jobs.db")).await.unwrap());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/", listener.local_addr().unwrap());
+    let shutdown = CancellationToken::new();
+    let state = HttpState::new(Arc::clone(&store));
+    let server = tokio::spawn(jobstore::http::serve(listener, state, shutdown.clone()));
+
+    // A finished job, a waiting one, a hostile one that failed, one whose
+    // stage cannot measure progress, and the one whose bar we watch.
+    let done = store
+        .create(NewJob::new("thumbnail", json!({"file": "cat.jpg"})))
+        .await
+        .unwrap();
+    let claimed = claim(&*store, "thumbnail").await;
+    store
+        .complete(&claimed.lease, json!({"bytes": 5120}))
+        .await
+        .unwrap();
+    let hostile = store
+        .create(NewJob::new("import", json!({"html": HOSTILE})).max_attempts(1))
+        .await
+        .unwrap();
+    let claimed = claim(&*store, "import").await;
+    store
+        .fail(
+            &claimed.lease,
+            &Failure::permanent(format!("bad row: {HOSTILE}")),
+        )
+        .await
+        .unwrap();
+    let upload = store
+        .create(NewJob::new("upload", json!({"to": "s3"})))
+        .await
+        .unwrap();
+    let uploading = claim(&*store, "upload").await;
+    store
+        .progress(&uploading.lease, &Progress::indeterminate("uploading"))
+        .await
+        .unwrap();
+    let watched = store
+        .create(NewJob::new("transcode", json!({"file": "talk.mov"})))
+        .await
+        .unwrap();
+    let running = claim(&*store, "transcode").await;
+    store
+        .progress(&running.lease, &Progress::percent("encoding", 10.0))
+        .await
+        .unwrap();
+    store
+        .create(NewJob::new("transcode", json!({"file": "next.mov"})))
+        .await
+        .unwrap();
+
+    let chromium = chromium::Chromium::launch(&binary);
+    let mut page = Cdp::connect(&chromium.ws_url).await.new_page().await;
+    page.goto(&base).await;
+    page.wait_for("the table", &row(done.id)).await;
+
+    // The bar moves as the job reports progress.
+    page.wait_for("the bar at 10%", &format!("{} === 10", js_bar(watched.id)))
+        .await;
+    store
+        .progress(&running.lease, &Progress::percent("encoding", 60.0))
+        .await
+        .unwrap();
+    page.wait_for("the bar at 60%", &format!("{} === 60", js_bar(watched.id)))
+        .await;
+    let label = page
+        .eval(&format!(
+            "{}.querySelector('.stage').textContent",
+            row(watched.id)
+        ))
+        .await;
+    assert_eq!(label, json!("encoding · 60%"));
+
+    // A stage with no percent: an indeterminate bar, no number.
+    let upload_bar = format!("{}.querySelector('progress')", row(upload.id));
+    page.wait_for("the upload bar", &upload_bar).await;
+    assert_eq!(
+        page.eval(&format!("{upload_bar}.hasAttribute('value')"))
+            .await,
+        json!(false)
+    );
+    assert_eq!(
+        page.eval(&format!("{upload_bar}.matches(':indeterminate')"))
+            .await,
+        json!(true)
+    );
+    let label = page
+        .eval(&format!(
+            "{}.querySelector('.stage').textContent",
+            row(upload.id)
+        ))
+        .await;
+    assert_eq!(label, json!("uploading"));
+
+    // The hostile job's params and error show as text and run nothing.
+    page.click(&format!(r#"tr[data-job-id="{}"] .job-type"#, hostile.id))
+        .await;
+    page.wait_for(
+        "the detail",
+        &format!(
+            r#"document.getElementById('detail').dataset.jobId === "{}""#,
+            hostile.id
+        ),
+    )
+    .await;
+    let params = page
+        .eval("document.getElementById('detail-params').textContent")
+        .await;
+    assert!(
+        params
+            .as_str()
+            .unwrap()
+            .contains(r#"<script>window.__pwned = 1; document.title = \"pwned\"</script>"#),
+        "{params}"
+    );
+    let error = page
+        .eval("document.getElementById('detail-error').textContent")
+        .await;
+    assert_eq!(error, json!(format!("bad row: {HOSTILE}")));
+    let in_table = page
+        .eval(&format!(
+            "{}.querySelector('.error-line').textContent",
+            row(hostile.id)
+        ))
+        .await;
+    assert_eq!(in_table, json!(format!("bad row: {HOSTILE}")));
+    assert_eq!(page.eval("typeof window.__pwned").await, json!("undefined"));
+    assert_eq!(page.eval("document.title").await, json!("jobstore"));
+    assert_eq!(
+        page.eval("document.querySelectorAll('img').length").await,
+        json!(0)
+    );
+    assert_eq!(
+        page.eval("document.querySelectorAll('script').length")
+            .await,
+        json!(1)
+    );
+
+    let artifacts = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("../test-artifacts");
+    page.screenshot(&artifacts.join("dashboard.png")).await;
+
+    // Cancel with a click: the worker (this test) is asked to stop, stops,
+    // and the row shows it cancelled.
+    page.click(&format!(
+        r#"tr[data-job-id="{}"] button[data-action="cancel"]"#,
+        watched.id
+    ))
+    .await;
+    wait_for_store(&*store, watched.id, "the cancel request", |job| {
+        job.cancel_requested
+    })
+    .await;
+    let beat = store
+        .heartbeat(&running.lease, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert!(beat.cancel_requested);
+    store.mark_cancelled(&running.lease).await.unwrap();
+    page.wait_for(
+        "the row to show cancelled",
+        &format!(
+            r#"{}.querySelector('.status').textContent === "cancelled""#,
+            row(watched.id)
+        ),
+    )
+    .await;
+    assert_eq!(
+        page.eval(&format!("{}.querySelector('progress')", row(watched.id)))
+            .await,
+        json!(null)
+    );
+    page.wait_for(
+        "the cancelled count",
+        r#"document.getElementById('count-cancelled').textContent === "1""#,
+    )
+    .await;
+
+    drop(page);
+    drop(chromium);
+    shutdown.cancel();
+    tokio::time::timeout(DEADLINE, server)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}
+
+/// The watched bar's value, or null while it has none.
+fn js_bar(id: JobId) -> String {
+    format!("(() => {{ const b = {}?.querySelector('progress'); return b && b.hasAttribute('value') ? b.value : null; }})()", row(id))
+}

@@ -1,0 +1,10 @@
+//! The HTTP API over a real listening socket and a real SQLite file.
+
+mod auth;
+mod errors;
+mod events;
+mod jobs;
+mod metrics;
+mod mount;
+mod serve;
+mod support;
