@@ -60,7 +60,7 @@ async fn worker_stops_gracefully_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     ok(&jobstore(d, &["migrate"]));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_jobstore"))
+    let child = Command::new(env!("CARGO_BIN_EXE_jobstore"))
         .args(["worker", "--concurrency", "2"])
         .current_dir(d)
         .env_remove("JOBSTORE_DATABASE_URL")

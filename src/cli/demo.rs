@@ -208,15 +208,19 @@ fn print_summary(jobs: &[Job], scratch: &Path, correlation: &str) {
     if let Some(flaky) = jobs.get(2).filter(|job| job.retry_count > 0) {
         println!(
             "flaky-upload failed transiently ({}), was retried with backoff and succeeded on attempt {}",
-            flaky.error.as_deref().unwrap_or("exit 75").lines().next().unwrap_or_default(),
+            flaky.error.as_deref().unwrap_or("exit 75").replace('\n', " "),
             flaky.attempt
         );
     }
     if let Some(pid) = child_pid(&scratch.join("backup-child.pid")) {
-        let gone = !Path::new(&format!("/proc/{pid}")).exists();
+        let gone = !process_alive(pid);
         println!(
             "nightly-backup was cancelled mid-flight; its child process {pid} is {}",
-            if gone { "gone (killed with its process group)" } else { "STILL RUNNING" }
+            if gone {
+                "gone (killed with its process group)"
+            } else {
+                "STILL RUNNING"
+            }
         );
     }
     println!("inspect them: jobstore list --correlation-id {correlation}");
@@ -241,6 +245,17 @@ fn outcome(job: &Job) -> String {
             .and_then(|e| e.lines().next())
             .unwrap_or("-")
             .to_string(),
+    }
+}
+
+/// Whether a process runs: a zombie (dead, not yet reaped by its new
+/// parent) does not.
+fn process_alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z')),
+        Err(_) => false,
     }
 }
 

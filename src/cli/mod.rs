@@ -1,6 +1,7 @@
 //! The `jobstore` command line.
 
 mod control;
+mod demo;
 mod enqueue;
 mod error;
 mod format;
@@ -11,6 +12,7 @@ mod registry;
 mod serve;
 mod show;
 mod watch;
+mod worker;
 
 use std::process::ExitCode;
 
@@ -72,6 +74,11 @@ pub enum Command {
     },
     /// Serve the HTTP API and the dashboard until SIGTERM or SIGINT.
     Serve(serve::ServeArgs),
+    /// Run the built-in job types (`exec`) until SIGTERM or SIGINT, or once.
+    Worker(worker::WorkerArgs),
+    /// Enqueue a handful of `exec` jobs, run them with live progress bars,
+    /// cancel one, retry one, and summarize: the whole product in seconds.
+    Demo,
 }
 
 impl Cli {
@@ -96,6 +103,8 @@ impl Cli {
             Command::Cancel { id } => control::cancel(&*store, id).await?,
             Command::Retry { id } => control::retry(&*store, id).await?,
             Command::Serve(args) => serve::run(store, args).await?,
+            Command::Worker(args) => return worker::run(store, args).await,
+            Command::Demo => return demo::run(store).await,
         }
         Ok(ExitCode::SUCCESS)
     }
