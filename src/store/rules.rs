@@ -154,6 +154,40 @@ pub(crate) enum AfterFailure {
     Cancel,
 }
 
+impl AfterFailure {
+    /// What a backend writes for this decision about a job stored with
+    /// `run_at` (milliseconds) and `retry_count`: the new status, what the
+    /// worker is told, and the run_at and retry_count to store.
+    pub(crate) fn applied(
+        self,
+        run_at: i64,
+        retry_count: u32,
+    ) -> (JobStatus, crate::store::FailOutcome, i64, u32) {
+        use crate::store::FailOutcome;
+        match self {
+            AfterFailure::Retry {
+                run_at,
+                retry_count,
+            } => (
+                JobStatus::Pending,
+                FailOutcome::Retrying {
+                    run_at,
+                    retry_count,
+                },
+                time::to_millis(run_at),
+                retry_count,
+            ),
+            AfterFailure::Fail => (JobStatus::Failed, FailOutcome::Failed, run_at, retry_count),
+            AfterFailure::Cancel => (
+                JobStatus::Cancelled,
+                FailOutcome::Cancelled,
+                run_at,
+                retry_count,
+            ),
+        }
+    }
+}
+
 /// Decides what a failed attempt leads to.
 pub(crate) fn after_failure(
     retry_count: u32,

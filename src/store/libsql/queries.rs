@@ -10,6 +10,7 @@ use super::row::{job_from_row, opt_int, Reader, COLUMNS, COLUMN_COUNT};
 use crate::error::{StoreError, StoreResult};
 use crate::job::{Job, JobId, JobStatus, Progress};
 use crate::store::rules::{self, AfterFailure, PreparedJob};
+use crate::store::sqlite::row::count_from_db;
 use crate::store::{
     CancelOutcome, ClaimRequest, Claimed, FailOutcome, Failure, Heartbeat, JobPage, Lease,
     ListQuery, RescueSummary, StatusCounts,
@@ -348,42 +349,16 @@ pub(crate) async fn fail(
     let Some((retry_count, max_attempts, cancel_requested, run_at)) = state else {
         return Err(lease_error(conn, lease).await);
     };
-    let count = |n: i32, column: &str| {
-        u32::try_from(n).map_err(|_| StoreError::Corrupt(format!("{column} is negative ({n})")))
-    };
+    let retry_count = count_from_db(retry_count, "retry_count")?;
     let next = rules::after_failure(
-        count(retry_count, "retry_count")?,
-        count(max_attempts, "max_attempts")?,
+        retry_count,
+        count_from_db(max_attempts, "max_attempts")?,
         cancel_requested,
         failure.kind,
         now,
     )?;
-    let (status, outcome, run_at, retry_count) = match next {
-        AfterFailure::Retry {
-            run_at,
-            retry_count,
-        } => (
-            JobStatus::Pending,
-            FailOutcome::Retrying {
-                run_at,
-                retry_count,
-            },
-            time::to_millis(run_at),
-            i64::from(retry_count),
-        ),
-        AfterFailure::Fail => (
-            JobStatus::Failed,
-            FailOutcome::Failed,
-            run_at,
-            i64::from(retry_count),
-        ),
-        AfterFailure::Cancel => (
-            JobStatus::Cancelled,
-            FailOutcome::Cancelled,
-            run_at,
-            i64::from(retry_count),
-        ),
-    };
+    let (status, outcome, run_at, retry_count) = next.applied(run_at, retry_count);
+    let retry_count = i64::from(retry_count);
     let [job, attempt] = lease_params(lease);
     let sql = format!(
         "UPDATE jobs SET status = ?3, error = ?4, run_at = ?5, retry_count = ?6, \

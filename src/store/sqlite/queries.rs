@@ -352,34 +352,16 @@ pub(crate) fn fail(
     let Some((retry_count, max_attempts, cancel_requested, run_at)) = state else {
         return Err(lease_error(conn, lease));
     };
+    let retry_count = count_from_db(retry_count, "retry_count")?;
     let next = rules::after_failure(
-        count_from_db(retry_count, "retry_count")?,
+        retry_count,
         count_from_db(max_attempts, "max_attempts")?,
         cancel_requested,
         failure.kind,
         now,
     )?;
-    let (status, outcome, run_at, retry_count) = match next {
-        AfterFailure::Retry {
-            run_at,
-            retry_count,
-        } => (
-            JobStatus::Pending,
-            FailOutcome::Retrying {
-                run_at,
-                retry_count,
-            },
-            time::to_millis(run_at),
-            count_to_db(retry_count)?,
-        ),
-        AfterFailure::Fail => (JobStatus::Failed, FailOutcome::Failed, run_at, retry_count),
-        AfterFailure::Cancel => (
-            JobStatus::Cancelled,
-            FailOutcome::Cancelled,
-            run_at,
-            retry_count,
-        ),
-    };
+    let (status, outcome, run_at, retry_count) = next.applied(run_at, retry_count);
+    let retry_count = count_to_db(retry_count)?;
     let now = time::to_millis(now);
     let updated = diesel::update(held_by(lease)?)
         .set((
