@@ -9,7 +9,7 @@ use super::db_error;
 use super::row::{job_from_row, opt_int, Reader, COLUMNS, COLUMN_COUNT};
 use crate::error::{StoreError, StoreResult};
 use crate::job::{Job, JobId, JobStatus, Progress};
-use crate::store::rules::{self, AfterFailure, PreparedJob};
+use crate::store::rules::{self, PreparedJob};
 use crate::store::sqlite::row::count_from_db;
 use crate::store::{
     CancelOutcome, ClaimRequest, Claimed, FailOutcome, Failure, Heartbeat, JobPage, Lease,

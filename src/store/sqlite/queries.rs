@@ -14,7 +14,7 @@ use super::row::{count_from_db, count_to_db, status_from_db, JobRow};
 use crate::error::{StoreError, StoreResult};
 use crate::job::{Job, JobId, JobStatus, Progress};
 use crate::schema::jobs;
-use crate::store::rules::{self, AfterFailure, PreparedJob};
+use crate::store::rules::{self, PreparedJob};
 use crate::store::{
     CancelOutcome, ClaimRequest, Claimed, FailOutcome, Failure, Heartbeat, JobPage, Lease,
     ListQuery, RescueSummary, StatusCounts,
