@@ -37,6 +37,9 @@ pub struct LibsqlStore {
     location: LibsqlLocation,
     busy_timeout: Duration,
     operation_timeout: Duration,
+    /// Held by every write to a remote server: one write of this process
+    /// in flight at a time (see [`LibsqlStore::retry_busy`]).
+    remote_writes: Arc<tokio::sync::Mutex<()>>,
     clock: SharedClock,
     applied_on_open: Vec<String>,
 }
@@ -105,6 +108,7 @@ impl LibsqlStore {
             location: config.location,
             busy_timeout: config.busy_timeout,
             operation_timeout: config.operation_timeout,
+            remote_writes: Arc::new(tokio::sync::Mutex::new(())),
             clock: config.clock,
             applied_on_open: Vec::new(),
         };
@@ -188,26 +192,48 @@ impl LibsqlStore {
             .await
     }
 
+    /// Runs the read `op` on a fresh connection, bounded by the operation
+    /// timeout.
+    async fn read<T, F, Fut>(&self, op: F) -> StoreResult<T>
+    where
+        F: FnOnce(Connection) -> Fut,
+        Fut: Future<Output = StoreResult<T>>,
+    {
+        let conn = self.connect()?;
+        tokio::time::timeout(self.operation_timeout, op(conn))
+            .await
+            .unwrap_or_else(|_| Err(self.no_answer()))
+    }
+
+    fn no_answer(&self) -> StoreError {
+        StoreError::Database(format!(
+            "{} did not answer within {:?}",
+            self.location, self.operation_timeout
+        ))
+    }
+
     /// Runs `attempt` again after a short jittered pause while it fails
     /// because the database is busy, until the busy timeout has passed;
     /// every attempt is bounded by the operation timeout, so a server that
-    /// stops answering is an error, not a hang.
+    /// stops answering is an error, not a hang. Writes to a remote server
+    /// take turns within this process.
     async fn retry_busy<T, F, Fut>(&self, attempt: F) -> StoreResult<T>
     where
         F: Fn() -> Fut,
         Fut: Future<Output = StoreResult<T>>,
     {
+        // A libSQL server (sqld) answers concurrent writers by spinning on
+        // its write lock; writers of one process queue here instead.
+        let _turn = match self.location {
+            LibsqlLocation::Remote { .. } => Some(self.remote_writes.lock().await),
+            LibsqlLocation::Local(_) => None,
+        };
         let deadline = tokio::time::Instant::now() + self.busy_timeout;
         let mut pause = Duration::from_millis(2);
         loop {
             let outcome = tokio::time::timeout(self.operation_timeout, attempt())
                 .await
-                .unwrap_or_else(|_| {
-                    Err(StoreError::Database(format!(
-                        "{} did not answer within {:?}",
-                        self.location, self.operation_timeout
-                    )))
-                });
+                .unwrap_or_else(|_| Err(self.no_answer()));
             match outcome {
                 Err(error) if is_busy(&error) && tokio::time::Instant::now() < deadline => {
                     tokio::time::sleep(pause.mul_f64(0.5 + fastrand::f64())).await;
@@ -281,17 +307,17 @@ impl JobStore for LibsqlStore {
     }
 
     async fn get(&self, id: JobId) -> StoreResult<Job> {
-        self.statement(|conn| async move { queries::find(&conn, id).await })
+        self.read(|conn| async move { queries::find(&conn, id).await })
             .await
     }
 
     async fn list(&self, query: &ListQuery) -> StoreResult<JobPage> {
-        self.statement(|conn| async move { queries::list(&conn, query).await })
+        self.read(|conn| async move { queries::list(&conn, query).await })
             .await
     }
 
     async fn count_by_status(&self) -> StoreResult<StatusCounts> {
-        self.statement(|conn| async move { queries::count_by_status(&conn).await })
+        self.read(|conn| async move { queries::count_by_status(&conn).await })
             .await
     }
 
@@ -374,7 +400,7 @@ impl JobStore for LibsqlStore {
     }
 
     async fn queue_position(&self, id: JobId) -> StoreResult<Option<u64>> {
-        self.statement(|conn| async move { queries::queue_position(&conn, id).await })
+        self.read(|conn| async move { queries::queue_position(&conn, id).await })
             .await
     }
 
