@@ -27,16 +27,17 @@ pub const DEFAULT_DB_PATH: &str = "./jobstore.db";
 /// Which backend to open, and where.
 ///
 /// ```
-/// use jobstore::store::StoreConfig;
+/// use jobstore::store::{ParseStoreUrlError, StoreConfig};
 ///
-/// let config: StoreConfig = "sqlite:./jobs.db".parse().unwrap();
+/// # fn main() -> Result<(), ParseStoreUrlError> {
+/// let config: StoreConfig = "sqlite:./jobs.db".parse()?;
 /// assert_eq!(config, StoreConfig::Sqlite("./jobs.db".into()));
-/// assert_eq!("memory:".parse::<StoreConfig>().unwrap(), StoreConfig::Memory);
-/// assert_eq!(
-///     "libsql://jobs-acme.turso.io".parse::<StoreConfig>().unwrap().to_string(),
-///     "libsql://jobs-acme.turso.io"
-/// );
+/// assert_eq!("memory:".parse::<StoreConfig>()?, StoreConfig::Memory);
+/// let turso: StoreConfig = "libsql://jobs-acme.turso.io".parse()?;
+/// assert_eq!(turso.to_string(), "libsql://jobs-acme.turso.io");
 /// assert!("postgres://db".parse::<StoreConfig>().is_err());
+/// # Ok(())
+/// # }
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub enum StoreConfig {
@@ -138,11 +139,7 @@ impl StoreConfig {
                 Ok((Arc::new(store), applied))
             }
             StoreConfig::Libsql(location) => {
-                let store = LibsqlStore::open_with(LibsqlConfig {
-                    location: location.clone(),
-                    ..LibsqlConfig::local(DEFAULT_DB_PATH)
-                })
-                .await?;
+                let store = LibsqlStore::open_with(LibsqlConfig::at(location.clone())).await?;
                 let applied = store.applied_on_open().to_vec();
                 Ok((Arc::new(store), applied))
             }

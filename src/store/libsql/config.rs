@@ -73,7 +73,8 @@ impl LibsqlConfig {
         })
     }
 
-    fn at(location: LibsqlLocation) -> Self {
+    /// Defaults for the database at `location`.
+    pub fn at(location: LibsqlLocation) -> Self {
         LibsqlConfig {
             location,
             busy_timeout: Self::DEFAULT_BUSY_TIMEOUT,
