@@ -11,6 +11,10 @@ pub enum StoreError {
     #[error("job {0} not found")]
     NotFound(JobId),
 
+    /// No cron schedule has this name.
+    #[error("cron schedule {0:?} not found")]
+    ScheduleNotFound(String),
+
     /// A worker wrote to a job through a lease it no longer holds: the job
     /// was rescued (and perhaps claimed again), finished or cancelled since.
     #[error(

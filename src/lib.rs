@@ -39,6 +39,7 @@
 pub mod cli;
 pub mod client;
 pub mod clock;
+pub mod cron;
 pub mod error;
 pub mod exec;
 pub mod http;
@@ -61,6 +62,6 @@ pub use store::libsql::{LibsqlConfig, LibsqlLocation, LibsqlStore};
 pub use store::memory::MemoryStore;
 pub use store::sqlite::{SqliteConfig, SqliteStore};
 pub use store::{
-    CancelOutcome, ClaimRequest, Claimed, FailOutcome, Failure, FailureKind, Heartbeat, JobPage,
+    CancelOutcome, ClaimRequest, Claimed, CronStore, FailOutcome, Failure, FailureKind, Heartbeat, JobPage,
     JobStore, Lease, ListQuery, RescueSummary, StatusCounts,
 };

@@ -1,6 +1,23 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    cron_jobs (name) {
+        name -> Text,
+        job_type -> Text,
+        cron_expression -> Text,
+        timezone -> Text,
+        params -> Text,
+        max_attempts -> Integer,
+        enabled -> Bool,
+        last_run_at -> Nullable<BigInt>,
+        next_run_at -> BigInt,
+        last_job_id -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
     jobs (id) {
         id -> Text,
         job_type -> Text,
@@ -25,3 +42,5 @@ diesel::table! {
         completed_at -> Nullable<BigInt>,
     }
 }
+
+diesel::allow_tables_to_appear_in_same_query!(cron_jobs, jobs,);

@@ -1,5 +1,6 @@
 //! A [`JobStore`] that counts what passes through it.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -7,10 +8,11 @@ use async_trait::async_trait;
 use metrics::{counter, histogram};
 
 use super::{CLAIMED, COMPLETED, ENQUEUED, FAILED, RETRIED, RUN_SECONDS};
+use crate::cron::{CronFiring, CronSchedule, NewCronSchedule};
 use crate::error::StoreResult;
 use crate::job::{Job, JobId, NewJob, Progress};
 use crate::store::{
-    CancelOutcome, ClaimRequest, Claimed, FailOutcome, Failure, Heartbeat, JobPage, JobStore,
+    CancelOutcome, ClaimRequest, Claimed, CronStore, FailOutcome, Failure, Heartbeat, JobPage, JobStore,
     Lease, ListQuery, RescueSummary, StatusCounts,
 };
 
@@ -23,9 +25,8 @@ use crate::store::{
 /// counted. Only successful writes count. Completions and failures cost one
 /// extra read, for the job's type and start time.
 ///
-/// Not counted: jobs the rescuer fails because their worker died (the
-/// rescuer does not say which types they were); they are in the
-/// `jobstore_jobs` gauge all the same.
+/// Jobs the rescuer fails (their worker died with no attempts left) count
+/// as failed; they have no run time.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -87,6 +88,39 @@ fn count(name: &'static str, job_type: &str) {
 }
 
 #[async_trait]
+impl<S: JobStore + ?Sized> CronStore for MeteredStore<S> {
+    async fn declare_schedule(&self, schedule: &NewCronSchedule) -> StoreResult<CronSchedule> {
+        self.inner.declare_schedule(schedule).await
+    }
+
+    async fn get_schedule(&self, name: &str) -> StoreResult<CronSchedule> {
+        self.inner.get_schedule(name).await
+    }
+
+    async fn list_schedules(&self) -> StoreResult<Vec<CronSchedule>> {
+        self.inner.list_schedules().await
+    }
+
+    async fn set_schedule_enabled(&self, name: &str, enabled: bool) -> StoreResult<CronSchedule> {
+        self.inner.set_schedule_enabled(name, enabled).await
+    }
+
+    async fn delete_schedule(&self, name: &str) -> StoreResult<()> {
+        self.inner.delete_schedule(name).await
+    }
+
+    async fn fire_due_schedules(&self) -> StoreResult<CronFiring> {
+        let firing = self.inner.fire_due_schedules().await?;
+        for fired in &firing.fired {
+            if let Ok(job) = self.inner.get(fired.job_id).await {
+                count(ENQUEUED, &job.job_type);
+            }
+        }
+        Ok(firing)
+    }
+}
+
+#[async_trait]
 impl<S: JobStore + ?Sized> JobStore for MeteredStore<S> {
     async fn create(&self, job: NewJob) -> StoreResult<Job> {
         let job = self.inner.create(job).await?;
@@ -112,6 +146,10 @@ impl<S: JobStore + ?Sized> JobStore for MeteredStore<S> {
 
     async fn count_by_status(&self) -> StoreResult<StatusCounts> {
         self.inner.count_by_status().await
+    }
+
+    async fn count_by_type(&self) -> StoreResult<BTreeMap<String, StatusCounts>> {
+        self.inner.count_by_type().await
     }
 
     async fn claim(&self, request: &ClaimRequest) -> StoreResult<Vec<Claimed>> {
@@ -171,7 +209,11 @@ impl<S: JobStore + ?Sized> JobStore for MeteredStore<S> {
     }
 
     async fn rescue_expired(&self) -> StoreResult<RescueSummary> {
-        self.inner.rescue_expired().await
+        let summary = self.inner.rescue_expired().await?;
+        for (job_type, n) in &summary.failed_by_type {
+            counter!(FAILED, "job_type" => job_type.clone()).increment(*n);
+        }
+        Ok(summary)
     }
 
     async fn queue_position(&self, id: JobId) -> StoreResult<Option<u64>> {

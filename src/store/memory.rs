@@ -9,11 +9,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::clock::{SharedClock, SystemClock};
+use crate::cron::{self, CronFiring, CronSchedule, FiredTick, NewCronSchedule};
 use crate::error::{StoreError, StoreResult};
 use crate::job::{Job, JobId, JobStatus, NewJob, Progress};
 use crate::store::rules::{self, AfterFailure};
 use crate::store::{
-    CancelOutcome, ClaimRequest, Claimed, FailOutcome, Failure, Heartbeat, JobPage, JobStore,
+    CancelOutcome, ClaimRequest, Claimed, CronStore, FailOutcome, Failure, Heartbeat, JobPage, JobStore,
     Lease, ListQuery, RescueSummary, StatusCounts,
 };
 use crate::time;
@@ -24,6 +25,7 @@ use crate::time;
 #[derive(Clone, Debug)]
 pub struct MemoryStore {
     jobs: Arc<Mutex<BTreeMap<JobId, Job>>>,
+    schedules: Arc<Mutex<BTreeMap<String, CronSchedule>>>,
     clock: SharedClock,
 }
 
@@ -43,6 +45,7 @@ impl MemoryStore {
     pub fn with_clock(clock: SharedClock) -> Self {
         MemoryStore {
             jobs: Arc::new(Mutex::new(BTreeMap::new())),
+            schedules: Arc::new(Mutex::new(BTreeMap::new())),
             clock,
         }
     }
@@ -55,6 +58,11 @@ impl MemoryStore {
         // No operation panics while holding the lock, so the map is consistent
         // even if a caller's thread panicked elsewhere.
         self.jobs.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn schedules(&self) -> MutexGuard<'_, BTreeMap<String, CronSchedule>> {
+        // Locked before `jobs` whenever both are held.
+        self.schedules.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Runs `write` on the job held by `lease`, or reports why the lease no
@@ -149,6 +157,17 @@ impl JobStore for MemoryStore {
         let mut counts = StatusCounts::default();
         for job in self.jobs().values() {
             counts.add(job.status, 1);
+        }
+        Ok(counts)
+    }
+
+    async fn count_by_type(&self) -> StoreResult<BTreeMap<String, StatusCounts>> {
+        let mut counts: BTreeMap<String, StatusCounts> = BTreeMap::new();
+        for job in self.jobs().values() {
+            counts
+                .entry(job.job_type.clone())
+                .or_default()
+                .add(job.status, 1);
         }
         Ok(counts)
     }
@@ -335,6 +354,10 @@ impl JobStore for MemoryStore {
                 leave_running(job, JobStatus::Failed, now);
                 job.error = Some(rules::RESCUE_FAILED_ERROR.to_string());
                 summary.failed += 1;
+                *summary
+                    .failed_by_type
+                    .entry(job.job_type.clone())
+                    .or_default() += 1;
             }
         }
         Ok(summary)
@@ -362,6 +385,83 @@ impl JobStore for MemoryStore {
         let prepared = rules::prepare(&new, now, Some(id))?;
         jobs.insert(prepared.job.id, prepared.job.clone());
         Ok(prepared.job)
+    }
+}
+
+#[async_trait]
+impl CronStore for MemoryStore {
+    async fn declare_schedule(&self, schedule: &NewCronSchedule) -> StoreResult<CronSchedule> {
+        let now = self.now();
+        let mut schedules = self.schedules();
+        let existing = schedules.get(schedule.name()).cloned();
+        let stored = cron::rules::declare(schedule, existing, now)?;
+        schedules.insert(stored.name.clone(), stored.clone());
+        Ok(stored)
+    }
+
+    async fn get_schedule(&self, name: &str) -> StoreResult<CronSchedule> {
+        self.schedules()
+            .get(name)
+            .cloned()
+            .ok_or_else(|| StoreError::ScheduleNotFound(name.to_string()))
+    }
+
+    async fn list_schedules(&self) -> StoreResult<Vec<CronSchedule>> {
+        Ok(self.schedules().values().cloned().collect())
+    }
+
+    async fn set_schedule_enabled(&self, name: &str, enabled: bool) -> StoreResult<CronSchedule> {
+        let now = self.now();
+        let mut schedules = self.schedules();
+        let schedule = schedules
+            .get_mut(name)
+            .ok_or_else(|| StoreError::ScheduleNotFound(name.to_string()))?;
+        if let Some(changed) = cron::rules::set_enabled(schedule, enabled, now)? {
+            *schedule = changed;
+        }
+        Ok(schedule.clone())
+    }
+
+    async fn delete_schedule(&self, name: &str) -> StoreResult<()> {
+        self.schedules()
+            .remove(name)
+            .map(|_| ())
+            .ok_or_else(|| StoreError::ScheduleNotFound(name.to_string()))
+    }
+
+    async fn fire_due_schedules(&self) -> StoreResult<CronFiring> {
+        let now = self.now();
+        let mut schedules = self.schedules();
+        let mut firing = CronFiring::default();
+        for schedule in schedules.values_mut() {
+            if !schedule.enabled || schedule.next_run_at > now {
+                continue;
+            }
+            let fire = match cron::rules::fire(schedule, now) {
+                Ok(fire) => fire,
+                Err(error) => {
+                    firing.skipped.push(format!("{}: {error}", schedule.name));
+                    continue;
+                }
+            };
+            let job_id = fire.job.job.id;
+            self.jobs().insert(job_id, fire.job.job);
+            schedule.last_run_at = Some(fire.tick);
+            schedule.next_run_at = fire.next_run_at;
+            schedule.last_job_id = Some(job_id);
+            schedule.updated_at = now;
+            firing.fired.push(FiredTick {
+                schedule: schedule.name.clone(),
+                tick: fire.tick,
+                job_id,
+            });
+        }
+        firing.next_tick = schedules
+            .values()
+            .filter(|s| s.enabled)
+            .map(|s| s.next_run_at)
+            .min();
+        Ok(firing)
     }
 }
 

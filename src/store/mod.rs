@@ -5,6 +5,7 @@
 
 mod claim;
 mod config;
+mod cron;
 pub mod libsql;
 mod list;
 pub mod memory;
@@ -12,6 +13,7 @@ mod outcome;
 pub(crate) mod rules;
 pub mod sqlite;
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -20,6 +22,7 @@ use crate::error::StoreResult;
 use crate::job::{Job, JobId, NewJob, Progress};
 
 pub use claim::{ClaimRequest, Claimed, Heartbeat, Lease};
+pub use cron::CronStore;
 pub use config::{
     ParseStoreUrlError, StoreConfig, BACKEND_VAR, DB_PATH_VAR, DEFAULT_DB_PATH, TURSO_TOKEN_VAR,
     TURSO_URL_VAR,
@@ -29,11 +32,13 @@ pub use outcome::{CancelOutcome, FailOutcome, Failure, FailureKind, RescueSummar
 
 /// Durable storage of jobs, shared by every producer and worker.
 ///
+/// Every store also keeps cron schedules ([`CronStore`]).
+///
 /// Every state change is one guarded write: it names the state it expects
 /// (and, for a worker, the attempt it holds), so a lost race changes nothing
 /// and is reported as an error, never half-applied.
 #[async_trait]
-pub trait JobStore: Send + Sync {
+pub trait JobStore: CronStore + Send + Sync {
     /// Creates one job.
     async fn create(&self, job: NewJob) -> StoreResult<Job>;
 
@@ -49,6 +54,10 @@ pub trait JobStore: Send + Sync {
 
     /// How many jobs are in each status.
     async fn count_by_status(&self) -> StoreResult<StatusCounts>;
+
+    /// How many jobs of each type are in each status (exact: every job is
+    /// counted).
+    async fn count_by_type(&self) -> StoreResult<BTreeMap<String, StatusCounts>>;
 
     /// Atomically moves up to `request.limit` claimable jobs (pending, with
     /// `run_at` not in the future) to running for one worker, oldest

@@ -1,5 +1,6 @@
 //! What failing, cancelling and rescuing jobs lead to.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -87,7 +88,7 @@ pub enum CancelOutcome {
 }
 
 /// What one pass of the rescuer did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RescueSummary {
     /// Jobs returned to pending for another attempt.
     pub requeued: u64,
@@ -95,6 +96,8 @@ pub struct RescueSummary {
     pub failed: u64,
     /// Jobs cancelled because cancellation had been requested.
     pub cancelled: u64,
+    /// The failed jobs counted by type (they add up to `failed`).
+    pub failed_by_type: BTreeMap<String, u64>,
 }
 
 impl RescueSummary {

@@ -4,6 +4,7 @@
 //! failure, a rescue or a retry, and what input is acceptable, is decided
 //! here.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -212,4 +213,13 @@ pub(crate) fn after_failure(
             }
         }
     }
+}
+
+/// How many times each type occurs in `types`.
+pub(crate) fn count_types(types: impl IntoIterator<Item = String>) -> BTreeMap<String, u64> {
+    let mut counts = BTreeMap::new();
+    for job_type in types {
+        *counts.entry(job_type).or_default() += 1;
+    }
+    counts
 }

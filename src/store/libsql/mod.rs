@@ -7,10 +7,12 @@
 //! transaction; claims are one `UPDATE ... RETURNING` statement.
 
 mod config;
+mod cron_queries;
 mod migrate;
 mod queries;
 mod row;
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,10 +22,11 @@ use chrono::{DateTime, Utc};
 use libsql::{Builder, Connection, Database, Transaction, TransactionBehavior};
 
 use crate::clock::SharedClock;
+use crate::cron::{self, CronFiring, CronSchedule, FiredTick, NewCronSchedule};
 use crate::error::{StoreError, StoreResult};
 use crate::job::{Job, JobId, NewJob, Progress};
 use crate::store::{
-    rules, CancelOutcome, ClaimRequest, Claimed, FailOutcome, Failure, Heartbeat, JobPage,
+    rules, CancelOutcome, ClaimRequest, Claimed, CronStore, FailOutcome, Failure, Heartbeat, JobPage,
     JobStore, Lease, ListQuery, RescueSummary, StatusCounts,
 };
 use crate::time;
@@ -321,6 +324,11 @@ impl JobStore for LibsqlStore {
             .await
     }
 
+    async fn count_by_type(&self) -> StoreResult<BTreeMap<String, StatusCounts>> {
+        self.read(|conn| async move { queries::count_by_type(&conn).await })
+            .await
+    }
+
     async fn claim(&self, request: &ClaimRequest) -> StoreResult<Vec<Claimed>> {
         rules::validate_claim(request)?;
         self.statement(|conn| async move { queries::claim(&conn, request, self.now()).await })
@@ -410,5 +418,93 @@ impl JobStore for LibsqlStore {
             finish(tx, result).await
         })
         .await
+    }
+}
+
+#[async_trait]
+impl CronStore for LibsqlStore {
+    async fn declare_schedule(&self, schedule: &NewCronSchedule) -> StoreResult<CronSchedule> {
+        schedule.validate()?;
+        self.write(|tx| async move {
+            let result = async {
+                let existing = cron_queries::find(&tx, schedule.name()).await?;
+                let stored = cron::rules::declare(schedule, existing, self.now())?;
+                cron_queries::save(&tx, &stored).await?;
+                Ok(stored)
+            }
+            .await;
+            finish(tx, result).await
+        })
+        .await
+    }
+
+    async fn get_schedule(&self, name: &str) -> StoreResult<CronSchedule> {
+        self.read(|conn| async move { cron_queries::get(&conn, name).await })
+            .await
+    }
+
+    async fn list_schedules(&self) -> StoreResult<Vec<CronSchedule>> {
+        self.read(|conn| async move { cron_queries::list(&conn).await })
+            .await
+    }
+
+    async fn set_schedule_enabled(&self, name: &str, enabled: bool) -> StoreResult<CronSchedule> {
+        self.write(|tx| async move {
+            let result = async {
+                let schedule = cron_queries::get(&tx, name).await?;
+                match cron::rules::set_enabled(&schedule, enabled, self.now())? {
+                    Some(changed) => {
+                        cron_queries::save(&tx, &changed).await?;
+                        Ok(changed)
+                    }
+                    None => Ok(schedule),
+                }
+            }
+            .await;
+            finish(tx, result).await
+        })
+        .await
+    }
+
+    async fn delete_schedule(&self, name: &str) -> StoreResult<()> {
+        self.statement(|conn| async move { cron_queries::delete(&conn, name).await })
+            .await
+    }
+
+    async fn fire_due_schedules(&self) -> StoreResult<CronFiring> {
+        let now = self.now();
+        // Read without a write lock: most passes find nothing due.
+        let due = self
+            .read(|conn| async move { cron_queries::due(&conn, now).await })
+            .await?;
+        let mut firing = CronFiring::default();
+        for schedule in due {
+            let fire = match cron::rules::fire(&schedule, now) {
+                Ok(fire) => fire,
+                Err(error) => {
+                    firing.skipped.push(format!("{}: {error}", schedule.name));
+                    continue;
+                }
+            };
+            let fire = &fire;
+            let name = schedule.name.as_str();
+            let won = self
+                .write(|tx| async move {
+                    let result = cron_queries::fire(&tx, name, fire, now).await;
+                    finish(tx, result).await
+                })
+                .await?;
+            if won {
+                firing.fired.push(FiredTick {
+                    schedule: schedule.name.clone(),
+                    tick: fire.tick,
+                    job_id: fire.job.job.id,
+                });
+            }
+        }
+        firing.next_tick = self
+            .read(|conn| async move { cron_queries::next_tick(&conn).await })
+            .await?;
+        Ok(firing)
     }
 }

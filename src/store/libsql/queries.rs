@@ -2,6 +2,8 @@
 //! immediate transactions; each state change is one `UPDATE` guarded by the
 //! state it expects, as in the Diesel backend.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use libsql::{Connection, Value};
 
@@ -31,7 +33,7 @@ async fn jobs(conn: &Connection, sql: &str, params: Vec<Value>) -> StoreResult<V
 }
 
 /// Runs a statement and reads its first row, if any, with `read`.
-async fn first<T>(
+pub(crate) async fn first<T>(
     conn: &Connection,
     sql: &str,
     params: Vec<Value>,
@@ -47,7 +49,7 @@ async fn first<T>(
     Ok(value)
 }
 
-async fn execute(conn: &Connection, sql: &str, params: Vec<Value>) -> StoreResult<u64> {
+pub(crate) async fn execute(conn: &Connection, sql: &str, params: Vec<Value>) -> StoreResult<u64> {
     conn.execute(sql, params).await.map_err(db_error)
 }
 
@@ -55,7 +57,7 @@ fn id(id: JobId) -> Value {
     Value::Text(id.to_string())
 }
 
-fn millis(at: DateTime<Utc>) -> Value {
+pub(crate) fn millis(at: DateTime<Utc>) -> Value {
     Value::Integer(time::to_millis(at))
 }
 
@@ -135,6 +137,32 @@ pub(crate) async fn count_by_status(conn: &Connection) -> StoreResult<StatusCoun
             .parse()
             .map_err(|e| StoreError::Corrupt(format!("stored status: {e}")))?;
         counts.add(status, u64::try_from(r.int(1)?).unwrap_or(0));
+    }
+    Ok(counts)
+}
+
+/// How many jobs of each type are in each status.
+pub(crate) async fn count_by_type(
+    conn: &Connection,
+) -> StoreResult<BTreeMap<String, StatusCounts>> {
+    let mut rows = conn
+        .query(
+            "SELECT job_type, status, count(*) FROM jobs GROUP BY job_type, status",
+            (),
+        )
+        .await
+        .map_err(db_error)?;
+    let mut counts: BTreeMap<String, StatusCounts> = BTreeMap::new();
+    while let Some(row) = rows.next().await.map_err(db_error)? {
+        let r = Reader(&row);
+        let status: JobStatus = r
+            .text(1)?
+            .parse()
+            .map_err(|e| StoreError::Corrupt(format!("stored status: {e}")))?;
+        counts
+            .entry(r.text(0)?)
+            .or_default()
+            .add(status, u64::try_from(r.int(2)?).unwrap_or(0));
     }
     Ok(counts)
 }
@@ -460,19 +488,26 @@ pub(crate) async fn rescue_expired(
         ],
     )
     .await?;
-    let failed = execute(
-        conn,
-        &format!(
-            "UPDATE jobs SET status = 'failed', error = ?2, locked_by = NULL, \
-             lease_expires_at = NULL, updated_at = ?1, completed_at = ?1 WHERE {EXPIRED}"
-        ),
-        vec![millis(now), Value::Text(rules::RESCUE_FAILED_ERROR.into())],
-    )
-    .await?;
+    let mut rows = conn
+        .query(
+            &format!(
+                "UPDATE jobs SET status = 'failed', error = ?2, locked_by = NULL, \
+                 lease_expires_at = NULL, updated_at = ?1, completed_at = ?1 WHERE {EXPIRED} \
+                 RETURNING job_type"
+            ),
+            vec![millis(now), Value::Text(rules::RESCUE_FAILED_ERROR.into())],
+        )
+        .await
+        .map_err(db_error)?;
+    let mut failed_types = Vec::new();
+    while let Some(row) = rows.next().await.map_err(db_error)? {
+        failed_types.push(Reader(&row).text(0)?);
+    }
     Ok(RescueSummary {
         requeued,
-        failed,
+        failed: failed_types.len() as u64,
         cancelled,
+        failed_by_type: rules::count_types(failed_types),
     })
 }
 

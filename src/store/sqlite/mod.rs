@@ -8,11 +8,14 @@
 
 mod config;
 mod connection;
+mod cron_queries;
+pub(crate) mod cron_row;
 pub(crate) mod migrate;
 mod queries;
 pub(crate) mod row;
 mod transactional;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -22,10 +25,11 @@ use deadpool_diesel::sqlite::Pool;
 use diesel::sqlite::SqliteConnection;
 
 use crate::clock::SharedClock;
+use crate::cron::{self, CronFiring, CronSchedule, FiredTick, NewCronSchedule};
 use crate::error::{StoreError, StoreResult};
 use crate::job::{Job, JobId, NewJob, Progress};
 use crate::store::{
-    rules, CancelOutcome, ClaimRequest, Claimed, FailOutcome, Failure, Heartbeat, JobPage,
+    rules, CancelOutcome, ClaimRequest, Claimed, CronStore, FailOutcome, Failure, Heartbeat, JobPage,
     JobStore, Lease, ListQuery, RescueSummary, StatusCounts,
 };
 use crate::time;
@@ -184,6 +188,10 @@ impl JobStore for SqliteStore {
         self.with_conn(queries::count_by_status).await
     }
 
+    async fn count_by_type(&self) -> StoreResult<BTreeMap<String, StatusCounts>> {
+        self.with_conn(queries::count_by_type).await
+    }
+
     async fn claim(&self, request: &ClaimRequest) -> StoreResult<Vec<Claimed>> {
         let request = request.clone();
         let now = self.now();
@@ -258,6 +266,84 @@ impl JobStore for SqliteStore {
     async fn retry(&self, id: JobId) -> StoreResult<Job> {
         let now = self.now();
         self.write(move |conn| queries::retry(conn, id, now)).await
+    }
+}
+
+#[async_trait]
+impl CronStore for SqliteStore {
+    async fn declare_schedule(&self, schedule: &NewCronSchedule) -> StoreResult<CronSchedule> {
+        schedule.validate()?;
+        let (schedule, now) = (schedule.clone(), self.now());
+        self.write(move |conn| {
+            let existing = cron_queries::find(conn, schedule.name())?;
+            let stored = cron::rules::declare(&schedule, existing, now)?;
+            cron_queries::save(conn, &stored)?;
+            Ok(stored)
+        })
+        .await
+    }
+
+    async fn get_schedule(&self, name: &str) -> StoreResult<CronSchedule> {
+        let name = name.to_string();
+        self.with_conn(move |conn| cron_queries::get(conn, &name))
+            .await
+    }
+
+    async fn list_schedules(&self) -> StoreResult<Vec<CronSchedule>> {
+        self.with_conn(cron_queries::list).await
+    }
+
+    async fn set_schedule_enabled(&self, name: &str, enabled: bool) -> StoreResult<CronSchedule> {
+        let (name, now) = (name.to_string(), self.now());
+        self.write(move |conn| {
+            let schedule = cron_queries::get(conn, &name)?;
+            match cron::rules::set_enabled(&schedule, enabled, now)? {
+                Some(changed) => {
+                    cron_queries::save(conn, &changed)?;
+                    Ok(changed)
+                }
+                None => Ok(schedule),
+            }
+        })
+        .await
+    }
+
+    async fn delete_schedule(&self, name: &str) -> StoreResult<()> {
+        let name = name.to_string();
+        self.write(move |conn| cron_queries::delete(conn, &name))
+            .await
+    }
+
+    async fn fire_due_schedules(&self) -> StoreResult<CronFiring> {
+        let now = self.now();
+        // Read without a write lock: most passes find nothing due.
+        let due = self
+            .with_conn(move |conn| cron_queries::due(conn, now))
+            .await?;
+        let mut firing = CronFiring::default();
+        for schedule in due {
+            let fire = match cron::rules::fire(&schedule, now) {
+                Ok(fire) => fire,
+                Err(error) => {
+                    firing.skipped.push(format!("{}: {error}", schedule.name));
+                    continue;
+                }
+            };
+            let (tick, job_id) = (fire.tick, fire.job.job.id);
+            let name = schedule.name.clone();
+            let won = self
+                .write(move |conn| cron_queries::fire(conn, &name, &fire, now))
+                .await?;
+            if won {
+                firing.fired.push(FiredTick {
+                    schedule: schedule.name,
+                    tick,
+                    job_id,
+                });
+            }
+        }
+        firing.next_tick = self.with_conn(cron_queries::next_tick).await?;
+        Ok(firing)
     }
 }
 

@@ -5,6 +5,8 @@
 //! for a worker's write, the attempt holding the lease), so a lost race
 //! changes nothing; the loser then reads the row to say what happened.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use diesel::dsl::count_star;
 use diesel::prelude::*;
@@ -92,6 +94,24 @@ pub(crate) fn count_by_status(conn: &mut SqliteConnection) -> StoreResult<Status
     let mut counts = StatusCounts::default();
     for (status, n) in rows {
         counts.add(status_from_db(&status)?, u64::try_from(n).unwrap_or(0));
+    }
+    Ok(counts)
+}
+
+/// How many jobs of each type are in each status.
+pub(crate) fn count_by_type(
+    conn: &mut SqliteConnection,
+) -> StoreResult<BTreeMap<String, StatusCounts>> {
+    let rows: Vec<(String, String, i64)> = jobs::table
+        .group_by((jobs::job_type, jobs::status))
+        .select((jobs::job_type, jobs::status, count_star()))
+        .load(conn)?;
+    let mut counts: BTreeMap<String, StatusCounts> = BTreeMap::new();
+    for (job_type, status, n) in rows {
+        counts
+            .entry(job_type)
+            .or_default()
+            .add(status_from_db(&status)?, u64::try_from(n).unwrap_or(0));
     }
     Ok(counts)
 }
@@ -469,7 +489,7 @@ pub(crate) fn rescue_expired(
                 jobs::updated_at.eq(now),
             ))
             .execute(conn)?;
-    let failed = diesel::update(expired(now))
+    let failed_types: Vec<String> = diesel::update(expired(now))
         .set((
             jobs::status.eq(FAILED),
             jobs::error.eq(rules::RESCUE_FAILED_ERROR),
@@ -478,11 +498,13 @@ pub(crate) fn rescue_expired(
             jobs::updated_at.eq(now),
             jobs::completed_at.eq(now),
         ))
-        .execute(conn)?;
+        .returning(jobs::job_type)
+        .get_results(conn)?;
     Ok(RescueSummary {
         requeued: requeued as u64,
-        failed: failed as u64,
+        failed: failed_types.len() as u64,
         cancelled: cancelled as u64,
+        failed_by_type: rules::count_types(failed_types),
     })
 }
 

@@ -62,12 +62,12 @@ pub(crate) fn status_from_db(value: &str) -> StoreResult<JobStatus> {
         .map_err(|e| StoreError::Corrupt(format!("stored status: {e}")))
 }
 
-fn json_from_db(value: &str, column: &str) -> StoreResult<serde_json::Value> {
+pub(crate) fn json_from_db(value: &str, column: &str) -> StoreResult<serde_json::Value> {
     serde_json::from_str(value)
         .map_err(|e| StoreError::Corrupt(format!("{column} is not valid JSON: {e}")))
 }
 
-fn optional_time(value: Option<i64>) -> StoreResult<Option<chrono::DateTime<chrono::Utc>>> {
+pub(crate) fn optional_time(value: Option<i64>) -> StoreResult<Option<chrono::DateTime<chrono::Utc>>> {
     value.map(time::from_millis).transpose()
 }
 

@@ -1,0 +1,2 @@
+DROP INDEX cron_jobs_due_idx;
+DROP TABLE cron_jobs;
