@@ -80,6 +80,9 @@ impl CronExpression {
     /// wall-clock time is not later than the previous tick's (the hour
     /// repeated when clocks fall back) is skipped, so a fall-back never
     /// fires the same local time twice.
+    ///
+    /// A schedule with no upcoming tick (or one beyond croner's search
+    /// horizon) is an error.
     pub fn next_after(
         &self,
         after: DateTime<Utc>,
@@ -88,16 +91,19 @@ impl CronExpression {
         let previous_local = previous.map(|p| p.with_timezone(&self.timezone).naive_local());
         let mut from = after.with_timezone(&self.timezone);
         for _ in 0..MAX_REPEATED_TICKS {
-            let next = self
-                .cron
-                .find_next_occurrence(&from, false)
-                .map_err(|_| CronError::NoUpcomingTick {
+            let next = self.cron.find_next_occurrence(&from, false).map_err(|_| {
+                CronError::NoUpcomingTick {
                     expression: self.expression.clone(),
-                })?;
-            match previous_local {
-                Some(previous) if next.naive_local() <= previous => from = next,
-                _ => return Ok(next.with_timezone(&Utc)),
+                }
+            })?;
+            // In an hour that occurs twice, croner can answer the first
+            // occurrence of a local time that is already past: skip it too.
+            let repeated = previous_local.is_some_and(|previous| next.naive_local() <= previous);
+            if repeated || next.with_timezone(&Utc) <= after {
+                from = next;
+                continue;
             }
+            return Ok(next.with_timezone(&Utc));
         }
         Err(CronError::NoUpcomingTick {
             expression: self.expression.clone(),
@@ -129,3 +135,74 @@ fn describe(error: &croner::errors::CronError) -> String {
 /// What a cron expression is expected to hold, appended to parse errors.
 const FIELDS: &str = " (expected 5 fields: minute hour day-of-month month day-of-week, \
                       or 6 with seconds first)";
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn utc(d: u32, h: u32, m: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, d, h, m, 0).unwrap()
+    }
+
+    #[test]
+    fn a_time_in_the_repeated_hour_that_already_passed_is_not_answered() {
+        let half_past_one = CronExpression::parse("30 1 * * *", "America/New_York").unwrap();
+        // 01:10 EST, in the second pass of 01:00-02:00: 01:30 EDT has passed,
+        // 01:30 EST is the same local time, so the next tick is tomorrow's.
+        assert_eq!(
+            half_past_one.next_after(utc(1, 6, 10), None).unwrap(),
+            utc(2, 6, 30)
+        );
+    }
+
+    #[test]
+    fn every_thirty_minutes_steps_over_the_repeated_hour_once() {
+        let every_half_hour = CronExpression::parse("*/30 * * * *", "America/New_York").unwrap();
+        let mut tick = utc(1, 4, 0); // 00:00 EDT
+        let mut ticks = Vec::new();
+        for _ in 0..6 {
+            tick = every_half_hour.next_after(tick, Some(tick)).unwrap();
+            ticks.push(tick);
+        }
+        // 00:30, 01:00, 01:30 EDT, then 02:00, 02:30, 03:00 EST: the local
+        // times 01:00 and 01:30 run once.
+        assert_eq!(
+            ticks,
+            vec![
+                utc(1, 4, 30),
+                utc(1, 5, 0),
+                utc(1, 5, 30),
+                utc(1, 7, 0),
+                utc(1, 7, 30),
+                utc(1, 8, 0)
+            ]
+        );
+    }
+
+    #[test]
+    fn seconds_are_an_optional_sixth_field() {
+        let every_second = CronExpression::parse("* * * * * *", "UTC").unwrap();
+        let now = utc(1, 0, 0);
+        assert_eq!(
+            every_second.next_after(now, None).unwrap(),
+            now + chrono::Duration::seconds(1)
+        );
+    }
+
+    #[test]
+    fn errors_say_what_is_wrong() {
+        let cases = [
+            ("61 * * * *", "UTC", "is not valid"),
+            ("", "UTC", "expected 5 fields"),
+            ("* * * * * * * *", "UTC", "expected 5 fields"),
+            ("0 0 30 2 *", "UTC", "no upcoming time"),
+            ("* * * * *", "Europe/Nowhere", "IANA timezone"),
+        ];
+        for (expression, timezone, expected) in cases {
+            let error = CronExpression::parse(expression, timezone).unwrap_err();
+            assert!(error.to_string().contains(expected), "{error}");
+        }
+    }
+}

@@ -28,7 +28,9 @@ pub(crate) fn declare(
     });
     let next_run_at = match &existing {
         Some(old) if same_timing => old.next_run_at,
-        old => time::truncate(expression.next_after(now, old.as_ref().and_then(|o| o.last_run_at))?),
+        old => {
+            time::truncate(expression.next_after(now, old.as_ref().and_then(|o| o.last_run_at))?)
+        }
     };
     Ok(CronSchedule {
         name: declared.name.clone(),

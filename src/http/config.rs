@@ -14,11 +14,6 @@ pub struct HttpConfig {
     pub body_limit: usize,
     /// How often `GET /jobs/{id}/events` looks at the job for changes.
     pub events_interval: Duration,
-    /// How many of the newest jobs `GET /stats` and `/metrics` read to count
-    /// jobs by type (the store counts by status only). Counts by status are
-    /// always exact; counts by type are exact while the store holds no more
-    /// jobs than this, and say so.
-    pub stats_scan_limit: u32,
 }
 
 impl HttpConfig {
@@ -44,12 +39,6 @@ impl HttpConfig {
         self.events_interval = interval;
         self
     }
-
-    /// Sets how many of the newest jobs are read to count jobs by type.
-    pub fn stats_scan_limit(mut self, jobs: u32) -> Self {
-        self.stats_scan_limit = jobs;
-        self
-    }
 }
 
 impl Default for HttpConfig {
@@ -58,7 +47,6 @@ impl Default for HttpConfig {
             token: None,
             body_limit: Self::DEFAULT_BODY_LIMIT,
             events_interval: Duration::from_millis(250),
-            stats_scan_limit: 1000,
         }
     }
 }
@@ -69,7 +57,6 @@ impl fmt::Debug for HttpConfig {
             .field("token", &self.token.as_ref().map(|_| "<set>"))
             .field("body_limit", &self.body_limit)
             .field("events_interval", &self.events_interval)
-            .field("stats_scan_limit", &self.stats_scan_limit)
             .finish()
     }
 }

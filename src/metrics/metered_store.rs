@@ -12,8 +12,8 @@ use crate::cron::{CronFiring, CronSchedule, NewCronSchedule};
 use crate::error::StoreResult;
 use crate::job::{Job, JobId, NewJob, Progress};
 use crate::store::{
-    CancelOutcome, ClaimRequest, Claimed, CronStore, FailOutcome, Failure, Heartbeat, JobPage, JobStore,
-    Lease, ListQuery, RescueSummary, StatusCounts,
+    CancelOutcome, ClaimRequest, Claimed, CronStore, FailOutcome, Failure, Heartbeat, JobPage,
+    JobStore, Lease, ListQuery, RescueSummary, StatusCounts,
 };
 
 /// Wraps a store and records, through the `metrics` facade, the jobs it

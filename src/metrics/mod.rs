@@ -30,8 +30,7 @@ pub const RETRIED: &str = "jobstore_jobs_retried_total";
 pub const RUN_SECONDS: &str = "jobstore_job_run_seconds";
 /// Jobs in the store now, by `status`.
 pub const JOBS: &str = "jobstore_jobs";
-/// Jobs in the store now, by `job_type` and `status`, among the newest jobs
-/// (see [`HttpConfig::stats_scan_limit`](crate::http::HttpConfig::stats_scan_limit)).
+/// Jobs in the store now, by `job_type` and `status`.
 pub const JOBS_BY_TYPE: &str = "jobstore_jobs_by_type";
 
 /// The upper bounds of the run time histogram's buckets, in seconds.
@@ -53,8 +52,5 @@ pub(crate) fn describe() {
         "Seconds from an attempt's start to its completion or failure."
     );
     describe_gauge!(JOBS, "Jobs in the store, by status.");
-    describe_gauge!(
-        JOBS_BY_TYPE,
-        "Jobs by type and status, among the newest jobs scanned."
-    );
+    describe_gauge!(JOBS_BY_TYPE, "Jobs in the store, by type and status.");
 }

@@ -14,8 +14,8 @@ use crate::error::{StoreError, StoreResult};
 use crate::job::{Job, JobId, JobStatus, NewJob, Progress};
 use crate::store::rules::{self, AfterFailure};
 use crate::store::{
-    CancelOutcome, ClaimRequest, Claimed, CronStore, FailOutcome, Failure, Heartbeat, JobPage, JobStore,
-    Lease, ListQuery, RescueSummary, StatusCounts,
+    CancelOutcome, ClaimRequest, Claimed, CronStore, FailOutcome, Failure, Heartbeat, JobPage,
+    JobStore, Lease, ListQuery, RescueSummary, StatusCounts,
 };
 use crate::time;
 
@@ -62,7 +62,9 @@ impl MemoryStore {
 
     fn schedules(&self) -> MutexGuard<'_, BTreeMap<String, CronSchedule>> {
         // Locked before `jobs` whenever both are held.
-        self.schedules.lock().unwrap_or_else(PoisonError::into_inner)
+        self.schedules
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Runs `write` on the job held by `lease`, or reports why the lease no

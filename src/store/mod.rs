@@ -22,11 +22,11 @@ use crate::error::StoreResult;
 use crate::job::{Job, JobId, NewJob, Progress};
 
 pub use claim::{ClaimRequest, Claimed, Heartbeat, Lease};
-pub use cron::CronStore;
 pub use config::{
     ParseStoreUrlError, StoreConfig, BACKEND_VAR, DB_PATH_VAR, DEFAULT_DB_PATH, TURSO_TOKEN_VAR,
     TURSO_URL_VAR,
 };
+pub use cron::CronStore;
 pub use list::{JobPage, ListQuery, StatusCounts};
 pub use outcome::{CancelOutcome, FailOutcome, Failure, FailureKind, RescueSummary};
 

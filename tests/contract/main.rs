@@ -7,6 +7,7 @@ mod support;
 mod cancel;
 mod claim;
 mod create;
+mod cron;
 mod lifecycle;
 mod queue;
 mod read;
@@ -34,6 +35,7 @@ macro_rules! contract_suite {
                 read::list_pages_with_a_cursor,
                 read::list_refuses_a_bad_limit,
                 read::count_by_status_counts_each_status,
+                read::count_by_type_counts_each_type_in_each_status,
                 claim::claim_is_fifo_for_jobs_created_in_a_tight_loop,
                 claim::claim_orders_by_run_at_then_creation,
                 claim::claim_sets_the_lease,
@@ -63,6 +65,16 @@ macro_rules! contract_suite {
                 queue::queue_position_of_unknown_job_is_not_found,
                 retry::retry_creates_a_new_job_recording_the_original,
                 retry::retry_refuses_jobs_that_did_not_fail,
+                cron::declare_creates_a_schedule_waiting_for_its_first_tick,
+                cron::declaring_again_keeps_the_due_tick,
+                cron::declare_refuses_bad_input_and_stores_nothing,
+                cron::fire_enqueues_one_job_per_due_tick,
+                cron::missed_ticks_are_coalesced_into_one_run,
+                cron::disabled_schedules_do_not_fire,
+                cron::delete_removes_the_schedule_and_keeps_its_jobs,
+                cron::concurrent_firing_enqueues_each_tick_once,
+                cron::ticks_follow_the_schedule_timezone,
+                cron::daylight_saving_changes_fire_each_local_time_once,
             );
         }
     };

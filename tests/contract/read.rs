@@ -131,3 +131,23 @@ pub async fn count_by_status_counts_each_status(h: &Harness) {
     );
     assert_eq!(counts.total(), 6);
 }
+
+pub async fn count_by_type_counts_each_type_in_each_status(h: &Harness) {
+    for job_type in ["mail", "mail", "mail", "thumb"] {
+        h.job(job_type, 0).await;
+    }
+    let first = h.claim_one("w").await;
+    h.store.complete(&first.lease, json!(null)).await.unwrap();
+    let thumb = h
+        .store
+        .list(&ListQuery::default().job_type("thumb"))
+        .await
+        .unwrap();
+    h.store.cancel(thumb.jobs[0].id).await.unwrap();
+
+    let counts = h.store.count_by_type().await.unwrap();
+    assert_eq!(counts.len(), 2);
+    assert_eq!((counts["mail"].completed, counts["mail"].pending), (1, 2));
+    assert_eq!(counts["mail"].total(), 3);
+    assert_eq!((counts["thumb"].cancelled, counts["thumb"].total()), (1, 1));
+}

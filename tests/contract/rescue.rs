@@ -22,8 +22,7 @@ pub async fn rescue_requeues_then_fails_when_attempts_run_out(h: &Harness) {
         h.store.rescue_expired().await.unwrap(),
         RescueSummary {
             requeued: 1,
-            failed: 0,
-            cancelled: 0
+            ..RescueSummary::default()
         }
     );
     let stored = h.store.get(job.id).await.unwrap();
@@ -45,9 +44,9 @@ pub async fn rescue_requeues_then_fails_when_attempts_run_out(h: &Harness) {
     assert_eq!(
         h.store.rescue_expired().await.unwrap(),
         RescueSummary {
-            requeued: 0,
             failed: 1,
-            cancelled: 0
+            failed_by_type: [("r".to_string(), 1)].into(),
+            ..RescueSummary::default()
         }
     );
     let stored = h.store.get(job.id).await.unwrap();
@@ -96,9 +95,8 @@ pub async fn rescue_cancels_expired_job_with_cancel_request(h: &Harness) {
     assert_eq!(
         h.store.rescue_expired().await.unwrap(),
         RescueSummary {
-            requeued: 0,
-            failed: 0,
-            cancelled: 1
+            cancelled: 1,
+            ..RescueSummary::default()
         }
     );
     assert_eq!(

@@ -90,7 +90,7 @@ pub fn libsql_server() -> Option<(String, String)> {
 }
 
 /// A harness on the remote server, which every test shares: tests take
-/// turns, and each starts from an empty jobs table.
+/// turns, and each starts from empty tables.
 pub async fn libsql_remote() -> Option<Harness> {
     static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     let (url, token) = libsql_server()?;
@@ -107,11 +107,12 @@ pub async fn libsql_remote() -> Option<Harness> {
         builder
     };
     let db = builder.build().await.expect("remote database");
-    db.connect()
-        .expect("connect")
-        .execute("DELETE FROM jobs", ())
-        .await
-        .expect("empty the jobs table");
+    let conn = db.connect().expect("connect");
+    for table in ["jobs", "cron_jobs"] {
+        conn.execute(&format!("DELETE FROM {table}"), ())
+            .await
+            .expect("empty the table");
+    }
     Some(Harness {
         store: Arc::new(store),
         clock,

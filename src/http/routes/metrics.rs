@@ -19,7 +19,7 @@ pub(crate) async fn render(State(state): State<HttpState>) -> Result<Response, A
             "metrics are not enabled on this server (no Prometheus recorder was installed)",
         ));
     };
-    let stats = job_stats(state.store().as_ref(), state.settings().stats_scan_limit).await?;
+    let stats = job_stats(state.store().as_ref()).await?;
     state.gauges().set(&stats.by_status, &stats.by_type);
     Ok(([(header::CONTENT_TYPE, TEXT_FORMAT)], handle.render()).into_response())
 }

@@ -10,6 +10,6 @@ use crate::http::HttpState;
 
 /// Counts of jobs by status and by type.
 pub(crate) async fn show(State(state): State<HttpState>) -> Result<Json<StatsResponse>, ApiError> {
-    let stats = job_stats(state.store().as_ref(), state.settings().stats_scan_limit).await?;
+    let stats = job_stats(state.store().as_ref()).await?;
     Ok(Json(stats))
 }

@@ -11,14 +11,8 @@ use crate::store::StatusCounts;
 pub struct StatsResponse {
     /// All jobs in the store.
     pub total: u64,
-    /// Jobs in each status: exact.
+    /// Jobs in each status.
     pub by_status: StatusCounts,
-    /// Jobs of each type, in each status, among the `by_type_scanned`
-    /// newest jobs.
+    /// Jobs of each type, in each status.
     pub by_type: BTreeMap<String, StatusCounts>,
-    /// How many of the newest jobs were read to count `by_type`.
-    pub by_type_scanned: u64,
-    /// Whether `by_type` counts every job in the store (false when the
-    /// store holds more jobs than the scan limit).
-    pub by_type_complete: bool,
 }

@@ -35,7 +35,11 @@ fn schedule_from(r: Reader<'_>) -> StoreResult<CronSchedule> {
     .try_into()
 }
 
-async fn schedules(conn: &Connection, sql: &str, params: Vec<Value>) -> StoreResult<Vec<CronSchedule>> {
+async fn schedules(
+    conn: &Connection,
+    sql: &str,
+    params: Vec<Value>,
+) -> StoreResult<Vec<CronSchedule>> {
     let mut rows = conn.query(sql, params).await.map_err(db_error)?;
     let mut found = Vec::new();
     while let Some(row) = rows.next().await.map_err(db_error)? {

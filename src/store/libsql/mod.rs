@@ -26,8 +26,8 @@ use crate::cron::{self, CronFiring, CronSchedule, FiredTick, NewCronSchedule};
 use crate::error::{StoreError, StoreResult};
 use crate::job::{Job, JobId, NewJob, Progress};
 use crate::store::{
-    rules, CancelOutcome, ClaimRequest, Claimed, CronStore, FailOutcome, Failure, Heartbeat, JobPage,
-    JobStore, Lease, ListQuery, RescueSummary, StatusCounts,
+    rules, CancelOutcome, ClaimRequest, Claimed, CronStore, FailOutcome, Failure, Heartbeat,
+    JobPage, JobStore, Lease, ListQuery, RescueSummary, StatusCounts,
 };
 use crate::time;
 

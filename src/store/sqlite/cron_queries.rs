@@ -63,7 +63,10 @@ pub(crate) fn delete(conn: &mut SqliteConnection, name: &str) -> StoreResult<()>
 }
 
 /// Enabled schedules whose tick is due at `now`, earliest first.
-pub(crate) fn due(conn: &mut SqliteConnection, now: DateTime<Utc>) -> StoreResult<Vec<CronSchedule>> {
+pub(crate) fn due(
+    conn: &mut SqliteConnection,
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<CronSchedule>> {
     cron_jobs::table
         .filter(cron_jobs::enabled.eq(true))
         .filter(cron_jobs::next_run_at.le(time::to_millis(now)))

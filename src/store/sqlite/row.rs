@@ -67,7 +67,9 @@ pub(crate) fn json_from_db(value: &str, column: &str) -> StoreResult<serde_json:
         .map_err(|e| StoreError::Corrupt(format!("{column} is not valid JSON: {e}")))
 }
 
-pub(crate) fn optional_time(value: Option<i64>) -> StoreResult<Option<chrono::DateTime<chrono::Utc>>> {
+pub(crate) fn optional_time(
+    value: Option<i64>,
+) -> StoreResult<Option<chrono::DateTime<chrono::Utc>>> {
     value.map(time::from_millis).transpose()
 }
 
