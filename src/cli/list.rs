@@ -29,6 +29,19 @@ pub struct ListArgs {
     json: bool,
 }
 
+impl ListArgs {
+    /// The jobs with `correlation_id`, as `--correlation-id` lists them.
+    pub(super) fn with_correlation_id(correlation_id: String, limit: u32, json: bool) -> Self {
+        ListArgs {
+            status: None,
+            job_type: None,
+            correlation_id: Some(correlation_id),
+            limit,
+            json,
+        }
+    }
+}
+
 /// Prints the newest jobs matching the filters.
 pub(super) async fn run(store: &dyn JobStore, args: ListArgs) -> Result<(), CliError> {
     let mut query = ListQuery::default().limit(args.limit);

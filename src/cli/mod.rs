@@ -1,6 +1,7 @@
 //! The `jobstore` command line.
 
 mod control;
+mod cron;
 mod demo;
 mod enqueue;
 mod error;
@@ -72,6 +73,9 @@ pub enum Command {
         /// The job's id.
         id: JobId,
     },
+    /// Manage cron schedules (workers fire them).
+    #[command(subcommand)]
+    Cron(cron::CronCommand),
     /// Serve the HTTP API and the dashboard until SIGTERM or SIGINT.
     Serve(serve::ServeArgs),
     /// Run the built-in job types (`exec`) until SIGTERM or SIGINT, or once.
@@ -102,6 +106,7 @@ impl Cli {
             Command::Watch(args) => return watch::run(&*store, args).await,
             Command::Cancel { id } => control::cancel(&*store, id).await?,
             Command::Retry { id } => control::retry(&*store, id).await?,
+            Command::Cron(command) => cron::run(&*store, command).await?,
             Command::Serve(args) => serve::run(store, args).await?,
             Command::Worker(args) => return worker::run(store, args).await,
             Command::Demo => return demo::run(store).await,

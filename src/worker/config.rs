@@ -24,6 +24,10 @@ pub struct WorkerConfig {
     pub heartbeat_interval: Duration,
     /// How often this worker rescues jobs whose lease expired.
     pub rescue_interval: Duration,
+    /// How often this worker looks for due cron schedules and fires them
+    /// (sooner when a tick is due before then); `None` leaves firing to
+    /// other workers. However many workers fire, each tick enqueues one job.
+    pub cron_interval: Option<Duration>,
     /// On shutdown, how long running jobs may take to finish before they
     /// are stopped and put back to pending.
     pub shutdown_grace: Duration,
@@ -44,6 +48,7 @@ impl Default for WorkerConfig {
             lease_duration: Duration::from_secs(30),
             heartbeat_interval: Duration::from_secs(10),
             rescue_interval: Duration::from_secs(15),
+            cron_interval: Some(Duration::from_secs(1)),
             shutdown_grace: Duration::from_secs(30),
             kill_grace: Duration::from_secs(10),
             backoff: Backoff::default(),
@@ -73,6 +78,9 @@ impl WorkerConfig {
         }
         if self.rescue_interval.is_zero() {
             return fail("the rescue interval must be longer than zero");
+        }
+        if self.cron_interval.is_some_and(|i| i.is_zero()) {
+            return fail("the cron interval must be longer than zero (or None to fire no schedules)");
         }
         Ok(())
     }

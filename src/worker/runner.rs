@@ -42,6 +42,8 @@ pub struct RunSummary {
     pub panicked: u64,
     /// Expired leases rescued by this worker.
     pub rescued: u64,
+    /// Cron ticks this worker fired (each enqueued one job).
+    pub cron_fired: u64,
 }
 
 impl RunSummary {
@@ -165,6 +167,7 @@ impl Worker {
         let mut summary = RunSummary::default();
         let mut idle_wait = self.config.poll_interval;
         let mut next_rescue = Instant::now();
+        let mut next_cron = Instant::now();
         tracing::info!(worker_id = %self.config.worker_id, "worker started");
 
         while !shutdown.is_cancelled() {
@@ -172,6 +175,13 @@ impl Worker {
             if Instant::now() >= next_rescue {
                 summary.rescued += self.rescue().await;
                 next_rescue = Instant::now() + self.config.rescue_interval;
+            }
+            if let Some(interval) = self.config.cron_interval {
+                if Instant::now() >= next_cron {
+                    let (fired, wait) = self.fire_schedules(interval).await;
+                    summary.cron_fired += fired;
+                    next_cron = Instant::now() + wait;
+                }
             }
             let free = self.config.concurrency.saturating_sub(running.len());
             if free > 0 {
@@ -183,13 +193,16 @@ impl Worker {
                     idle_wait = self.config.poll_interval;
                 }
             }
-            let until_rescue = next_rescue.saturating_duration_since(Instant::now());
+            let mut until_chore = next_rescue.saturating_duration_since(Instant::now());
+            if self.config.cron_interval.is_some() {
+                until_chore = until_chore.min(next_cron.saturating_duration_since(Instant::now()));
+            }
             tokio::select! {
                 Some(done) = running.join_next(), if !running.is_empty() => {
                     summary.record_task(done);
                 }
                 _ = self.wake.notified() => idle_wait = self.config.poll_interval,
-                _ = sleep(idle_wait.min(until_rescue)) => {
+                _ = sleep(idle_wait.min(until_chore)) => {
                     idle_wait = (idle_wait * 2).min(self.config.max_poll_interval);
                 }
                 _ = shutdown.cancelled() => {}
@@ -229,13 +242,17 @@ impl Worker {
     }
 
     /// Run-once mode, for cron-triggered or serverless deployments: rescues
-    /// expired leases, claims up to `limit` jobs, runs them to their
-    /// outcome, and returns what happened.
+    /// expired leases, fires due cron schedules (unless `cron_interval` is
+    /// `None`), claims up to `limit` jobs, runs them to their outcome, and
+    /// returns what happened.
     pub async fn run_once(&self, limit: usize) -> Result<RunSummary, WorkerError> {
         let mut summary = RunSummary {
             rescued: self.store.rescue_expired().await?.total(),
             ..RunSummary::default()
         };
+        if self.config.cron_interval.is_some() {
+            summary.cron_fired = self.store.fire_due_schedules().await?.fired.len() as u64;
+        }
         let hard_stop = CancellationToken::new();
         let mut running = JoinSet::new();
         let request = self.claim_request(limit.max(1));
@@ -316,6 +333,32 @@ impl Worker {
             hard_stop: hard_stop.clone(),
         }
         .execute()
+    }
+
+    /// Fires due cron schedules; returns how many ticks this worker fired
+    /// and how long to wait before looking again: `interval`, or less when
+    /// a tick is due sooner.
+    async fn fire_schedules(&self, interval: Duration) -> (u64, Duration) {
+        match self.store.fire_due_schedules().await {
+            Ok(firing) => {
+                for fired in &firing.fired {
+                    tracing::info!(schedule = %fired.schedule, tick = %fired.tick, job_id = %fired.job_id, "cron tick fired");
+                }
+                for skipped in &firing.skipped {
+                    tracing::warn!(schedule = %skipped, "cron schedule cannot fire");
+                }
+                let until_tick = firing
+                    .next_tick
+                    .and_then(|tick| (tick - chrono::Utc::now()).to_std().ok())
+                    .unwrap_or(interval);
+                let wait = until_tick.clamp(Duration::from_millis(10), interval);
+                (firing.fired.len() as u64, wait)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "firing cron schedules failed; will try again");
+                (0, interval)
+            }
+        }
     }
 
     async fn rescue(&self) -> u64 {
