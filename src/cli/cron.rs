@@ -142,8 +142,10 @@ async fn show_all(store: &dyn JobStore, json: bool) -> Result<(), CliError> {
             } else {
                 "-".to_string()
             },
-            s.last_run_at.map_or_else(|| "never".to_string(), format::time),
-            s.last_job_id.map_or_else(|| "-".to_string(), |id| id.to_string()),
+            s.last_run_at
+                .map_or_else(|| "never".to_string(), format::time),
+            s.last_job_id
+                .map_or_else(|| "-".to_string(), |id| id.to_string()),
         ]);
     }
     println!("{table}");
@@ -156,7 +158,10 @@ fn next_run(schedule: &CronSchedule) -> String {
     match schedule.timezone.parse::<chrono_tz::Tz>() {
         Ok(tz) if tz != chrono_tz::UTC => format!(
             "{utc} ({} {})",
-            schedule.next_run_at.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S"),
+            schedule
+                .next_run_at
+                .with_timezone(&tz)
+                .format("%Y-%m-%d %H:%M:%S"),
             schedule.timezone
         ),
         _ => utc,

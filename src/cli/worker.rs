@@ -26,6 +26,10 @@ pub struct WorkerArgs {
     /// The id recorded on claimed jobs (default: worker-PID-RANDOM).
     #[arg(long)]
     id: Option<String>,
+    /// Fire no cron schedules (by default every worker fires due ones;
+    /// each tick enqueues one job however many workers run).
+    #[arg(long)]
+    no_cron: bool,
 }
 
 /// Runs the built-in job types until SIGTERM/SIGINT (or once), then prints
@@ -49,6 +53,11 @@ pub(super) async fn run(store: Arc<dyn JobStore>, args: WorkerArgs) -> Result<Ex
         worker_id: args.id.unwrap_or(defaults.worker_id.clone()),
         concurrency: args.concurrency,
         job_types: Some(types.clone()),
+        cron_interval: if args.no_cron {
+            None
+        } else {
+            defaults.cron_interval
+        },
         ..defaults
     };
     let worker = Worker::new(store, registry, config)?;

@@ -2,7 +2,7 @@
 
 use std::str::FromStr;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound as _, Utc};
 use chrono_tz::Tz;
 use croner::Cron;
 
@@ -89,7 +89,8 @@ impl CronExpression {
         previous: Option<DateTime<Utc>>,
     ) -> Result<DateTime<Utc>, CronError> {
         let previous_local = previous.map(|p| p.with_timezone(&self.timezone).naive_local());
-        let mut from = after.with_timezone(&self.timezone);
+        // Ticks fall on whole seconds; croner keeps the fraction it is given.
+        let mut from = after.trunc_subsecs(0).with_timezone(&self.timezone);
         for _ in 0..MAX_REPEATED_TICKS {
             let next = self.cron.find_next_occurrence(&from, false).map_err(|_| {
                 CronError::NoUpcomingTick {
@@ -179,6 +180,18 @@ mod tests {
                 utc(1, 8, 0)
             ]
         );
+    }
+
+    #[test]
+    fn ticks_fall_on_whole_seconds() {
+        let every_second = CronExpression::parse("* * * * * *", "UTC").unwrap();
+        let every_minute = CronExpression::parse("* * * * *", "UTC").unwrap();
+        let now = utc(1, 0, 0) + chrono::Duration::milliseconds(1500);
+        assert_eq!(
+            every_second.next_after(now, None).unwrap(),
+            utc(1, 0, 0) + chrono::Duration::seconds(2)
+        );
+        assert_eq!(every_minute.next_after(now, None).unwrap(), utc(1, 0, 1));
     }
 
     #[test]

@@ -80,7 +80,9 @@ impl WorkerConfig {
             return fail("the rescue interval must be longer than zero");
         }
         if self.cron_interval.is_some_and(|i| i.is_zero()) {
-            return fail("the cron interval must be longer than zero (or None to fire no schedules)");
+            return fail(
+                "the cron interval must be longer than zero (or None to fire no schedules)",
+            );
         }
         Ok(())
     }

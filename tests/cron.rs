@@ -1,0 +1,283 @@
+//! Cron schedules fired by real worker processes sharing one database file,
+//! and the `jobstore cron` commands.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use jobstore::cron::{correlation_id, NewCronSchedule};
+use jobstore::{CronStore, JobStore, ListQuery, SqliteStore};
+
+fn jobstore(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_jobstore"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("JOBSTORE_DATABASE_URL")
+        .output()
+        .expect("run jobstore")
+}
+
+fn stdout_of(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "stdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr_of_failure(output: &Output) -> String {
+    assert!(!output.status.success(), "expected a failure");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A `jobstore worker` process on `dir/jobstore.db`. It runs only `exec`
+/// jobs, so the `tick` jobs schedules enqueue stay pending to be counted.
+fn worker_process(dir: &Path, id: &str) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_jobstore"))
+        .args(["worker", "--id", id])
+        .current_dir(dir)
+        .env_remove("JOBSTORE_DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start worker")
+}
+
+fn stop(child: Child) -> serde_json::Value {
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .expect("SIGTERM");
+    let output = child.wait_with_output().expect("worker exits");
+    serde_json::from_str(&stdout_of(&output)).expect("worker summary")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_in_separate_processes_fire_each_tick_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("jobstore.db"))
+        .await
+        .unwrap();
+    let names: Vec<String> = (0..4).map(|i| format!("every-second-{i}")).collect();
+    for name in &names {
+        store
+            .declare_schedule(&NewCronSchedule::new(name, "tick", "* * * * * *"))
+            .await
+            .unwrap();
+    }
+    let workers: Vec<Child> = (0..4)
+        .map(|i| worker_process(dir.path(), &format!("w{i}")))
+        .collect();
+
+    // Until every schedule has fired several ticks (each worker wakes at
+    // every tick, so all four race for each one).
+    let wanted = 5;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let mut fewest = usize::MAX;
+        for name in &names {
+            fewest = fewest.min(runs(&store, name).await.len());
+        }
+        if fewest >= wanted {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "schedules fired too few ticks"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let summaries: Vec<serde_json::Value> = workers.into_iter().map(stop).collect();
+
+    let mut total = 0;
+    for name in &names {
+        let jobs = runs(&store, name).await;
+        let ticks: BTreeSet<_> = jobs.iter().map(|job| job.run_at).collect();
+        assert_eq!(ticks.len(), jobs.len(), "{name}: a tick enqueued twice");
+        let schedule = store.get_schedule(name).await.unwrap();
+        assert_eq!(schedule.last_run_at, ticks.last().copied());
+        total += jobs.len() as u64;
+    }
+    let fired: Vec<u64> = summaries
+        .iter()
+        .map(|s| s["cron_fired"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        fired.iter().sum::<u64>(),
+        total,
+        "every job was fired by exactly one worker: {fired:?}"
+    );
+    assert!(
+        fired.iter().filter(|n| **n > 0).count() >= 2,
+        "the workers raced for the ticks: {fired:?}"
+    );
+}
+
+async fn runs(store: &SqliteStore, name: &str) -> Vec<jobstore::Job> {
+    store
+        .list(
+            &ListQuery::default()
+                .correlation_id(correlation_id(name))
+                .limit(1000),
+        )
+        .await
+        .unwrap()
+        .jobs
+}
+
+#[tokio::test]
+async fn cron_commands_declare_list_disable_and_remove_schedules() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let added = stdout_of(&jobstore(
+        d,
+        &[
+            "cron",
+            "add",
+            "nightly",
+            "--type",
+            "exec",
+            "--cron",
+            "30 2 * * *",
+            "--timezone",
+            "Europe/Berlin",
+            "--params",
+            r#"{"program": "true"}"#,
+        ],
+    ));
+    assert!(added.starts_with("nightly: next run "), "{added}");
+    assert!(added.contains("02:30:00 Europe/Berlin"), "{added}");
+    // Declaring again is fine (idempotent).
+    stdout_of(&jobstore(
+        d,
+        &[
+            "cron",
+            "add",
+            "nightly",
+            "--type",
+            "exec",
+            "--cron",
+            "30 2 * * *",
+            "--timezone",
+            "Europe/Berlin",
+        ],
+    ));
+
+    let refused = stderr_of_failure(&jobstore(
+        d,
+        &[
+            "cron",
+            "add",
+            "bad",
+            "--type",
+            "exec",
+            "--cron",
+            "61 * * * *",
+        ],
+    ));
+    assert!(refused.contains("\"61 * * * *\" is not valid"), "{refused}");
+    let refused = stderr_of_failure(&jobstore(
+        d,
+        &[
+            "cron",
+            "add",
+            "bad",
+            "--type",
+            "exec",
+            "--cron",
+            "0 9 * * *",
+            "--timezone",
+            "Berlin",
+        ],
+    ));
+    assert!(refused.contains("unknown timezone \"Berlin\""), "{refused}");
+    let refused = stderr_of_failure(&jobstore(
+        d,
+        &[
+            "cron",
+            "add",
+            "bad",
+            "--type",
+            "exec",
+            "--cron",
+            "0 9 * * *",
+            "--params",
+            "{oops",
+        ],
+    ));
+    assert!(refused.contains("--params is not valid JSON"), "{refused}");
+
+    let listed: serde_json::Value =
+        serde_json::from_str(&stdout_of(&jobstore(d, &["cron", "list", "--json"]))).unwrap();
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 1, "refused schedules were not stored");
+    assert_eq!(listed[0]["name"], "nightly");
+    assert_eq!(listed[0]["timezone"], "Europe/Berlin");
+    assert_eq!(listed[0]["enabled"], true);
+    let table = stdout_of(&jobstore(d, &["cron", "list"]));
+    assert!(
+        table.contains("nightly") && table.contains("30 2 * * *"),
+        "{table}"
+    );
+
+    assert!(stdout_of(&jobstore(d, &["cron", "disable", "nightly"])).contains("disabled"));
+    let listed: serde_json::Value =
+        serde_json::from_str(&stdout_of(&jobstore(d, &["cron", "list", "--json"]))).unwrap();
+    assert_eq!(listed[0]["enabled"], false);
+    assert!(stdout_of(&jobstore(d, &["cron", "enable", "nightly"])).contains("enabled; next run"));
+    assert!(stdout_of(&jobstore(d, &["cron", "runs", "nightly"])).contains("no jobs"));
+    assert!(stdout_of(&jobstore(d, &["cron", "rm", "nightly"])).contains("deleted"));
+    let missing = stderr_of_failure(&jobstore(d, &["cron", "rm", "nightly"]));
+    assert!(
+        missing.contains("cron schedule \"nightly\" not found"),
+        "{missing}"
+    );
+    assert!(stdout_of(&jobstore(d, &["cron", "list"])).contains("no cron schedules"));
+}
+
+#[tokio::test]
+async fn a_run_once_worker_fires_due_schedules_and_runs_their_jobs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    stdout_of(&jobstore(
+        d,
+        &[
+            "cron",
+            "add",
+            "hello",
+            "--type",
+            "exec",
+            "--cron",
+            "* * * * * *",
+            "--params",
+            r#"{"program": "true"}"#,
+        ],
+    ));
+    let store = SqliteStore::open(d.join("jobstore.db")).await.unwrap();
+    // Wait until the first tick is due, by the schedule's own word.
+    let due = store.get_schedule("hello").await.unwrap().next_run_at;
+    while chrono::Utc::now() <= due {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let summary: serde_json::Value =
+        serde_json::from_str(&stdout_of(&jobstore(d, &["worker", "--once"]))).unwrap();
+    assert_eq!(summary["cron_fired"], 1);
+    assert_eq!(summary["completed"], 1);
+    let runs = stdout_of(&jobstore(d, &["cron", "runs", "hello", "--json"]));
+    let runs: serde_json::Value = serde_json::from_str(&runs).unwrap();
+    assert_eq!(runs.as_array().unwrap().len(), 1);
+    assert_eq!(runs[0]["status"], "completed", "{runs}");
+
+    // With --no-cron the worker leaves schedules alone.
+    let due = store.get_schedule("hello").await.unwrap().next_run_at;
+    while chrono::Utc::now() <= due {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let summary: serde_json::Value =
+        serde_json::from_str(&stdout_of(&jobstore(d, &["worker", "--once", "--no-cron"]))).unwrap();
+    assert_eq!(summary["cron_fired"], 0);
+}
