@@ -53,7 +53,9 @@ impl ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match &error {
-            StoreError::NotFound(_) => ApiError::not_found(error.to_string()),
+            StoreError::NotFound(_) | StoreError::ScheduleNotFound(_) => {
+                ApiError::not_found(error.to_string())
+            }
             StoreError::InvalidInput(_) => {
                 ApiError::bad_request(ErrorCode::InvalidRequest, error.to_string())
             }

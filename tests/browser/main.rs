@@ -1,6 +1,6 @@
 //! The dashboard in a real headless Chromium, driven over the DevTools
-//! protocol: live progress, a cancel click, and job data shown as text,
-//! never run as markup.
+//! protocol: live progress, a cancel click, cron schedules with a disable
+//! click, and job and schedule data shown as text, never run as markup.
 
 mod cdp;
 mod chromium;
@@ -8,8 +8,11 @@ mod chromium;
 use std::sync::Arc;
 use std::time::Duration;
 
+use jobstore::cron::NewCronSchedule;
 use jobstore::http::HttpState;
-use jobstore::{ClaimRequest, Claimed, Failure, JobId, JobStore, NewJob, Progress, SqliteStore};
+use jobstore::{
+    ClaimRequest, Claimed, CronStore, Failure, JobId, JobStore, NewJob, Progress, SqliteStore,
+};
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -120,6 +123,14 @@ async fn the_dashboard_shows_live_progress_cancels_and_never_runs_job_data() {
         .create(NewJob::new("transcode", json!({"file": "next.mov"})))
         .await
         .unwrap();
+    // A schedule whose name is hostile markup.
+    let schedule_name = format!("nightly {HOSTILE}");
+    store
+        .declare_schedule(
+            &NewCronSchedule::new(&schedule_name, "report", "30 2 * * *").timezone("Europe/Berlin"),
+        )
+        .await
+        .unwrap();
 
     let chromium = chromium::Chromium::launch(&binary);
     let mut page = Cdp::connect(&chromium.ws_url).await.new_page().await;
@@ -196,6 +207,20 @@ async fn the_dashboard_shows_live_progress_cancels_and_never_runs_job_data() {
         ))
         .await;
     assert_eq!(in_table, json!(format!("bad row: {HOSTILE}")));
+    // The schedule shows, its name as text.
+    page.wait_for(
+        "the schedules",
+        "!document.getElementById('schedules').hidden && document.querySelector('#schedule-rows tr')",
+    )
+    .await;
+    let shown = page
+        .eval("document.querySelector('#schedule-rows .schedule-name strong').textContent")
+        .await;
+    assert_eq!(shown, json!(schedule_name));
+    let timing = page
+        .eval("document.querySelector('#schedule-rows tr').children[1].textContent")
+        .await;
+    assert_eq!(timing, json!("30 2 * * *Europe/Berlin"));
     assert_eq!(page.eval("typeof window.__pwned").await, json!("undefined"));
     assert_eq!(page.eval("document.title").await, json!("jobstore"));
     assert_eq!(
@@ -210,6 +235,10 @@ async fn the_dashboard_shows_live_progress_cancels_and_never_runs_job_data() {
 
     let artifacts = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("../test-artifacts");
     page.screenshot(&artifacts.join("dashboard.png")).await;
+    page.eval("document.getElementById('schedules').scrollIntoView()")
+        .await;
+    page.screenshot(&artifacts.join("dashboard-cron.png")).await;
+    page.eval("window.scrollTo(0, 0)").await;
 
     // Cancel with a click: the worker (this test) is asked to stop, stops,
     // and the row shows it cancelled.
@@ -244,6 +273,23 @@ async fn the_dashboard_shows_live_progress_cancels_and_never_runs_job_data() {
     page.wait_for(
         "the cancelled count",
         r#"document.getElementById('count-cancelled').textContent === "1""#,
+    )
+    .await;
+
+    // Disable the schedule with a click.
+    page.click(r#"#schedule-rows button[data-action="disable"]"#)
+        .await;
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while store.get_schedule(&schedule_name).await.unwrap().enabled {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the schedule was never disabled"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    page.wait_for(
+        "the row to show disabled",
+        r#"document.querySelector('#schedule-rows tr').dataset.enabled === "false""#,
     )
     .await;
 

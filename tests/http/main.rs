@@ -1,6 +1,7 @@
 //! The HTTP API over a real listening socket and a real SQLite file.
 
 mod auth;
+mod cron;
 mod errors;
 mod events;
 mod jobs;

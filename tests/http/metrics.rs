@@ -111,3 +111,34 @@ async fn metrics_count_what_the_store_did() {
     );
     assert!(text.contains(r#"jobstore_jobs{status="failed"}"#), "{text}");
 }
+
+#[tokio::test]
+async fn jobs_the_rescuer_fails_count_as_failed() {
+    let server = Server::start().await;
+    server
+        .store
+        .create(NewJob::new("metrics_rescued", json!({})).max_attempts(1))
+        .await
+        .unwrap();
+    // A worker claims it with a short lease and dies.
+    let request = jobstore::ClaimRequest::new("dead-worker", 1)
+        .job_types(["metrics_rescued"])
+        .lease_duration(std::time::Duration::from_millis(1));
+    let claimed = server.store.claim(&request).await.unwrap().remove(0);
+    let expires = claimed.job.lease_expires_at.unwrap();
+    while chrono::Utc::now() <= expires + chrono::Duration::milliseconds(1) {
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    let rescued = server.store.rescue_expired().await.unwrap();
+    assert_eq!(rescued.failed_by_type["metrics_rescued"], 1);
+
+    let text = server.get("/metrics").await.text().await.unwrap();
+    assert_eq!(
+        sample(
+            &text,
+            r#"jobstore_jobs_failed_total{job_type="metrics_rescued"}"#
+        ),
+        Some(1.0),
+        "{text}"
+    );
+}

@@ -421,9 +421,59 @@
     refresh();
   }
 
-  // Cron schedules are not stored yet: once they are, this fills the
-  // #schedules section from their endpoint.
-  function renderSchedules() {}
+  // ---- cron schedules -------------------------------------------------------
+
+  async function renderSchedules() {
+    const schedules = await api("GET", "cron");
+    const section = $("schedules");
+    section.hidden = schedules.length === 0;
+    const body = $("schedule-rows");
+    body.replaceChildren(...schedules.map(scheduleRow));
+  }
+
+  function scheduleRow(schedule) {
+    const row = el("tr");
+    row.dataset.name = schedule.name;
+    row.dataset.enabled = String(schedule.enabled);
+    const name = el("td", "schedule-name");
+    name.append(el("strong", null, schedule.name), el("div", "muted", schedule.job_type));
+    const timing = el("td");
+    timing.append(el("code", null, schedule.cron_expression), el("div", "muted", schedule.timezone));
+    const next = el("td", null, schedule.enabled ? when(schedule.next_run_at) : "disabled");
+    const last = el("td");
+    if (schedule.last_run_at) {
+      last.append(el("div", null, ago(schedule.last_run_at)));
+      if (schedule.last_job_id) {
+        const link = el("button", "link", "job " + shortId(schedule.last_job_id));
+        link.type = "button";
+        link.addEventListener("click", () => select(schedule.last_job_id));
+        last.append(link);
+      }
+    } else {
+      last.textContent = "never";
+    }
+    const toggle = el("button", "quiet", schedule.enabled ? "Disable" : "Enable");
+    toggle.type = "button";
+    toggle.dataset.action = schedule.enabled ? "disable" : "enable";
+    toggle.addEventListener("click", () => toggleSchedule(schedule, toggle));
+    const actions = el("td");
+    actions.append(toggle);
+    row.append(name, timing, next, last, actions);
+    return row;
+  }
+
+  async function toggleSchedule(schedule, button) {
+    button.disabled = true;
+    const action = schedule.enabled ? "disable" : "enable";
+    try {
+      await api("POST", "cron/" + encodeURIComponent(schedule.name) + "/" + action);
+      toast(schedule.name + (action === "enable" ? " enabled." : " disabled."));
+      refresh();
+    } catch (error) {
+      toast(error.message, "error");
+      button.disabled = false;
+    }
+  }
 
   function start() {
     const params = new URLSearchParams(location.search);

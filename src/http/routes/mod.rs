@@ -1,6 +1,7 @@
 //! The endpoints, one file per concern, and the router that joins them.
 
 mod control;
+mod cron;
 pub(crate) mod dashboard;
 pub(crate) mod events;
 mod health;
@@ -44,6 +45,13 @@ pub fn router(state: HttpState) -> Router {
         .route("/jobs/{id}/cancel", post(control::cancel))
         .route("/jobs/{id}/retry", post(control::retry))
         .route("/jobs/{id}/events", get(events::stream))
+        .route("/cron", get(cron::list))
+        .route(
+            "/cron/{name}",
+            get(cron::show).put(cron::declare).delete(cron::delete),
+        )
+        .route("/cron/{name}/enable", post(cron::enable))
+        .route("/cron/{name}/disable", post(cron::disable))
         .route("/stats", get(stats::show))
         .route("/healthz", get(health::check))
         .route("/metrics", get(metrics::render))

@@ -24,7 +24,7 @@ pub struct ErrorBody {
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ErrorCode {
-    /// 404: no such job, or no such endpoint.
+    /// 404: no such job, cron schedule or endpoint.
     NotFound,
     /// 400: a job id in the path or query is not a UUID.
     InvalidId,

@@ -2,6 +2,7 @@
 //! Rust client can reuse them.
 
 mod cancel;
+mod cron;
 mod enqueue;
 mod error;
 mod health;
@@ -9,6 +10,7 @@ mod job;
 mod stats;
 
 pub use cancel::{CancelAction, CancelResponse};
+pub use cron::DeclareScheduleRequest;
 pub use enqueue::{Delay, EnqueueRequest};
 pub use error::{ErrorBody, ErrorCode, ErrorResponse};
 pub use health::HealthResponse;
