@@ -11,6 +11,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use jobstore::cron::NewCronSchedule;
 use jobstore::exec::Exec;
 use jobstore::store::StoreConfig;
 use jobstore::worker::{JobContext, JobError, JobType, Registry, Worker, WorkerConfig};
@@ -65,6 +66,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .init();
     let store = StoreConfig::from_env()?.open().await?;
+    // Declared at every start: idempotent, and an operator's disable stays.
+    store
+        .declare_schedule(
+            &NewCronSchedule::new("daily-digest", SendWelcomeEmail::NAME, "0 8 * * *")
+                .params(serde_json::json!({ "to": "team@example.com" })),
+        )
+        .await?;
     let mut registry = Registry::new();
     registry.register(SendWelcomeEmail)?.register(Exec)?;
     let worker = Worker::new(store, registry, WorkerConfig::default())?;

@@ -10,9 +10,7 @@ use std::time::Duration;
 
 use jobstore::cron::NewCronSchedule;
 use jobstore::http::HttpState;
-use jobstore::{
-    ClaimRequest, Claimed, CronStore, Failure, JobId, JobStore, NewJob, Progress, SqliteStore,
-};
+use jobstore::{ClaimRequest, Claimed, Failure, JobId, JobStore, NewJob, Progress, SqliteStore};
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
