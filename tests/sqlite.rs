@@ -5,8 +5,16 @@
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, SqliteConnection};
 use jobstore::store::sqlite::{enqueue_in, enqueue_many_in};
-use jobstore::{JobStatus, JobStore, NewJob, SqliteStore, StoreError};
+use jobstore::{CronStore, JobStatus, JobStore, NewJob, SqliteStore, StoreError};
 use serde_json::json;
+
+/// The version of the newest migration this binary carries
+/// (`2026-11-22-000002_create_cron_jobs` -> `20261122000002`).
+fn newest_version() -> String {
+    let names = SqliteStore::known_migrations().unwrap();
+    let newest = names.last().unwrap();
+    newest.split('_').next().unwrap().replace('-', "")
+}
 
 /// A plain Diesel connection, as a user's own code would open one; it waits
 /// for locks like any well-behaved SQLite client.
@@ -83,7 +91,10 @@ async fn reopening_keeps_jobs_and_applies_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("jobs.db");
     let store = SqliteStore::open(&path).await.unwrap();
-    assert_eq!(store.applied_on_open(), ["2026-11-22-000000_create_jobs"]);
+    assert_eq!(
+        store.applied_on_open(),
+        SqliteStore::known_migrations().unwrap()
+    );
     let job = store
         .create(NewJob::new("keep", json!([1, 2, 3])))
         .await
@@ -110,12 +121,12 @@ async fn a_schema_newer_than_the_binary_is_refused_and_left_alone() {
     match &err {
         StoreError::SchemaTooNew { database, binary } => {
             assert_eq!(database, "20991231000000");
-            assert_eq!(binary, "20261122000000");
+            assert_eq!(binary, &newest_version());
         }
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }
     assert!(err.to_string().contains("20991231000000"));
-    assert!(err.to_string().contains("20261122000000"));
+    assert!(err.to_string().contains(&newest_version()));
 
     // The job is still there, untouched.
     raw_connection(&path)
@@ -168,4 +179,27 @@ async fn status_check_constraint_guards_the_table() {
         assert!(conn.batch_execute(bad).is_err(), "{bad} was accepted");
     }
     assert_eq!(store.get(job.id).await.unwrap().status, JobStatus::Pending);
+}
+
+#[tokio::test]
+async fn a_database_made_by_an_older_release_is_upgraded_keeping_its_jobs() {
+    use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+    const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jobs.db");
+    // The first release: only the jobs table, and a job in it.
+    let mut conn = raw_connection(&path);
+    conn.run_next_migration(MIGRATIONS).unwrap();
+    let id = enqueue_in(&mut conn, NewJob::new("old", json!({"kept": true})))
+        .unwrap()
+        .id;
+    drop(conn);
+
+    let store = SqliteStore::open(&path).await.unwrap();
+    let known = SqliteStore::known_migrations().unwrap();
+    assert_eq!(store.applied_on_open(), &known[1..], "the newer migrations");
+    assert_eq!(store.get(id).await.unwrap().params, json!({"kept": true}));
+    let schedule = jobstore::cron::NewCronSchedule::new("after-upgrade", "old", "0 * * * *");
+    store.declare_schedule(&schedule).await.unwrap();
+    assert_eq!(store.count_by_type().await.unwrap()["old"].pending, 1);
 }

@@ -646,4 +646,44 @@ mod tests {
         }
         assert_searches_with(&plans, "jobs_reaper_idx");
     }
+
+    /// Whether some plan line of a statement says `expected`, with no sort.
+    fn assert_plans_say(plans: &[(String, Vec<String>)], expected: &str) {
+        assert!(!plans.is_empty(), "no statement was captured");
+        for (sql, plan) in plans {
+            assert!(
+                plan.iter().any(|line| line.contains(expected)),
+                "{sql}: {plan:?} lacks {expected:?}"
+            );
+            assert!(
+                !plan.iter().any(|line| line.contains("TEMP B-TREE")),
+                "sort in plan of {sql}: {plan:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn counting_by_type_reads_the_type_index_alone() {
+        let plans = plans_of(|conn| {
+            count_by_type(conn).unwrap();
+        });
+        assert_plans_say(&plans, "COVERING INDEX jobs_type_idx");
+    }
+
+    #[test]
+    fn listing_a_correlation_id_searches_its_index() {
+        let plans = plans_of(|conn| {
+            list(conn, &ListQuery::default().correlation_id("cron:nightly")).unwrap();
+        });
+        assert_plans_say(&plans, "SEARCH jobs USING INDEX jobs_correlation_idx");
+    }
+
+    #[test]
+    fn due_schedules_are_searched_on_the_due_index() {
+        let plans = plans_of(|conn| {
+            crate::store::sqlite::cron_queries::due(conn, chrono::Utc::now()).unwrap();
+            crate::store::sqlite::cron_queries::next_tick(conn).unwrap();
+        });
+        assert_plans_say(&plans, "cron_jobs_due_idx");
+    }
 }
