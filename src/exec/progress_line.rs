@@ -244,4 +244,51 @@ mod tests {
         );
         assert_eq!(parse(&long), Err(StageTooLong));
     }
+
+    /// A seeded fuzz: random bytes and mutated valid lines never panic the
+    /// parser, and whatever it accepts is a report the store accepts.
+    #[test]
+    fn arbitrary_lines_never_panic_and_accepted_ones_are_valid() {
+        const PIECES: &[&str] = &[
+            "::progress",
+            " ",
+            "stage=",
+            "percent=",
+            "\"",
+            "\\",
+            "=",
+            "100",
+            "-1",
+            "1e3",
+            "NaN",
+            "inf",
+            "50.5",
+            "x",
+            "\u{0}",
+            "é",
+            "\t",
+            "stage=\"a b\"",
+            "percent=0",
+        ];
+        let mut rng = fastrand::Rng::with_seed(0x6a6f6273);
+        for round in 0..100_000 {
+            let line = if round % 2 == 0 {
+                let bytes: Vec<u8> = (0..rng.usize(0..80)).map(|_| rng.u8(..)).collect();
+                String::from_utf8_lossy(&bytes).into_owned()
+            } else {
+                let mut line = String::from("::progress");
+                for _ in 0..rng.usize(0..12) {
+                    line.push_str(PIECES[rng.usize(..PIECES.len())]);
+                }
+                line
+            };
+            if let Ok(Some(report)) = parse(&line) {
+                let progress = match report.percent {
+                    Some(p) => Progress::percent(report.stage.clone(), p),
+                    None => Progress::indeterminate(report.stage.clone()),
+                };
+                assert!(progress.validate().is_ok(), "{line:?} gave {report:?}");
+            }
+        }
+    }
 }

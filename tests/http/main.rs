@@ -4,6 +4,7 @@ mod auth;
 mod cron;
 mod errors;
 mod events;
+mod fuzz;
 mod jobs;
 mod metrics;
 mod mount;
