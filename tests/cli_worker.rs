@@ -1,28 +1,12 @@
 //! `jobstore worker` and `jobstore demo`, run as a user runs them.
 
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use jobstore::{JobStatus, JobStore, SqliteStore};
 
-fn jobstore(dir: &std::path::Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_jobstore"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("JOBSTORE_DATABASE_URL")
-        .output()
-        .expect("run jobstore")
-}
-
-fn ok(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
+mod common;
+use common::{jobstore, stdout_of as ok};
 
 #[tokio::test]
 async fn worker_once_runs_enqueued_exec_jobs() {

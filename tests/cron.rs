@@ -4,29 +4,13 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
+
+mod common;
+use common::{jobstore, stdout_of};
 use std::time::Duration;
 
 use jobstore::cron::{correlation_id, NewCronSchedule};
 use jobstore::{CronStore, JobStore, ListQuery, SqliteStore};
-
-fn jobstore(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_jobstore"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("JOBSTORE_DATABASE_URL")
-        .output()
-        .expect("run jobstore")
-}
-
-fn stdout_of(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
 
 fn stderr_of_failure(output: &Output) -> String {
     assert!(!output.status.success(), "expected a failure");

@@ -25,18 +25,16 @@ const MAX_REPEATED_TICKS: usize = 10_000;
 /// time that occurs twice (fall back) fires once.
 ///
 /// ```
-/// use chrono::{TimeZone, Utc};
+/// use chrono::{DateTime, Utc};
 /// use jobstore::cron::CronExpression;
 ///
 /// let nightly = CronExpression::parse("30 2 * * *", "Europe/Berlin")?;
-/// let after = Utc.with_ymd_and_hms(2026, 1, 10, 12, 0, 0).unwrap();
+/// let after: DateTime<Utc> = "2026-01-10T12:00:00Z".parse()?;
 /// // 02:30 in Berlin is 01:30 UTC in winter.
-/// assert_eq!(
-///     nightly.next_after(after, None)?,
-///     Utc.with_ymd_and_hms(2026, 1, 11, 1, 30, 0).unwrap()
-/// );
+/// let next: DateTime<Utc> = "2026-01-11T01:30:00Z".parse()?;
+/// assert_eq!(nightly.next_after(after, None)?, next);
 /// assert!(CronExpression::parse("61 * * * *", "UTC").is_err());
-/// # Ok::<(), jobstore::cron::CronError>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct CronExpression {

@@ -3,6 +3,8 @@
 // Each test file is its own crate and uses only some of these.
 #![allow(dead_code)]
 
+use std::path::Path;
+use std::process::{Command, Output};
 use std::time::Duration;
 
 use jobstore::worker::{RunSummary, Worker, WorkerError};
@@ -40,4 +42,26 @@ pub fn start(
         shutdown,
         tokio::spawn(async move { worker.run(token).await }),
     )
+}
+
+/// Runs the `jobstore` binary in `dir` with `args`, ignoring any database
+/// URL in the test's own environment.
+pub fn jobstore(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_jobstore"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("JOBSTORE_DATABASE_URL")
+        .output()
+        .expect("run jobstore")
+}
+
+/// The stdout of a command that must have succeeded.
+pub fn stdout_of(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "stdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }
