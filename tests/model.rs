@@ -171,6 +171,11 @@ fn any_text() -> impl Strategy<Value = String> {
     ]
 }
 
+/// Mostly one of `names`, and now and then any text.
+fn name(names: &'static [&'static str]) -> impl Strategy<Value = String> {
+    prop_oneof![9 => one_of(names), 1 => any_text()]
+}
+
 /// Any JSON value, nested a little.
 fn json_value() -> impl Strategy<Value = serde_json::Value> {
     use serde_json::Value;
@@ -211,7 +216,7 @@ fn valid_job() -> impl Strategy<Value = JobSpec> {
         json(),
         when,
         1u32..=3,
-        prop::option::weighted(0.3, one_of(&CORRELATION_IDS)),
+        prop::option::weighted(0.3, name(&CORRELATION_IDS)),
     )
         .prop_map(
             |(job_type, params, when, max_attempts, correlation_id)| JobSpec {
@@ -269,7 +274,7 @@ fn lease_ref() -> impl Strategy<Value = LeaseRef> {
 }
 
 fn worker() -> impl Strategy<Value = String> {
-    prop_oneof![39 => one_of(&WORKERS), 1 => Just(String::new())]
+    prop_oneof![39 => name(&WORKERS), 1 => Just(String::new())]
 }
 
 /// Leases of 5 to 30 seconds, and now and then an invalid empty one.
@@ -282,7 +287,7 @@ fn lease_duration() -> impl Strategy<Value = Duration> {
 
 fn progress() -> impl Strategy<Value = Progress> {
     let stage = prop_oneof![
-        9 => one_of(&["downloading", "encoding"]),
+        9 => name(&["downloading", "encoding"]),
         1 => Just(String::new()),
     ];
     let percent = prop_oneof![
@@ -296,8 +301,8 @@ fn progress() -> impl Strategy<Value = Progress> {
 
 fn failure() -> impl Strategy<Value = Failure> {
     prop_oneof![
-        one_of(&["bad input"]).prop_map(Failure::permanent),
-        (one_of(&["connection reset"]), 0u64..20_000).prop_map(|(message, ms)| {
+        name(&["bad input"]).prop_map(Failure::permanent),
+        (name(&["connection reset"]), 0u64..20_000).prop_map(|(message, ms)| {
             Failure::transient(message).retry_after(Duration::from_millis(ms))
         }),
     ]
@@ -828,4 +833,48 @@ fn a_sequence_touching_every_operation_agrees() {
         Op::CountByStatus,
         Op::CountByType,
     ]);
+}
+
+/// Found by the model check: the local libSQL backend read text only up to
+/// its first NUL character, so a worker id "\0" came back as "" in the
+/// claimed job (and in every later read).
+#[test]
+fn a_worker_id_holding_nul_reads_back_whole() {
+    replay(&[
+        Op::Create(JobSpec {
+            when: When::At(chrono::Duration::zero()),
+            max_attempts: 1,
+            params: json!({ "n": 0 }),
+            ..job("email")
+        }),
+        claim_one("\0"),
+    ]);
+}
+
+/// The other text a caller chooses, read back whole on every backend.
+#[test]
+fn stage_error_and_correlation_id_holding_nul_read_back_whole() {
+    let lease = LeaseRef::Issued(0);
+    let outcomes = replay(&[
+        Op::Create(JobSpec {
+            correlation_id: Some("batch\0a".into()),
+            ..job("email")
+        }),
+        claim_one("worker-a"),
+        Op::Progress {
+            lease,
+            progress: Progress::indeterminate("\0stage"),
+        },
+        Op::Fail {
+            lease,
+            failure: Failure::permanent("bad\0input"),
+        },
+        Op::Get(JobRef::Created(0)),
+    ]);
+    let Some(Ok(Seen::Job(failed))) = outcomes.last() else {
+        panic!("the job was not read back: {outcomes:?}");
+    };
+    assert_eq!(failed.stage.as_deref(), Some("\0stage"));
+    assert_eq!(failed.error.as_deref(), Some("bad\0input"));
+    assert_eq!(failed.correlation_id.as_deref(), Some("batch\0a"));
 }
