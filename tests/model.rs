@@ -212,7 +212,7 @@ fn valid_job() -> impl Strategy<Value = JobSpec> {
         1 => (-20_000_000i64..40_000_000).prop_map(|us| When::At(chrono::Duration::microseconds(us))),
     ];
     (
-        one_of(&JOB_TYPES),
+        name(&JOB_TYPES),
         json(),
         when,
         1u32..=3,
@@ -877,4 +877,29 @@ fn stage_error_and_correlation_id_holding_nul_read_back_whole() {
     assert_eq!(failed.stage.as_deref(), Some("\0stage"));
     assert_eq!(failed.error.as_deref(), Some("bad\0input"));
     assert_eq!(failed.correlation_id.as_deref(), Some("batch\0a"));
+}
+
+/// Found by the model check: the memory store accepted a job type "\0",
+/// which the SQL backends' schema refuses (SQLite's `length` stops at a
+/// NUL) with a database error. A job type with a control character is
+/// now invalid input on every backend, as a cron schedule name is.
+#[test]
+fn a_job_type_holding_a_control_character_is_refused_everywhere() {
+    let outcomes = replay(&[
+        Op::Create(JobSpec {
+            params: json!({ "n": 0 }),
+            max_attempts: 1,
+            ..job("\0")
+        }),
+        Op::Create(job("report\n")),
+        Op::CreateMany(vec![job("email"), job("re\tsize")]),
+        Op::CountByStatus,
+    ]);
+    for outcome in &outcomes[..3] {
+        assert!(
+            matches!(outcome, Err(Refusal::InvalidInput(_))),
+            "{outcome:?}"
+        );
+    }
+    assert_eq!(outcomes[3], Ok(Seen::Counts(StatusCounts::default())));
 }
