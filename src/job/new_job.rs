@@ -118,6 +118,11 @@ impl NewJob {
                 Self::MAX_JOB_TYPE_LEN
             ));
         }
+        // A type names a handler: a control character there is a mistake,
+        // and a NUL one would end the name early in SQLite's length check.
+        if self.job_type.chars().any(char::is_control) {
+            return invalid("job type must not hold control characters".into());
+        }
         if !(1..=Self::MAX_ATTEMPTS_LIMIT).contains(&self.max_attempts) {
             return invalid(format!(
                 "max_attempts is {}; it must be between 1 and {}",

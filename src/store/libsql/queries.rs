@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use libsql::{Connection, Value};
 
 use super::db_error;
-use super::row::{job_from_row, opt_int, Reader, COLUMNS, COLUMN_COUNT};
+use super::row::{job_from_row, opt_int, Reader, COLUMNS, COLUMN_COUNT, SELECTED};
 use crate::error::{StoreError, StoreResult};
 use crate::job::{Job, JobId, JobStatus, Progress};
 use crate::store::rules::{self, PreparedJob};
@@ -84,7 +84,7 @@ pub(crate) async fn insert(conn: &Connection, prepared: &[PreparedJob]) -> Store
 
 /// The job with `id`.
 pub(crate) async fn find(conn: &Connection, job: JobId) -> StoreResult<Job> {
-    let sql = format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1");
+    let sql = format!("SELECT {SELECTED} FROM jobs WHERE id = ?1");
     jobs(conn, &sql, vec![id(job)])
         .await?
         .pop()
@@ -118,7 +118,7 @@ pub(crate) async fn list(conn: &Connection, query: &ListQuery) -> StoreResult<Jo
         format!("WHERE {}", filters.join(" AND "))
     };
     params.push(Value::Integer(i64::from(query.limit) + 1));
-    let sql = format!("SELECT {COLUMNS} FROM jobs {filter} ORDER BY id DESC LIMIT ?");
+    let sql = format!("SELECT {SELECTED} FROM jobs {filter} ORDER BY id DESC LIMIT ?");
     let jobs = jobs(conn, &sql, params).await?;
     Ok(JobPage::from_overfetched(jobs, query.limit))
 }
@@ -211,7 +211,7 @@ pub(crate) async fn claim(
     let sql = format!(
         "UPDATE jobs {CLAIM_SET} WHERE id IN (SELECT id FROM jobs \
          WHERE status = 'pending' AND run_at <= ?3 {type_filter} \
-         ORDER BY run_at, id LIMIT ?4) RETURNING {COLUMNS}"
+         ORDER BY run_at, id LIMIT ?4) RETURNING {SELECTED}"
     );
     let mut claimed: Vec<Claimed> = jobs(conn, &sql, params)
         .await?
@@ -233,8 +233,9 @@ pub(crate) async fn claim_job(
 ) -> StoreResult<Claimed> {
     rules::validate_lease_holder(worker_id, lease_duration)?;
     let lease_until = time::add(now, lease_duration)?;
-    let sql =
-        format!("UPDATE jobs {CLAIM_SET} WHERE id = ?4 AND status = 'pending' RETURNING {COLUMNS}");
+    let sql = format!(
+        "UPDATE jobs {CLAIM_SET} WHERE id = ?4 AND status = 'pending' RETURNING {SELECTED}"
+    );
     let params = vec![
         Value::Text(worker_id.to_string()),
         millis(lease_until),

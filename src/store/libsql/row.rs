@@ -16,7 +16,16 @@ pub(crate) const COLUMNS: &str = "id, job_type, status, stage, progress, params,
 /// How many columns [`COLUMNS`] names.
 pub(crate) const COLUMN_COUNT: usize = 21;
 
-/// A row selected with [`COLUMNS`], as a [`Job`].
+/// [`COLUMNS`] as `SELECT` and `RETURNING` read them: the text a caller
+/// chose (type, stage, error, worker, correlation id) is read as a blob.
+/// libsql reads a local text value only up to its first NUL character,
+/// while a blob comes back whole; [`Reader`] turns it back into text.
+pub(crate) const SELECTED: &str = "id, CAST(job_type AS BLOB), status, CAST(stage AS BLOB), \
+     progress, params, result, CAST(error AS BLOB), retry_count, max_attempts, attempt, run_at, \
+     CAST(locked_by AS BLOB), lease_expires_at, cancel_requested, retry_of, \
+     CAST(correlation_id AS BLOB), created_at, updated_at, started_at, completed_at";
+
+/// A row selected with [`SELECTED`], as a [`Job`].
 pub(crate) fn job_from_row(row: &Row) -> StoreResult<Job> {
     let r = Reader(row);
     JobRow {
@@ -107,10 +116,14 @@ impl Reader<'_> {
             .ok_or_else(|| Self::mismatch(index, "text", &Value::Null))
     }
 
-    /// A nullable text column.
+    /// A nullable text column, or text selected as a blob (see
+    /// [`SELECTED`]).
     pub fn opt_text(&self, index: usize) -> StoreResult<Option<String>> {
         match self.value(index)? {
             Value::Text(text) => Ok(Some(text)),
+            Value::Blob(bytes) => String::from_utf8(bytes).map(Some).map_err(|e| {
+                StoreError::Corrupt(format!("column {index}: text is not UTF-8: {e}"))
+            }),
             Value::Null => Ok(None),
             other => Err(Self::mismatch(index, "text", &other)),
         }
