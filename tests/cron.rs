@@ -151,49 +151,23 @@ async fn cron_commands_declare_list_disable_and_remove_schedules() {
         ],
     ));
 
-    let refused = stderr_of_failure(&jobstore(
-        d,
-        &[
-            "cron",
-            "add",
-            "bad",
-            "--type",
-            "exec",
-            "--cron",
-            "61 * * * *",
-        ],
-    ));
-    assert!(refused.contains("\"61 * * * *\" is not valid"), "{refused}");
-    let refused = stderr_of_failure(&jobstore(
-        d,
-        &[
-            "cron",
-            "add",
-            "bad",
-            "--type",
-            "exec",
-            "--cron",
-            "0 9 * * *",
-            "--timezone",
-            "Berlin",
-        ],
-    ));
-    assert!(refused.contains("unknown timezone \"Berlin\""), "{refused}");
-    let refused = stderr_of_failure(&jobstore(
-        d,
-        &[
-            "cron",
-            "add",
-            "bad",
-            "--type",
-            "exec",
-            "--cron",
-            "0 9 * * *",
-            "--params",
-            "{oops",
-        ],
-    ));
-    assert!(refused.contains("--params is not valid JSON"), "{refused}");
+    let refusals: [(&[&str], &str); 3] = [
+        (&["--cron", "61 * * * *"], "\"61 * * * *\" is not valid"),
+        (
+            &["--cron", "0 9 * * *", "--timezone", "Berlin"],
+            "unknown timezone \"Berlin\"",
+        ),
+        (
+            &["--cron", "0 9 * * *", "--params", "{oops"],
+            "--params is not valid JSON",
+        ),
+    ];
+    for (extra, expected) in refusals {
+        let mut args = vec!["cron", "add", "bad", "--type", "exec"];
+        args.extend_from_slice(extra);
+        let refused = stderr_of_failure(&jobstore(d, &args));
+        assert!(refused.contains(expected), "{refused}");
+    }
 
     let listed: serde_json::Value =
         serde_json::from_str(&stdout_of(&jobstore(d, &["cron", "list", "--json"]))).unwrap();

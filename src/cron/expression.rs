@@ -203,6 +203,28 @@ mod tests {
     }
 
     #[test]
+    fn names_and_extensions_are_accepted() {
+        let cases = [
+            ("0 9 * * MON-FRI", utc(2, 9, 0)), // Monday 2 November
+            ("0 0 L * *", utc(30, 0, 0)),      // the last day of November
+            ("0 9 * * MON#2", utc(9, 9, 0)),   // the second Monday
+            ("0 9 15W * *", utc(16, 9, 0)),    // the weekday nearest the 15th (a Sunday)
+            (
+                "0 0 1 JAN *",
+                Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap(),
+            ),
+        ];
+        for (expression, expected) in cases {
+            let parsed = CronExpression::parse(expression, "UTC").unwrap();
+            assert_eq!(
+                parsed.next_after(utc(1, 12, 0), None).unwrap(),
+                expected,
+                "{expression}"
+            );
+        }
+    }
+
+    #[test]
     fn errors_say_what_is_wrong() {
         let cases = [
             ("61 * * * *", "UTC", "is not valid"),

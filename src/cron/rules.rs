@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{CronSchedule, NewCronSchedule};
+use super::{CronSchedule, FiredTick, NewCronSchedule};
 use crate::error::StoreResult;
 use crate::store::rules::{self, PreparedJob};
 use crate::time;
@@ -76,6 +76,8 @@ pub(crate) fn set_enabled(
 /// Firing a due schedule: the tick it fires, the job for it, and the next
 /// tick to wait for.
 pub(crate) struct Fire {
+    /// The schedule's name.
+    pub schedule: String,
     /// The tick fired: the stored `next_run_at`, which the write compares
     /// and sets, so only one firing of it succeeds.
     pub tick: DateTime<Utc>,
@@ -83,6 +85,18 @@ pub(crate) struct Fire {
     pub next_run_at: DateTime<Utc>,
     /// The job to enqueue, claimable from `tick`.
     pub job: PreparedJob,
+}
+
+impl Fire {
+    /// What a caller is told once this firing's write won.
+    pub fn fired(&self) -> FiredTick {
+        FiredTick {
+            schedule: self.schedule.clone(),
+            job_type: self.job.job.job_type.clone(),
+            tick: self.tick,
+            job_id: self.job.job.id,
+        }
+    }
 }
 
 /// What firing `schedule` (due: `next_run_at <= now`) at `now` writes.
@@ -98,6 +112,7 @@ pub(crate) fn fire(schedule: &CronSchedule, now: DateTime<Utc>) -> StoreResult<F
         .next_after(now.max(tick), Some(tick))?;
     let job = rules::prepare(&schedule.declaration().job_at(tick), now, None)?;
     Ok(Fire {
+        schedule: schedule.name.clone(),
         tick,
         next_run_at: time::truncate(next),
         job,

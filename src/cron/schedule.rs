@@ -187,6 +187,8 @@ impl CronSchedule {
 pub struct FiredTick {
     /// The schedule.
     pub schedule: String,
+    /// The type of the enqueued job.
+    pub job_type: String,
     /// The tick fired (the job's `run_at`); after downtime, the first of the
     /// missed ticks it stands for.
     pub tick: DateTime<Utc>,

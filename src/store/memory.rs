@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::clock::{SharedClock, SystemClock};
-use crate::cron::{self, CronFiring, CronSchedule, FiredTick, NewCronSchedule};
+use crate::cron::{self, CronFiring, CronSchedule, NewCronSchedule};
 use crate::error::{StoreError, StoreResult};
 use crate::job::{Job, JobId, JobStatus, NewJob, Progress};
 use crate::store::rules::{self, AfterFailure};
@@ -446,17 +446,14 @@ impl CronStore for MemoryStore {
                     continue;
                 }
             };
+            let fired = fire.fired();
             let job_id = fire.job.job.id;
             self.jobs().insert(job_id, fire.job.job);
             schedule.last_run_at = Some(fire.tick);
             schedule.next_run_at = fire.next_run_at;
             schedule.last_job_id = Some(job_id);
             schedule.updated_at = now;
-            firing.fired.push(FiredTick {
-                schedule: schedule.name.clone(),
-                tick: fire.tick,
-                job_id,
-            });
+            firing.fired.push(fired);
         }
         firing.next_tick = schedules
             .values()

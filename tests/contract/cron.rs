@@ -123,6 +123,7 @@ pub async fn fire_enqueues_one_job_per_due_tick(h: &Harness) {
     assert_eq!(firing.fired.len(), 1);
     let fired = &firing.fired[0];
     assert_eq!((fired.schedule.as_str(), fired.tick), ("r", at(12, 5)));
+    assert_eq!(fired.job_type, "report");
     assert_eq!(firing.next_tick, Some(at(12, 10)));
     let job = h.store.get(fired.job_id).await.unwrap();
     assert_eq!(job.job_type, "report");

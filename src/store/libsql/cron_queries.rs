@@ -146,21 +146,16 @@ pub(crate) async fn next_tick(conn: &Connection) -> StoreResult<Option<DateTime<
     earliest.map(time::from_millis).transpose()
 }
 
-/// Fires one tick of the schedule `name`: moves `next_run_at` from the tick
+/// Fires one tick of `fire.schedule`: moves `next_run_at` from the tick
 /// to the next one (compare-and-set) and, only when that write won,
 /// enqueues the job. Returns whether this call fired the tick.
-pub(crate) async fn fire(
-    conn: &Connection,
-    name: &str,
-    fire: &Fire,
-    now: DateTime<Utc>,
-) -> StoreResult<bool> {
+pub(crate) async fn fire(conn: &Connection, fire: &Fire, now: DateTime<Utc>) -> StoreResult<bool> {
     let won = execute(
         conn,
         "UPDATE cron_jobs SET next_run_at = ?3, last_run_at = ?2, last_job_id = ?4, \
          updated_at = ?5 WHERE name = ?1 AND enabled = 1 AND next_run_at = ?2",
         vec![
-            Value::Text(name.to_string()),
+            Value::Text(fire.schedule.clone()),
             millis(fire.tick),
             millis(fire.next_run_at),
             Value::Text(fire.job.job.id.to_string()),

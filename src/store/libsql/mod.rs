@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 use libsql::{Builder, Connection, Database, Transaction, TransactionBehavior};
 
 use crate::clock::SharedClock;
-use crate::cron::{self, CronFiring, CronSchedule, FiredTick, NewCronSchedule};
+use crate::cron::{self, CronFiring, CronSchedule, NewCronSchedule};
 use crate::error::{StoreError, StoreResult};
 use crate::job::{Job, JobId, NewJob, Progress};
 use crate::store::{
@@ -487,19 +487,14 @@ impl CronStore for LibsqlStore {
                 }
             };
             let fire = &fire;
-            let name = schedule.name.as_str();
             let won = self
                 .write(|tx| async move {
-                    let result = cron_queries::fire(&tx, name, fire, now).await;
+                    let result = cron_queries::fire(&tx, fire, now).await;
                     finish(tx, result).await
                 })
                 .await?;
             if won {
-                firing.fired.push(FiredTick {
-                    schedule: schedule.name.clone(),
-                    tick: fire.tick,
-                    job_id: fire.job.job.id,
-                });
+                firing.fired.push(fire.fired());
             }
         }
         firing.next_tick = self

@@ -88,19 +88,18 @@ pub(crate) fn next_tick(conn: &mut SqliteConnection) -> StoreResult<Option<DateT
         .transpose()
 }
 
-/// Fires one tick of the schedule `name`: moves `next_run_at` from the tick
+/// Fires one tick of `fire.schedule`: moves `next_run_at` from the tick
 /// to the next one (compare-and-set) and, only when that write won,
 /// enqueues the job. Returns whether this call fired the tick.
 pub(crate) fn fire(
     conn: &mut SqliteConnection,
-    name: &str,
     fire: &Fire,
     now: DateTime<Utc>,
 ) -> StoreResult<bool> {
     let tick = time::to_millis(fire.tick);
     let won = diesel::update(
         cron_jobs::table
-            .find(name)
+            .find(&fire.schedule)
             .filter(cron_jobs::enabled.eq(true))
             .filter(cron_jobs::next_run_at.eq(tick)),
     )

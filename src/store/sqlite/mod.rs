@@ -25,7 +25,7 @@ use deadpool_diesel::sqlite::Pool;
 use diesel::sqlite::SqliteConnection;
 
 use crate::clock::SharedClock;
-use crate::cron::{self, CronFiring, CronSchedule, FiredTick, NewCronSchedule};
+use crate::cron::{self, CronFiring, CronSchedule, NewCronSchedule};
 use crate::error::{StoreError, StoreResult};
 use crate::job::{Job, JobId, NewJob, Progress};
 use crate::store::{
@@ -329,17 +329,12 @@ impl CronStore for SqliteStore {
                     continue;
                 }
             };
-            let (tick, job_id) = (fire.tick, fire.job.job.id);
-            let name = schedule.name.clone();
+            let fired = fire.fired();
             let won = self
-                .write(move |conn| cron_queries::fire(conn, &name, &fire, now))
+                .write(move |conn| cron_queries::fire(conn, &fire, now))
                 .await?;
             if won {
-                firing.fired.push(FiredTick {
-                    schedule: schedule.name,
-                    tick,
-                    job_id,
-                });
+                firing.fired.push(fired);
             }
         }
         firing.next_tick = self.with_conn(cron_queries::next_tick).await?;
