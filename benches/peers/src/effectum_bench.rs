@@ -2,7 +2,7 @@
 //! no-op jobs through effectum's public API.
 //!
 //! Journal mode. effectum 0.7 means to open its database in WAL mode, but
-//! `Queue::with_options` (src/local_queue.rs) runs
+//! `Queue::with_options` (its src/local_queue.rs) runs
 //! `conn.pragma_update(None, "journal", "wal")`: there is no pragma named
 //! `journal` (the pragma is `journal_mode`), and SQLite ignores unknown
 //! pragmas without an error, so the file stays in the default rollback
@@ -14,7 +14,9 @@
 //!
 //! How effectum writes. Every write (enqueue, claim, completion) is sent to
 //! one writer thread, which runs whatever operations are waiting, up to 50,
-//! in one transaction, and answers each caller after the commit.
+//! in one transaction, and answers each caller after the commit. So
+//! concurrent jobs share commits, while calls made one after another (as
+//! the enqueue and pickup runs make them) get one transaction each.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
