@@ -62,6 +62,6 @@ pub use store::libsql::{LibsqlConfig, LibsqlLocation, LibsqlStore};
 pub use store::memory::MemoryStore;
 pub use store::sqlite::{SqliteConfig, SqliteStore};
 pub use store::{
-    CancelOutcome, ClaimRequest, Claimed, CronStore, FailOutcome, Failure, FailureKind, Heartbeat,
-    JobPage, JobStore, Lease, ListQuery, RescueSummary, StatusCounts,
+    CancelOutcome, ClaimRequest, Claimed, Completion, CronStore, FailOutcome, Failure, FailureKind,
+    Heartbeat, JobPage, JobStore, Lease, ListQuery, RescueSummary, StatusCounts,
 };

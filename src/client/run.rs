@@ -10,6 +10,7 @@ use tracing::{info_span, Instrument};
 use super::Client;
 use crate::job::{Job, JobId, JobStatus, NewJob};
 use crate::store::rules;
+use crate::worker::completer::Completer;
 use crate::worker::execute::supervise;
 use crate::worker::outcome::record;
 use crate::worker::{AttemptOutcome, JobContext, JobError, JobType, WorkerError};
@@ -168,7 +169,10 @@ impl Client {
         });
         let error = ended.error();
         let outcome = match lease {
-            Some(lease) => record(&*self.store, &lease, &self.config, 1, ended).await,
+            Some(lease) => {
+                let completer = Completer::Direct(Arc::clone(&self.store));
+                record(&*self.store, &completer, &lease, &self.config, 1, ended).await
+            }
             None if error.is_none() => AttemptOutcome::Completed,
             None => AttemptOutcome::Failed,
         };

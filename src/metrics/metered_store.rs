@@ -12,8 +12,8 @@ use crate::cron::{CronFiring, CronSchedule, NewCronSchedule};
 use crate::error::StoreResult;
 use crate::job::{Job, JobId, NewJob, Progress};
 use crate::store::{
-    CancelOutcome, ClaimRequest, Claimed, CronStore, FailOutcome, Failure, Heartbeat, JobPage,
-    JobStore, Lease, ListQuery, RescueSummary, StatusCounts,
+    CancelOutcome, ClaimRequest, Claimed, Completion, CronStore, FailOutcome, Failure, Heartbeat,
+    JobPage, JobStore, Lease, ListQuery, RescueSummary, StatusCounts,
 };
 
 /// Wraps a store and records, through the `metrics` facade, the jobs it
@@ -181,6 +181,20 @@ impl<S: JobStore + ?Sized> JobStore for MeteredStore<S> {
         self.inner.complete(lease, result).await?;
         self.record_finished(lease.job_id, Some(COMPLETED)).await;
         Ok(())
+    }
+
+    async fn complete_many(
+        &self,
+        completions: Vec<Completion>,
+    ) -> StoreResult<Vec<StoreResult<()>>> {
+        let ids: Vec<JobId> = completions.iter().map(|c| c.lease.job_id).collect();
+        let outcomes = self.inner.complete_many(completions).await?;
+        for (id, outcome) in ids.into_iter().zip(&outcomes) {
+            if outcome.is_ok() {
+                self.record_finished(id, Some(COMPLETED)).await;
+            }
+        }
+        Ok(outcomes)
     }
 
     async fn fail(&self, lease: &Lease, failure: &Failure) -> StoreResult<FailOutcome> {

@@ -14,8 +14,8 @@ use crate::error::{StoreError, StoreResult};
 use crate::job::{Job, JobId, JobStatus, NewJob, Progress};
 use crate::store::rules::{self, AfterFailure};
 use crate::store::{
-    CancelOutcome, ClaimRequest, Claimed, CronStore, FailOutcome, Failure, Heartbeat, JobPage,
-    JobStore, Lease, ListQuery, RescueSummary, StatusCounts,
+    CancelOutcome, ClaimRequest, Claimed, Completion, CronStore, FailOutcome, Failure, Heartbeat,
+    JobPage, JobStore, Lease, ListQuery, RescueSummary, StatusCounts,
 };
 use crate::time;
 
@@ -264,6 +264,17 @@ impl JobStore for MemoryStore {
             leave_running(job, JobStatus::Completed, now);
             Ok(())
         })
+    }
+
+    async fn complete_many(
+        &self,
+        completions: Vec<Completion>,
+    ) -> StoreResult<Vec<StoreResult<()>>> {
+        let mut outcomes = Vec::with_capacity(completions.len());
+        for c in completions {
+            outcomes.push(self.complete(&c.lease, c.result).await);
+        }
+        Ok(outcomes)
     }
 
     async fn fail(&self, lease: &Lease, failure: &Failure) -> StoreResult<FailOutcome> {

@@ -4,6 +4,7 @@
 //! contract test suite runs unchanged against each of them.
 
 mod claim;
+mod completion;
 mod config;
 mod cron;
 pub mod libsql;
@@ -22,6 +23,8 @@ use crate::error::StoreResult;
 use crate::job::{Job, JobId, NewJob, Progress};
 
 pub use claim::{ClaimRequest, Claimed, Heartbeat, Lease};
+pub(crate) use completion::aborts_group;
+pub use completion::Completion;
 pub use config::{
     ParseStoreUrlError, StoreConfig, BACKEND_VAR, DB_PATH_VAR, DEFAULT_DB_PATH, TURSO_TOKEN_VAR,
     TURSO_URL_VAR,
@@ -86,6 +89,17 @@ pub trait JobStore: CronStore + Send + Sync {
 
     /// Finishes a running job with its result.
     async fn complete(&self, lease: &Lease, result: serde_json::Value) -> StoreResult<()>;
+
+    /// Finishes many running jobs in one transaction (a worker's group
+    /// commit). Each completion is guarded by its own lease exactly as in
+    /// [`JobStore::complete`], and the answer holds each one's outcome in
+    /// order: a refused completion (its lease was lost, its job is gone)
+    /// changes nothing and does not stop the others. A database error
+    /// aborts the transaction: nothing is written and the error is returned.
+    async fn complete_many(
+        &self,
+        completions: Vec<Completion>,
+    ) -> StoreResult<Vec<StoreResult<()>>>;
 
     /// Records a failed attempt: a transient failure goes back to pending
     /// while attempts remain, a permanent one fails the job at once, and a

@@ -9,6 +9,7 @@ use tokio::time::{interval, timeout, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 use tracing::{info_span, Instrument};
 
+use super::completer::Completer;
 use super::outcome::{record, record_failure, AttemptOutcome, Ended};
 use super::{JobContext, JobError, Registry, WorkerConfig};
 use crate::store::{Claimed, Failure, JobStore};
@@ -19,6 +20,8 @@ pub(crate) struct Attempt {
     pub registry: Arc<Registry>,
     pub config: Arc<WorkerConfig>,
     pub claimed: Claimed,
+    /// Where the result is written.
+    pub completer: Completer,
     /// Cancelled when the worker's shutdown grace runs out.
     pub hard_stop: CancellationToken,
 }
@@ -37,6 +40,7 @@ impl Attempt {
             registry,
             config,
             claimed,
+            completer,
             hard_stop,
         } = self;
         let lease = claimed.lease;
@@ -58,7 +62,7 @@ impl Attempt {
             |ctx| async move { handler.run(params, &ctx).await },
         )
         .await;
-        record(&*store, &lease, &config, retry, ended).await
+        record(&*store, &completer, &lease, &config, retry, ended).await
     }
 }
 

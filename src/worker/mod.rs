@@ -3,6 +3,7 @@
 
 mod backoff;
 mod children;
+pub(crate) mod completer;
 mod config;
 mod context;
 mod error;

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use super::completer::Completer;
 use super::{JobError, JobErrorKind, WorkerConfig};
 use crate::store::{FailOutcome, Failure, JobStore, Lease};
 
@@ -74,17 +75,19 @@ impl<T> Ended<T> {
     }
 }
 
-/// Writes how the attempt holding `lease` ended. A transient failure is
-/// retried after the backoff for retry number `retry`.
+/// Writes how the attempt holding `lease` ended (a result through
+/// `completer`). A transient failure is retried after the backoff for retry
+/// number `retry`.
 pub(crate) async fn record(
     store: &dyn JobStore,
+    completer: &Completer,
     lease: &Lease,
     config: &WorkerConfig,
     retry: u32,
     ended: Ended<serde_json::Value>,
 ) -> AttemptOutcome {
     match ended {
-        Ended::Returned(Ok(output)) => match store.complete(lease, output).await {
+        Ended::Returned(Ok(output)) => match completer.complete(lease, output).await {
             Ok(()) => AttemptOutcome::Completed,
             Err(e) => store_error("complete", e),
         },

@@ -11,6 +11,7 @@ use tokio::task::JoinSet;
 use tokio::time::{sleep, Instant};
 use tokio_util::sync::CancellationToken;
 
+use super::completer::Completer;
 use super::execute::Attempt;
 use super::AttemptOutcome;
 use super::{Registry, WorkerConfig, WorkerError};
@@ -168,6 +169,7 @@ impl Worker {
         let mut idle_wait = self.config.poll_interval;
         let mut next_rescue = Instant::now();
         let mut next_cron = Instant::now();
+        let (completer, writer) = Completer::grouped(Arc::clone(&self.store));
         tracing::info!(worker_id = %self.config.worker_id, "worker started");
 
         while !shutdown.is_cancelled() {
@@ -185,7 +187,7 @@ impl Worker {
             }
             let free = self.config.concurrency.saturating_sub(running.len());
             if free > 0 {
-                let claimed = self.claim(free, &mut running, &hard_stop).await;
+                let claimed = self.claim(free, &mut running, &completer, &hard_stop).await;
                 summary.claimed += claimed;
                 if claimed > 0 {
                     // Back to a short wait; when every slot filled, the
@@ -200,6 +202,11 @@ impl Worker {
             tokio::select! {
                 Some(done) = running.join_next(), if !running.is_empty() => {
                     summary.record_task(done);
+                    // Every attempt that ended meanwhile frees its slot
+                    // too, so the next claim fetches them all at once.
+                    while let Some(done) = running.try_join_next() {
+                        summary.record_task(done);
+                    }
                 }
                 _ = self.wake.notified() => idle_wait = self.config.poll_interval,
                 _ = sleep(idle_wait.min(until_chore)) => {
@@ -220,6 +227,10 @@ impl Worker {
                     hard_stop.cancel();
                 }
             }
+        }
+        drop(completer);
+        if let Err(error) = writer.await {
+            tracing::error!(%error, "the completion writer panicked");
         }
         tracing::info!(?summary, "worker stopped");
         Ok(summary)
@@ -255,13 +266,18 @@ impl Worker {
         }
         let hard_stop = CancellationToken::new();
         let mut running = JoinSet::new();
+        let (completer, writer) = Completer::grouped(Arc::clone(&self.store));
         let request = self.claim_request(limit.max(1));
         for claimed in self.store.claim(&request).await? {
             summary.claimed += 1;
-            running.spawn(self.attempt(claimed, &hard_stop));
+            running.spawn(self.attempt(claimed, &completer, &hard_stop));
         }
         while let Some(done) = running.join_next().await {
             summary.record_task(done);
+        }
+        drop(completer);
+        if let Err(error) = writer.await {
+            tracing::error!(%error, "the completion writer panicked");
         }
         Ok(summary)
     }
@@ -302,13 +318,14 @@ impl Worker {
         &self,
         free: usize,
         running: &mut JoinSet<AttemptOutcome>,
+        completer: &Completer,
         hard_stop: &CancellationToken,
     ) -> u64 {
         match self.store.claim(&self.claim_request(free)).await {
             Ok(claimed) => {
                 let n = claimed.len() as u64;
                 for job in claimed {
-                    running.spawn(self.attempt(job, hard_stop));
+                    running.spawn(self.attempt(job, completer, hard_stop));
                 }
                 n
             }
@@ -323,6 +340,7 @@ impl Worker {
     fn attempt(
         &self,
         claimed: crate::store::Claimed,
+        completer: &Completer,
         hard_stop: &CancellationToken,
     ) -> impl std::future::Future<Output = AttemptOutcome> + Send + 'static {
         Attempt {
@@ -330,6 +348,7 @@ impl Worker {
             registry: Arc::clone(&self.registry),
             config: Arc::clone(&self.config),
             claimed,
+            completer: completer.clone(),
             hard_stop: hard_stop.clone(),
         }
         .execute()

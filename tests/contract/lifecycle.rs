@@ -1,7 +1,8 @@
 use std::time::Duration;
 
 use jobstore::{
-    ClaimRequest, FailOutcome, Failure, JobStatus, Lease, NewJob, Progress, StoreError,
+    ClaimRequest, Claimed, Completion, FailOutcome, Failure, JobStatus, Lease, NewJob, Progress,
+    StoreError,
 };
 use serde_json::json;
 
@@ -317,4 +318,71 @@ pub async fn stale_lease_is_refused_after_rescue_and_reclaim(h: &Harness) {
         h.store.get(new.job.id).await.unwrap().result,
         Some(json!("on time"))
     );
+}
+
+pub async fn complete_many_guards_each_completion_and_commits_the_rest(h: &Harness) {
+    for n in 0..3 {
+        h.job("g", n).await;
+    }
+    let claimed = h.store.claim(&ClaimRequest::new("w", 3)).await.unwrap();
+    let [first, second, third] = <[Claimed; 3]>::try_from(claimed).unwrap();
+    // The second job is cancelled and marked before its group is written:
+    // its completion is refused, the others commit.
+    h.store.cancel(second.job.id).await.unwrap();
+    h.store.mark_cancelled(&second.lease).await.unwrap();
+    let unknown = Lease {
+        job_id: jobstore::JobId::new_at(start()),
+        attempt: 1,
+    };
+    h.advance(Duration::from_secs(3));
+    let outcomes = h
+        .store
+        .complete_many(vec![
+            Completion::new(first.lease, json!("one")),
+            Completion::new(second.lease, json!("two")),
+            Completion::new(unknown, json!("nobody")),
+            Completion::new(third.lease, json!({ "n": 3 })),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(outcomes.len(), 4);
+    assert!(outcomes[0].is_ok(), "{:?}", outcomes[0]);
+    assert!(
+        lease_lost(outcomes[1].as_ref().unwrap_err()),
+        "{:?}",
+        outcomes[1]
+    );
+    assert!(
+        matches!(outcomes[2], Err(StoreError::NotFound(_))),
+        "{:?}",
+        outcomes[2]
+    );
+    assert!(outcomes[3].is_ok(), "{:?}", outcomes[3]);
+
+    let now = start() + chrono::Duration::seconds(3);
+    for (claimed, result) in [(&first, json!("one")), (&third, json!({ "n": 3 }))] {
+        let job = h.store.get(claimed.job.id).await.unwrap();
+        assert_eq!(job.status, JobStatus::Completed);
+        assert_eq!(job.result, Some(result));
+        assert_eq!(job.completed_at, Some(now));
+        assert_eq!((job.locked_by, job.lease_expires_at), (None, None));
+    }
+    let refused = h.store.get(second.job.id).await.unwrap();
+    assert_eq!(
+        (refused.status, refused.result),
+        (JobStatus::Cancelled, None)
+    );
+
+    // A second write of the same completions changes nothing.
+    let again = h
+        .store
+        .complete_many(vec![Completion::new(first.lease, json!("again"))])
+        .await
+        .unwrap();
+    assert!(lease_lost(again[0].as_ref().unwrap_err()));
+    assert_eq!(
+        h.store.get(first.job.id).await.unwrap().result,
+        Some(json!("one"))
+    );
+    assert!(h.store.complete_many(Vec::new()).await.unwrap().is_empty());
 }

@@ -48,6 +48,7 @@ macro_rules! contract_suite {
                 lifecycle::heartbeat_extends_the_lease,
                 lifecycle::progress_records_stage_and_optional_percent,
                 lifecycle::complete_stores_the_result,
+                lifecycle::complete_many_guards_each_completion_and_commits_the_rest,
                 lifecycle::transient_failure_retries_until_attempts_run_out,
                 lifecycle::permanent_failure_fails_at_once,
                 lifecycle::release_does_not_spend_an_attempt,

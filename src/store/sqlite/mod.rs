@@ -29,8 +29,8 @@ use crate::cron::{self, CronFiring, CronSchedule, NewCronSchedule};
 use crate::error::{StoreError, StoreResult};
 use crate::job::{Job, JobId, NewJob, Progress};
 use crate::store::{
-    rules, CancelOutcome, ClaimRequest, Claimed, CronStore, FailOutcome, Failure, Heartbeat,
-    JobPage, JobStore, Lease, ListQuery, RescueSummary, StatusCounts,
+    aborts_group, rules, CancelOutcome, ClaimRequest, Claimed, Completion, CronStore, FailOutcome,
+    Failure, Heartbeat, JobPage, JobStore, Lease, ListQuery, RescueSummary, StatusCounts,
 };
 use crate::time;
 
@@ -227,6 +227,28 @@ impl JobStore for SqliteStore {
         let (lease, now) = (*lease, self.now());
         self.write(move |conn| queries::complete(conn, &lease, now, &result))
             .await
+    }
+
+    async fn complete_many(
+        &self,
+        completions: Vec<Completion>,
+    ) -> StoreResult<Vec<StoreResult<()>>> {
+        if completions.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = self.now();
+        self.write(move |conn| {
+            completions
+                .iter()
+                .map(
+                    |c| match queries::complete(conn, &c.lease, now, &c.result) {
+                        Err(error) if aborts_group(&error) => Err(error),
+                        outcome => Ok(outcome),
+                    },
+                )
+                .collect()
+        })
+        .await
     }
 
     async fn fail(&self, lease: &Lease, failure: &Failure) -> StoreResult<FailOutcome> {
