@@ -8,6 +8,7 @@
 
 mod config;
 mod cron_queries;
+mod idle;
 mod migrate;
 mod queries;
 mod row;
@@ -26,12 +27,14 @@ use crate::cron::{self, CronFiring, CronSchedule, NewCronSchedule};
 use crate::error::{StoreError, StoreResult};
 use crate::job::{Job, JobId, NewJob, Progress};
 use crate::store::{
-    rules, CancelOutcome, ClaimRequest, Claimed, CronStore, FailOutcome, Failure, Heartbeat,
-    JobPage, JobStore, Lease, ListQuery, RescueSummary, StatusCounts,
+    aborts_group, rules, CancelOutcome, ClaimRequest, Claimed, Completion, CronStore, FailOutcome,
+    Failure, Heartbeat, JobPage, JobStore, Lease, ListQuery, RescueSummary, StatusCounts,
 };
 use crate::time;
 
 pub use config::{LibsqlConfig, LibsqlLocation};
+
+use idle::{IdleConnections, Lent};
 
 /// A [`JobStore`] on a libSQL database, local or remote.
 #[derive(Clone)]
@@ -43,6 +46,8 @@ pub struct LibsqlStore {
     /// Held by every write to a remote server: one write of this process
     /// in flight at a time (see [`LibsqlStore::retry_busy`]).
     remote_writes: Arc<tokio::sync::Mutex<()>>,
+    /// Connections to a local file kept between operations.
+    idle: Arc<IdleConnections>,
     clock: SharedClock,
     applied_on_open: Vec<String>,
 }
@@ -112,10 +117,14 @@ impl LibsqlStore {
             busy_timeout: config.busy_timeout,
             operation_timeout: config.operation_timeout,
             remote_writes: Arc::new(tokio::sync::Mutex::new(())),
+            idle: Arc::new(IdleConnections::default()),
             clock: config.clock,
             applied_on_open: Vec::new(),
         };
-        let conn = store.connect().map_err(|e| open_error(e.to_string()))?;
+        let conn = store
+            .connect()
+            .await
+            .map_err(|e| open_error(e.to_string()))?;
         if let LibsqlLocation::Local(_) = store.location {
             // WAL is a property of the file: set once, kept by every connection.
             conn.query("PRAGMA journal_mode = WAL", ())
@@ -150,14 +159,28 @@ impl LibsqlStore {
         time::truncate(self.clock.now())
     }
 
-    /// A fresh connection: connections share no transaction state, so each
-    /// operation gets its own.
-    fn connect(&self) -> StoreResult<Connection> {
-        let conn = self.db.connect().map_err(db_error)?;
-        if let LibsqlLocation::Local(_) = self.location {
-            conn.busy_timeout(self.busy_timeout).map_err(db_error)?;
-        }
-        Ok(conn)
+    /// A connection of its own for one operation (connections share no
+    /// transaction state): to a local file, an idle one when there is one,
+    /// given back afterwards; to a server, a fresh one.
+    async fn connect(&self) -> StoreResult<Lent> {
+        let LibsqlLocation::Local(_) = self.location else {
+            return Ok(Lent::new(self.db.connect().map_err(db_error)?, None));
+        };
+        let conn = match self.idle.take() {
+            Some(conn) => conn,
+            None => {
+                let conn = self.db.connect().map_err(db_error)?;
+                conn.busy_timeout(self.busy_timeout).map_err(db_error)?;
+                // As the Diesel backend: in WAL mode a commit is durable
+                // across a crash of the process without a sync of its own
+                // (FULL, the default, syncs the log on every commit).
+                conn.execute("PRAGMA synchronous = NORMAL", ())
+                    .await
+                    .map_err(db_error)?;
+                conn
+            }
+        };
+        Ok(Lent::new(conn, Some(Arc::clone(&self.idle))))
     }
 
     /// Runs `op` in an immediate (write) transaction on a fresh
@@ -172,8 +195,8 @@ impl LibsqlStore {
         Fut: Future<Output = StoreResult<T>>,
     {
         self.retry_busy(|| async {
-            let tx = self
-                .connect()?
+            let conn = self.connect().await?;
+            let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .await
                 .map_err(db_error)?;
@@ -191,8 +214,11 @@ impl LibsqlStore {
         F: Fn(Connection) -> Fut,
         Fut: Future<Output = StoreResult<T>>,
     {
-        self.retry_busy(|| async { op(self.connect()?).await })
-            .await
+        self.retry_busy(|| async {
+            let conn = self.connect().await?;
+            op(Connection::clone(&conn)).await
+        })
+        .await
     }
 
     /// Runs the read `op` on a fresh connection, bounded by the operation
@@ -202,8 +228,8 @@ impl LibsqlStore {
         F: FnOnce(Connection) -> Fut,
         Fut: Future<Output = StoreResult<T>>,
     {
-        let conn = self.connect()?;
-        tokio::time::timeout(self.operation_timeout, op(conn))
+        let conn = self.connect().await?;
+        tokio::time::timeout(self.operation_timeout, op(Connection::clone(&conn)))
             .await
             .unwrap_or_else(|_| Err(self.no_answer()))
     }
@@ -368,6 +394,28 @@ impl JobStore for LibsqlStore {
         self.statement(
             |conn| async move { queries::complete(&conn, lease, self.now(), output).await },
         )
+        .await
+    }
+
+    async fn complete_many(
+        &self,
+        completions: Vec<Completion>,
+    ) -> StoreResult<Vec<StoreResult<()>>> {
+        if completions.is_empty() {
+            return Ok(Vec::new());
+        }
+        let completions = &completions;
+        self.write(|tx| async move {
+            let now = self.now();
+            let mut outcomes = Vec::with_capacity(completions.len());
+            for c in completions {
+                match queries::complete(&tx, &c.lease, now, &c.result).await {
+                    Err(error) if aborts_group(&error) => return finish(tx, Err(error)).await,
+                    outcome => outcomes.push(outcome),
+                }
+            }
+            finish(tx, Ok(outcomes)).await
+        })
         .await
     }
 

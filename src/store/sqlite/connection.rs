@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
+use deadpool::managed::QueueMode;
 use deadpool_diesel::sqlite::{Hook, HookError, Manager, Pool, PoolError, Runtime};
+use deadpool_diesel::{ManagerConfig, RecyclingMethod};
 use diesel::connection::SimpleConnection;
 use diesel::result::QueryResult;
 use diesel::sqlite::SqliteConnection;
@@ -34,11 +36,20 @@ pub(crate) fn pool_error_reason(error: PoolError) -> String {
 }
 
 /// A pool of connections to `path`, each configured by [`configure`] when
-/// it is created.
+/// it is created. The most recently used connection is handed out first:
+/// a connection whose page cache is current (nobody else wrote since its
+/// last transaction) reads nothing back from the file.
 pub(crate) fn pool(path: &str, max_size: usize, busy_timeout: Duration) -> StoreResult<Pool> {
-    let manager = Manager::new(path, Runtime::Tokio1);
+    // A connection handed back is checked for a dangling transaction (the
+    // manager always does that); the default extra `SELECT 1` round trip
+    // on every checkout is skipped: a local file does not go away.
+    let config = ManagerConfig {
+        recycling_method: RecyclingMethod::CustomFunction(Box::new(|_| Ok(()))),
+    };
+    let manager = Manager::from_config(path, Runtime::Tokio1, config);
     Pool::builder(manager)
         .max_size(max_size.max(1))
+        .queue_mode(QueueMode::Lifo)
         .post_create(Hook::async_fn(move |conn, _| {
             Box::pin(async move {
                 conn.interact(move |conn| configure(conn, busy_timeout))
