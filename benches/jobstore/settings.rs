@@ -1,0 +1,103 @@
+//! How big a run is: the full benchmark, or the quick smoke pass.
+
+/// The sizes and options of one run.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The full benchmark (`cargo bench`), which rewrites BENCHMARKS.md.
+    pub full: bool,
+    /// Repetitions of each throughput measurement.
+    pub runs: usize,
+    /// Jobs per enqueue and processing measurement.
+    pub jobs: usize,
+    /// Jobs per measurement of effectum as shipped (without WAL every
+    /// commit waits for the disk: a tenth of `jobs` keeps its runs short).
+    pub shipped_jobs: usize,
+    /// Worker concurrencies measured.
+    pub levels: Vec<u32>,
+    /// Pickup samples with the enqueue in the worker's process.
+    pub pickups: usize,
+    /// Pickup samples with the enqueue in another process.
+    pub remote_pickups: usize,
+    /// The shallow and the deep queue claims are measured against.
+    pub queue_depths: [usize; 2],
+    /// Claims measured at each depth.
+    pub claims: usize,
+    /// Jobs the worker processes while its memory is sampled.
+    pub memory_jobs: usize,
+    /// Whether to build and measure the baselines.
+    pub peers: bool,
+    /// Measure only this section (enqueue, process, pickup, claims, memory).
+    pub only: Option<String>,
+}
+
+impl Settings {
+    /// The settings the command line asks for: full under `cargo bench`
+    /// (which passes `--bench`), quick otherwise or with `--quick`;
+    /// `--runs N`, `--only SECTION` and `--no-peers` adjust either.
+    pub fn from_args(args: &[String]) -> Result<Settings, String> {
+        let full = args.iter().any(|a| a == "--bench") && !args.iter().any(|a| a == "--quick");
+        let mut settings = if full {
+            Settings::full()
+        } else {
+            Settings::quick()
+        };
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--runs" => {
+                    let value = args.next().ok_or("--runs needs a number")?;
+                    settings.runs = value
+                        .parse()
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .ok_or_else(|| format!("--runs {value:?}: not a positive number"))?;
+                }
+                "--only" => {
+                    settings.only = Some(args.next().ok_or("--only needs a section")?.clone())
+                }
+                "--no-peers" => settings.peers = false,
+                _ => {}
+            }
+        }
+        Ok(settings)
+    }
+
+    fn full() -> Settings {
+        Settings {
+            full: true,
+            runs: 3,
+            jobs: 20_000,
+            shipped_jobs: 2_000,
+            levels: vec![1, 4, 16],
+            pickups: 200,
+            remote_pickups: 40,
+            queue_depths: [1_000, 1_000_000],
+            claims: 500,
+            memory_jobs: 1_000_000,
+            peers: true,
+            only: None,
+        }
+    }
+
+    fn quick() -> Settings {
+        Settings {
+            full: false,
+            runs: 1,
+            jobs: 1_000,
+            shipped_jobs: 100,
+            levels: vec![1, 4, 16],
+            pickups: 10,
+            remote_pickups: 3,
+            queue_depths: [200, 5_000],
+            claims: 100,
+            memory_jobs: 3_000,
+            peers: true,
+            only: None,
+        }
+    }
+
+    /// Whether `section` is measured in this run.
+    pub fn measures(&self, section: &str) -> bool {
+        self.only.as_deref().is_none_or(|only| only == section)
+    }
+}

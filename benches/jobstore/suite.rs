@@ -1,0 +1,326 @@
+//! Every measurement of a run, jobstore's and the baselines', into one
+//! report.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+
+use crate::backend::Backend;
+use crate::peers::{number, Peers};
+use crate::report::Report;
+use crate::settings::Settings;
+use crate::stats::{percentile, Samples};
+use crate::{claims, enqueue, memory, pickup, process, BenchResult};
+
+/// The subject name of a jobstore backend.
+pub fn subject(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "jobstore (SQLite)",
+        Backend::Libsql => "jobstore (libSQL)",
+    }
+}
+
+/// The effectum subject with or without WAL.
+fn effectum(wal: bool) -> &'static str {
+    if wal {
+        "effectum (WAL)"
+    } else {
+        "effectum (as shipped)"
+    }
+}
+
+/// The measurement names the targets refer to.
+pub mod names {
+    /// Enqueue, one job per call.
+    pub const ENQUEUE_ONE: &str = "Enqueue, one job per call";
+    /// Enqueue, 100 per call.
+    pub const ENQUEUE_BATCH: &str = "Enqueue, 100 jobs per call";
+    /// Processing at a concurrency.
+    pub fn processing(concurrency: u32) -> String {
+        format!("Processing no-op jobs, concurrency {concurrency}")
+    }
+    /// Pickup percentiles.
+    pub fn pickup(place: &str, p: u32) -> String {
+        format!("Idle pickup p{p}, enqueued in {place}")
+    }
+    /// Claims at a queue depth.
+    pub fn claims(depth: usize) -> String {
+        format!(
+            "Claims of one job, {} pending",
+            crate::report::number(depth as f64)
+        )
+    }
+    /// Worker memory.
+    pub const RSS_TENTH: &str = "Worker RSS after 10% of the jobs";
+    /// Worker memory at the end.
+    pub const RSS_END: &str = "Worker RSS after every job";
+    /// Worker peak memory.
+    pub const RSS_PEAK: &str = "Worker peak RSS";
+}
+
+/// Runs everything `settings` asks for.
+pub struct Suite<'a> {
+    settings: &'a Settings,
+    peers: Option<&'a Peers>,
+    dir: &'a Path,
+    files: usize,
+    /// What was measured.
+    pub report: Report,
+}
+
+impl<'a> Suite<'a> {
+    /// A suite writing its databases under `dir`.
+    pub fn new(settings: &'a Settings, peers: Option<&'a Peers>, dir: &'a Path) -> Self {
+        Suite {
+            settings,
+            peers,
+            dir,
+            files: 0,
+            report: Report::default(),
+        }
+    }
+
+    /// Runs every section the settings ask for.
+    pub async fn run(&mut self) -> BenchResult<()> {
+        let s = self.settings;
+        if s.measures("enqueue") {
+            self.enqueue().await?;
+        }
+        if s.measures("process") {
+            self.process().await?;
+        }
+        if s.measures("pickup") {
+            self.pickup().await?;
+        }
+        if s.measures("claims") {
+            self.claims().await?;
+        }
+        if s.measures("memory") {
+            self.memory().await?;
+        }
+        Ok(())
+    }
+
+    /// A new database path (every measurement starts from a fresh file,
+    /// removed once measured).
+    fn fresh(&mut self) -> PathBuf {
+        self.files += 1;
+        self.dir.join(format!("bench-{}.db", self.files))
+    }
+
+    /// `runs` samples of `measure`, each on a fresh file.
+    async fn repeat<F, Fut>(&mut self, mut measure: F) -> BenchResult<Samples>
+    where
+        F: FnMut(PathBuf) -> Fut,
+        Fut: Future<Output = BenchResult<f64>>,
+    {
+        let mut samples = Samples::default();
+        for _ in 0..self.settings.runs {
+            let path = self.fresh();
+            samples.0.push(measure(path.clone()).await?);
+            remove_database(&path);
+        }
+        Ok(samples)
+    }
+
+    /// `runs` samples of a peer scenario's `field`.
+    async fn repeat_peer(
+        &mut self,
+        scenario: &str,
+        options: &[&str],
+        field: &str,
+        jobs: usize,
+    ) -> BenchResult<Option<Samples>> {
+        let Some(peers) = self.peers else {
+            return Ok(None);
+        };
+        let mut samples = Samples::default();
+        for _ in 0..self.settings.runs {
+            let path = self.fresh();
+            samples
+                .0
+                .push(number(&peers.run(scenario, &path, jobs, options)?, field)?);
+            remove_database(&path);
+        }
+        Ok(Some(samples))
+    }
+
+    async fn enqueue(&mut self) -> BenchResult<()> {
+        let jobs = self.settings.jobs;
+        for (name, batch) in [(names::ENQUEUE_ONE, 1), (names::ENQUEUE_BATCH, 100)] {
+            for backend in Backend::ALL {
+                let samples = self
+                    .repeat(|path| async move {
+                        enqueue::jobs_per_sec(backend, &path, jobs, batch).await
+                    })
+                    .await?;
+                self.report.add(name, "jobs/s", subject(backend), samples);
+            }
+            let batch = batch.to_string();
+            if let Some(samples) = self
+                .repeat_peer("raw-enqueue", &["--batch", &batch], "per_sec", jobs)
+                .await?
+            {
+                self.report.add(name, "jobs/s", "raw SQLite", samples);
+            }
+            for wal in [true, false] {
+                let options: &[&str] = if wal {
+                    &["--batch", &batch, "--wal"]
+                } else {
+                    &["--batch", &batch]
+                };
+                let jobs = if wal {
+                    jobs
+                } else {
+                    self.settings.shipped_jobs
+                };
+                if let Some(samples) = self
+                    .repeat_peer("effectum-enqueue", options, "per_sec", jobs)
+                    .await?
+                {
+                    self.report.add(name, "jobs/s", effectum(wal), samples);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn process(&mut self) -> BenchResult<()> {
+        let jobs = self.settings.jobs;
+        for concurrency in self.settings.levels.clone() {
+            let name = names::processing(concurrency);
+            for backend in Backend::ALL {
+                let samples = self
+                    .repeat(|path| async move {
+                        process::jobs_per_sec(backend, &path, jobs, concurrency as usize).await
+                    })
+                    .await?;
+                self.report.add(&name, "jobs/s", subject(backend), samples);
+            }
+            // Raw SQLite claiming and completing as many jobs per
+            // transaction as the worker runs at once.
+            let batch = concurrency.to_string();
+            let options = ["--batch", batch.as_str(), "--concurrency", "1"];
+            if let Some(samples) = self
+                .repeat_peer("raw-process", &options, "per_sec", jobs)
+                .await?
+            {
+                self.report.add(&name, "jobs/s", "raw SQLite", samples);
+            }
+            for wal in [true, false] {
+                let c = concurrency.to_string();
+                let options: &[&str] = if wal {
+                    &["--concurrency", &c, "--wal"]
+                } else {
+                    &["--concurrency", &c]
+                };
+                let jobs = if wal {
+                    jobs
+                } else {
+                    self.settings.shipped_jobs
+                };
+                if let Some(samples) = self
+                    .repeat_peer("effectum-process", options, "per_sec", jobs)
+                    .await?
+                {
+                    self.report.add(&name, "jobs/s", effectum(wal), samples);
+                }
+            }
+        }
+        for (threads, label) in [("1", "one thread"), ("4", "four threads")] {
+            let options = ["--batch", "1", "--concurrency", threads];
+            if let Some(samples) = self
+                .repeat_peer("raw-process", &options, "per_sec", jobs)
+                .await?
+            {
+                let name = format!("Claim + complete, one job per transaction, {label}");
+                self.report.add(&name, "jobs/s", "raw SQLite", samples);
+            }
+        }
+        Ok(())
+    }
+
+    async fn pickup(&mut self) -> BenchResult<()> {
+        let (local, remote) = (self.settings.pickups, self.settings.remote_pickups);
+        for backend in Backend::ALL {
+            let path = self.fresh();
+            let latencies = pickup::same_process(backend, &path, local).await?;
+            self.add_percentiles("the same process", subject(backend), &latencies);
+            remove_database(&path);
+            let path = self.fresh();
+            let latencies = pickup::other_process(backend, &path, remote).await?;
+            self.add_percentiles("another process", subject(backend), &latencies);
+            remove_database(&path);
+        }
+        if let Some(peers) = self.peers {
+            let path = self.fresh();
+            let answer = peers.run("effectum-pickup", &path, local, &["--wal"])?;
+            for p in [50, 99] {
+                let ms = number(&answer, &format!("p{p}_ms"))?;
+                self.report.add(
+                    &names::pickup("the same process", p),
+                    "ms",
+                    effectum(true),
+                    Samples(vec![ms]),
+                );
+            }
+            remove_database(&path);
+        }
+        Ok(())
+    }
+
+    fn add_percentiles(&mut self, place: &str, subject: &'static str, latencies: &[f64]) {
+        for p in [50, 99] {
+            let value = percentile(latencies, f64::from(p));
+            self.report.add(
+                &names::pickup(place, p),
+                "ms",
+                subject,
+                Samples(vec![value]),
+            );
+        }
+    }
+
+    async fn claims(&mut self) -> BenchResult<()> {
+        let claims = self.settings.claims;
+        for depth in self.settings.queue_depths {
+            for backend in Backend::ALL {
+                let samples = self
+                    .repeat(|path| async move {
+                        claims::claims_per_sec(backend, &path, depth, claims).await
+                    })
+                    .await?;
+                self.report
+                    .add(&names::claims(depth), "claims/s", subject(backend), samples);
+            }
+        }
+        Ok(())
+    }
+
+    async fn memory(&mut self) -> BenchResult<()> {
+        let jobs = self.settings.memory_jobs;
+        for backend in Backend::ALL {
+            let path = self.fresh();
+            let profile = memory::worker_profile(backend, &path, jobs).await?;
+            remove_database(&path);
+            for (name, mib) in [
+                (names::RSS_TENTH, profile.at_tenth),
+                (names::RSS_END, profile.at_end),
+                (names::RSS_PEAK, profile.peak),
+            ] {
+                self.report
+                    .add(name, "MiB", subject(backend), Samples(vec![mib]));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Removes a measured database and its WAL files (a full run writes
+/// gigabytes otherwise).
+fn remove_database(path: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        let _ = std::fs::remove_file(file);
+    }
+}

@@ -1,0 +1,98 @@
+//! The speed targets, as ratios measured in the same run.
+
+use crate::backend::Backend;
+use crate::report::{Report, Target};
+use crate::suite::{names, subject};
+
+/// The default worker concurrency (`WorkerConfig::default()`).
+const DEFAULT_CONCURRENCY: u32 = 4;
+
+/// Every target whose two sides were measured in this run.
+pub fn evaluate(report: &Report, poll_interval_ms: f64) -> Vec<Target> {
+    let sqlite = subject(Backend::Sqlite);
+    let libsql = subject(Backend::Libsql);
+    let at_default = names::processing(DEFAULT_CONCURRENCY);
+    let ratio =
+        |name: &str, a: &str, b: &str| Some(report.median(name, a)? / report.median(name, b)?);
+    let mut targets = Vec::new();
+    let mut add = |name: String, ratio: Option<f64>, required: f64| {
+        if let Some(ratio) = ratio {
+            targets.push(Target {
+                name,
+                ratio,
+                required,
+            });
+        }
+    };
+    add(
+        format!(
+            "Processing at concurrency {DEFAULT_CONCURRENCY} (default): jobstore / effectum (WAL)"
+        ),
+        ratio(&at_default, sqlite, "effectum (WAL)"),
+        2.5,
+    );
+    add(
+        format!("Processing at concurrency {DEFAULT_CONCURRENCY}: jobstore / raw SQLite claiming and completing {DEFAULT_CONCURRENCY} per transaction"),
+        ratio(&at_default, sqlite, "raw SQLite"),
+        0.7,
+    );
+    add(
+        "Enqueue one per call: jobstore / raw SQLite".into(),
+        ratio(names::ENQUEUE_ONE, sqlite, "raw SQLite"),
+        0.9,
+    );
+    add(
+        "Enqueue 100 per call: jobstore / raw SQLite".into(),
+        ratio(names::ENQUEUE_BATCH, sqlite, "raw SQLite"),
+        0.8,
+    );
+    for backend in Backend::ALL {
+        let place = "the same process";
+        add(
+            format!(
+                "Idle pickup in the same process, {}: 1 ms / p50",
+                subject(backend)
+            ),
+            report
+                .median(&names::pickup(place, 50), subject(backend))
+                .map(|ms| 1.0 / ms),
+            1.0,
+        );
+        add(
+            format!(
+                "Idle pickup from another process, {}: poll interval / p99",
+                subject(backend)
+            ),
+            report
+                .median(&names::pickup("another process", 99), subject(backend))
+                .map(|ms| poll_interval_ms / ms),
+            1.0,
+        );
+    }
+    let [shallow, deep] = [names::claims(1_000), names::claims(1_000_000)];
+    for backend in Backend::ALL {
+        let s = subject(backend);
+        add(
+            format!("Claims with 1,000,000 pending / with 1,000 pending, {s}"),
+            report
+                .median(&deep, s)
+                .zip(report.median(&shallow, s))
+                .map(|(d, h)| d / h),
+            0.9,
+        );
+        add(
+            format!("Worker memory flat, {s}: RSS after 10% of the jobs / RSS after all of them"),
+            report
+                .median(names::RSS_TENTH, s)
+                .zip(report.median(names::RSS_END, s))
+                .map(|(tenth, end)| tenth / end),
+            0.9,
+        );
+    }
+    add(
+        format!("libSQL within 2x of SQLite, processing at concurrency {DEFAULT_CONCURRENCY}: libSQL / SQLite × 2"),
+        ratio(&at_default, libsql, sqlite).map(|r| r * 2.0),
+        1.0,
+    );
+    targets
+}
