@@ -50,7 +50,7 @@ pub enum ErrorCode {
     InvalidTransition,
     /// 500: the server failed; its log says why.
     Internal,
-    /// 503: the store cannot be reached.
+    /// 503: the store cannot be reached or written.
     Unavailable,
     /// A code this version does not know (sent by a newer server).
     #[serde(other)]
