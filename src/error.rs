@@ -75,6 +75,18 @@ pub enum StoreError {
         reason: String,
     },
 
+    /// The database file, or the directory that holds it, cannot be
+    /// written by this process. jobstore needs both: opening applies
+    /// migrations, and SQLite keeps its write-ahead log (`-wal` and `-shm`
+    /// files) beside the database. Nothing was changed.
+    #[error("database {location} is read-only: {reason}")]
+    ReadOnly {
+        /// The path or URL.
+        location: String,
+        /// What cannot be written, and why.
+        reason: String,
+    },
+
     /// The database reported an error.
     #[error("database error: {0}")]
     Database(String),

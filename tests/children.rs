@@ -13,7 +13,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
 mod common;
-use common::{start, wait_for};
+use common::{running, start, wait_for};
 
 /// Pids the handlers started, for the test to check.
 type Pids = Arc<Mutex<Vec<u32>>>;
@@ -75,19 +75,6 @@ impl JobType for Panicker {
         let child = ctx.spawn(Command::new("sleep").arg("600"))?;
         self.pids.lock().unwrap().push(child.id().unwrap());
         panic!("handler bug");
-    }
-}
-
-/// Whether `pid` is running: its /proc entry exists and it is no zombie.
-fn running(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => {
-            let state = stat[stat.rfind(')').unwrap() + 1..]
-                .split_whitespace()
-                .next();
-            !matches!(state, Some("Z") | Some("X"))
-        }
-        Err(_) => false,
     }
 }
 

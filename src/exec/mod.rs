@@ -78,7 +78,8 @@
 //! Progress lines are not kept in the output tail. A line that starts with
 //! `::progress` but does not follow the format (a missing stage, a percent
 //! outside 0..=100, an unknown field) is logged as a warning and kept as
-//! ordinary output: it never fails the job.
+//! ordinary output: it never fails the job. [`parse_progress_line`] is the
+//! parser the worker uses.
 //!
 //! # Security
 //!
@@ -100,6 +101,9 @@ use async_trait::async_trait;
 
 pub use output::ExecOutput;
 pub use params::ExecParams;
+pub use progress_line::{
+    parse as parse_progress_line, Malformed as MalformedProgressLine, ProgressLine,
+};
 
 use crate::worker::{JobContext, JobError, JobType};
 

@@ -19,7 +19,7 @@ const PREFIX: &str = "::progress";
 
 /// A report parsed from a progress line.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) struct ProgressLine {
+pub struct ProgressLine {
     /// The stage.
     pub stage: String,
     /// The percent within the stage, when given.
@@ -28,7 +28,8 @@ pub(crate) struct ProgressLine {
 
 /// Why a line that starts with `::progress` is not a valid report.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum Malformed {
+#[non_exhaustive]
+pub enum Malformed {
     /// No `stage=` field.
     #[error("no stage given")]
     MissingStage,
@@ -63,8 +64,23 @@ pub(crate) enum Malformed {
 
 /// Parses one line of stdout: `Ok(None)` for ordinary output, a report for
 /// a valid progress line, and why not for a line that starts with
-/// `::progress` but does not follow the format.
-pub(crate) fn parse(line: &str) -> Result<Option<ProgressLine>, Malformed> {
+/// `::progress` but does not follow the format. A report it returns is one
+/// the store accepts.
+///
+/// ```
+/// use jobstore::exec::{parse_progress_line, MalformedProgressLine};
+///
+/// let report = parse_progress_line(r#"::progress stage="copying files" percent=40"#);
+/// let report = report.ok().flatten();
+/// assert_eq!(report.as_ref().map(|r| r.stage.as_str()), Some("copying files"));
+/// assert_eq!(report.and_then(|r| r.percent), Some(40.0));
+/// assert_eq!(parse_progress_line("copied 3 files"), Ok(None));
+/// assert_eq!(
+///     parse_progress_line("::progress percent=40"),
+///     Err(MalformedProgressLine::MissingStage)
+/// );
+/// ```
+pub fn parse(line: &str) -> Result<Option<ProgressLine>, Malformed> {
     let Some(rest) = line.strip_prefix(PREFIX) else {
         return Ok(None);
     };

@@ -72,6 +72,14 @@ impl From<StoreError> for ApiError {
                     "the job store cannot be reached; the server log says why",
                 )
             }
+            StoreError::ReadOnly { .. } => {
+                tracing::error!(%error, "store read-only");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    ErrorCode::Unavailable,
+                    "the job store cannot be written; the server log says why",
+                )
+            }
             _ => {
                 tracing::error!(%error, "store error");
                 ApiError::new(

@@ -9,6 +9,7 @@ mod config;
 mod cron;
 pub mod libsql;
 mod list;
+mod local_file;
 pub mod memory;
 mod outcome;
 pub(crate) mod rules;

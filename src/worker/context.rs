@@ -5,6 +5,7 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use super::children::Children;
+use super::spawner;
 use super::JobError;
 use crate::job::{Job, Progress};
 use crate::store::{JobStore, Lease};
@@ -75,6 +76,13 @@ impl JobContext {
     /// `kill_grace`, and the job's outcome is written only once none of its
     /// processes is alive: nothing it started is left behind.
     ///
+    /// If the worker process itself dies without stopping them (SIGKILL,
+    /// the OOM killer), the kernel SIGKILLs the child on Linux (a
+    /// parent-death signal, requested before the program starts); what the
+    /// child started itself is orphaned then, and only a supervisor that
+    /// kills the worker's cgroup or PID namespace stops it. The job is
+    /// rescued once its lease expires and runs again.
+    ///
     /// A program that does not exist or may not be executed (or a working
     /// directory that does not exist or may not be entered) is a permanent
     /// error: no retry will fix it. Any other failure to start the child
@@ -84,7 +92,7 @@ impl JobContext {
         &self,
         command: &mut tokio::process::Command,
     ) -> Result<tokio::process::Child, JobError> {
-        let child = command.process_group(0).spawn().map_err(|e| {
+        let child = spawner::spawn(command.process_group(0)).map_err(|e| {
             let message = format!(
                 "cannot start {:?}: {e}",
                 command.as_std().get_program().to_string_lossy()

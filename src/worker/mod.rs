@@ -12,6 +12,7 @@ mod job_type;
 pub(crate) mod outcome;
 mod registry;
 mod runner;
+mod spawner;
 
 pub use backoff::Backoff;
 pub use config::WorkerConfig;

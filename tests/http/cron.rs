@@ -119,3 +119,26 @@ async fn bad_schedules_are_refused_naming_the_problem_and_store_nothing() {
     let listed: Vec<CronSchedule> = expect(server.get("/cron").await, StatusCode::OK).await;
     assert!(listed.is_empty());
 }
+
+/// Found by the `http_bodies` fuzz target: a name that percent-decodes to
+/// invalid UTF-8 got axum's plain-text 400, not the API's JSON error.
+#[tokio::test]
+async fn a_name_that_is_not_utf8_is_refused_with_a_json_error() {
+    let server = Server::start().await;
+    let body = json!({"job_type": "report", "cron_expression": "30 2 * * *"});
+    let path = "/cron/%FF%61";
+    let responses = [
+        server.put_json(path, &body).await,
+        server.get(path).await,
+        server.post(&format!("{path}/enable")).await,
+        server.post(&format!("{path}/disable")).await,
+        server.client.delete(server.url(path)).send().await.unwrap(),
+    ];
+    for response in responses {
+        let message =
+            expect_error(response, StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest).await;
+        assert!(message.contains("schedule name"), "{message}");
+    }
+    let listed: Vec<CronSchedule> = expect(server.get("/cron").await, StatusCode::OK).await;
+    assert!(listed.is_empty(), "{listed:?}");
+}

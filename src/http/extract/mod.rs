@@ -2,6 +2,8 @@
 
 mod job_id;
 mod json_body;
+mod schedule_name;
 
 pub(crate) use job_id::JobIdPath;
 pub(crate) use json_body::JsonBody;
+pub(crate) use schedule_name::ScheduleNamePath;

@@ -1,13 +1,13 @@
 //! The cron schedule endpoints: `GET /cron`, `PUT|DELETE /cron/{name}`,
 //! `POST /cron/{name}/enable|disable`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 
 use crate::cron::CronSchedule;
 use crate::http::error::ApiError;
-use crate::http::extract::JsonBody;
+use crate::http::extract::{JsonBody, ScheduleNamePath};
 use crate::http::types::DeclareScheduleRequest;
 use crate::http::HttpState;
 
@@ -21,7 +21,7 @@ pub(crate) async fn list(
 /// One schedule; 404 when unknown.
 pub(crate) async fn show(
     State(state): State<HttpState>,
-    Path(name): Path<String>,
+    ScheduleNamePath(name): ScheduleNamePath,
 ) -> Result<Json<CronSchedule>, ApiError> {
     Ok(Json(state.store().get_schedule(&name).await?))
 }
@@ -30,7 +30,7 @@ pub(crate) async fn show(
 /// with an invalid expression, timezone or job.
 pub(crate) async fn declare(
     State(state): State<HttpState>,
-    Path(name): Path<String>,
+    ScheduleNamePath(name): ScheduleNamePath,
     JsonBody(request): JsonBody<DeclareScheduleRequest>,
 ) -> Result<Json<CronSchedule>, ApiError> {
     let schedule = request.into_schedule(&name);
@@ -40,7 +40,7 @@ pub(crate) async fn declare(
 /// Enables a schedule: it fires from its next tick on.
 pub(crate) async fn enable(
     State(state): State<HttpState>,
-    Path(name): Path<String>,
+    ScheduleNamePath(name): ScheduleNamePath,
 ) -> Result<Json<CronSchedule>, ApiError> {
     Ok(Json(state.store().set_schedule_enabled(&name, true).await?))
 }
@@ -48,7 +48,7 @@ pub(crate) async fn enable(
 /// Disables a schedule.
 pub(crate) async fn disable(
     State(state): State<HttpState>,
-    Path(name): Path<String>,
+    ScheduleNamePath(name): ScheduleNamePath,
 ) -> Result<Json<CronSchedule>, ApiError> {
     Ok(Json(
         state.store().set_schedule_enabled(&name, false).await?,
@@ -58,7 +58,7 @@ pub(crate) async fn disable(
 /// Deletes a schedule (its jobs stay): 204.
 pub(crate) async fn delete(
     State(state): State<HttpState>,
-    Path(name): Path<String>,
+    ScheduleNamePath(name): ScheduleNamePath,
 ) -> Result<StatusCode, ApiError> {
     state.store().delete_schedule(&name).await?;
     Ok(StatusCode::NO_CONTENT)

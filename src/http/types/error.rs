@@ -31,7 +31,8 @@ pub enum ErrorCode {
     /// 400: the body is not well-formed JSON.
     MalformedJson,
     /// 400: the body is JSON but not an acceptable request (a missing or
-    /// unknown field, a value out of range).
+    /// unknown field, a value out of range), or a schedule name in the
+    /// path is not acceptable.
     InvalidRequest,
     /// 400: a query parameter is not acceptable.
     InvalidQuery,
@@ -50,7 +51,7 @@ pub enum ErrorCode {
     InvalidTransition,
     /// 500: the server failed; its log says why.
     Internal,
-    /// 503: the store cannot be reached.
+    /// 503: the store cannot be reached or written.
     Unavailable,
     /// A code this version does not know (sent by a newer server).
     #[serde(other)]

@@ -110,6 +110,9 @@ impl LibsqlStore {
             location: location.to_string(),
             reason,
         };
+        if let LibsqlLocation::Local(path) = &config.location {
+            crate::store::local_file::check_writable(path, &location.to_string())?;
+        }
         let db = build(&config.location).await.map_err(&open_error)?;
         let store = LibsqlStore {
             db: Arc::new(db),
@@ -129,7 +132,7 @@ impl LibsqlStore {
             // WAL is a property of the file: set once, kept by every connection.
             conn.query("PRAGMA journal_mode = WAL", ())
                 .await
-                .map_err(|e| open_error(e.to_string()))?;
+                .map_err(|e| store.name_read_only(open_error(e.to_string())))?;
         }
         let applied = tokio::time::timeout(store.operation_timeout, migrate::run(&conn))
             .await
@@ -139,7 +142,7 @@ impl LibsqlStore {
                     store.operation_timeout
                 )))
             })
-            .map_err(|e| match e {
+            .map_err(|e| match store.name_read_only(e) {
                 StoreError::Database(reason) => open_error(reason),
                 other => other,
             })?;
@@ -234,6 +237,12 @@ impl LibsqlStore {
             .unwrap_or_else(|_| Err(self.no_answer()))
     }
 
+    /// SQLite's "attempt to write a readonly database" as a
+    /// [`StoreError::ReadOnly`] naming this database.
+    fn name_read_only(&self, error: StoreError) -> StoreError {
+        crate::store::local_file::name_read_only(error, &self.location.to_string())
+    }
+
     fn no_answer(&self) -> StoreError {
         StoreError::Database(format!(
             "{} did not answer within {:?}",
@@ -268,7 +277,7 @@ impl LibsqlStore {
                     tokio::time::sleep(pause.mul_f64(0.5 + fastrand::f64())).await;
                     pause = (pause * 2).min(Duration::from_millis(100));
                 }
-                result => return result,
+                result => return result.map_err(|e| self.name_read_only(e)),
             }
         }
     }
@@ -278,11 +287,6 @@ impl LibsqlStore {
 async fn build(location: &LibsqlLocation) -> Result<Database, String> {
     match location {
         LibsqlLocation::Local(path) => {
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                if !dir.is_dir() {
-                    return Err(format!("directory {} does not exist", dir.display()));
-                }
-            }
             // SAFETY: libsql asserts, on its first local open, that it set
             // the SQLite engine's threading mode before anyone else used the
             // engine. The Diesel backend shares that engine and may have

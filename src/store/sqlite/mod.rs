@@ -78,23 +78,19 @@ impl SqliteStore {
                 "an in-memory SQLite database is not shared between pooled connections; use MemoryStore".into(),
             ));
         }
-        if let Some(dir) = config.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            if !dir.is_dir() {
-                return Err(open_error(format!(
-                    "directory {} does not exist",
-                    dir.display()
-                )));
-            }
-        }
+        crate::store::local_file::check_writable(&config.path, &location)?;
         let pool = connection::pool(path, config.max_connections, config.busy_timeout)?;
-        let conn = pool
-            .get()
-            .await
-            .map_err(|e| open_error(connection::pool_error_reason(e)))?;
+        let conn = pool.get().await.map_err(|e| {
+            crate::store::local_file::name_read_only(
+                open_error(connection::pool_error_reason(e)),
+                &location,
+            )
+        })?;
         let applied_on_open = conn
             .interact(migrate::run)
             .await
-            .map_err(|e| open_error(format!("connection task failed: {e}")))??;
+            .map_err(|e| open_error(format!("connection task failed: {e}")))?
+            .map_err(|e| crate::store::local_file::name_read_only(e, &location))?;
         drop(conn);
         Ok(SqliteStore {
             pool,
@@ -137,6 +133,7 @@ impl SqliteStore {
         conn.interact(f)
             .await
             .map_err(|e| StoreError::Database(format!("connection task failed: {e}")))?
+            .map_err(|e| crate::store::local_file::name_read_only(e, &self.location))
     }
 
     /// Runs `f` in a `BEGIN IMMEDIATE` transaction.
