@@ -22,6 +22,7 @@ mod peers;
 mod pickup;
 mod process;
 mod report;
+mod running;
 mod settings;
 mod stats;
 mod suite;

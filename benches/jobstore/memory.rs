@@ -8,11 +8,11 @@ use std::time::Duration;
 
 use jobstore::worker::{Worker, WorkerConfig};
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio_util::sync::CancellationToken;
 
 use crate::backend::Backend;
 use crate::noop::{self, Counter};
 use crate::process::fill;
+use crate::running::Running;
 use crate::BenchResult;
 
 /// Resident set sizes of the worker process, in MiB.
@@ -93,11 +93,7 @@ pub async fn run_worker(backend: Backend, path: &Path, count: usize) -> BenchRes
         noop::registry(counter.clone())?,
         WorkerConfig::default(),
     )?;
-    let shutdown = CancellationToken::new();
-    let running = tokio::spawn({
-        let shutdown = shutdown.clone();
-        async move { worker.run(shutdown).await }
-    });
+    let running = Running::start(&worker);
     loop {
         let runs = counter.runs();
         println!("rss {runs} {}", status_kib("VmRSS")?);
@@ -106,8 +102,7 @@ pub async fn run_worker(backend: Backend, path: &Path, count: usize) -> BenchRes
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    shutdown.cancel();
-    running.await??;
+    running.stop().await?;
     println!("peak {}", status_kib("VmHWM")?);
     Ok(())
 }

@@ -11,9 +11,9 @@ use async_trait::async_trait;
 use jobstore::worker::{JobContext, JobError, JobType, Registry, Worker, WorkerConfig};
 use jobstore::NewJob;
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
 use crate::backend::Backend;
+use crate::running::Running;
 use crate::BenchResult;
 
 const PROBE: &str = "probe";
@@ -71,11 +71,7 @@ async fn idle_worker(
 /// times, with a short random idle pause before each.
 pub async fn same_process(backend: Backend, path: &Path, samples: usize) -> BenchResult<Vec<f64>> {
     let (worker, mut reports) = idle_worker(backend, path).await?;
-    let shutdown = CancellationToken::new();
-    let running = tokio::spawn({
-        let (worker, shutdown) = (worker.clone(), shutdown.clone());
-        async move { worker.run(shutdown).await }
-    });
+    let running = Running::start(&worker);
     let mut latencies = Vec::with_capacity(samples);
     for _ in 0..samples {
         tokio::time::sleep(Duration::from_millis(fastrand::u64(2..=10))).await;
@@ -86,8 +82,7 @@ pub async fn same_process(backend: Backend, path: &Path, samples: usize) -> Benc
         let (started, _) = reports.recv().await.ok_or("the worker stopped")?;
         latencies.push(started.duration_since(enqueued).as_secs_f64() * 1000.0);
     }
-    shutdown.cancel();
-    running.await??;
+    running.stop().await?;
     Ok(latencies)
 }
 
@@ -96,11 +91,7 @@ pub async fn same_process(backend: Backend, path: &Path, samples: usize) -> Benc
 /// pauses a random 50 to 250 ms between jobs.
 pub async fn other_process(backend: Backend, path: &Path, samples: usize) -> BenchResult<Vec<f64>> {
     let (worker, mut reports) = idle_worker(backend, path).await?;
-    let shutdown = CancellationToken::new();
-    let running = tokio::spawn({
-        let (worker, shutdown) = (worker.clone(), shutdown.clone());
-        async move { worker.run(shutdown).await }
-    });
+    let running = Running::start(&worker);
     let mut enqueuer = tokio::process::Command::new(std::env::current_exe()?)
         .args([
             "child",
@@ -127,8 +118,7 @@ pub async fn other_process(backend: Backend, path: &Path, samples: usize) -> Ben
     if !status.success() {
         return Err(format!("the enqueuing process ended with {status}").into());
     }
-    shutdown.cancel();
-    running.await??;
+    running.stop().await?;
     Ok(latencies)
 }
 

@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use jobstore::worker::{Worker, WorkerConfig};
 use jobstore::JobStore;
-use tokio_util::sync::CancellationToken;
 
 use crate::backend::{claim_to_completion_ms, Backend};
 use crate::noop::{self, Counter};
+use crate::running::Running;
 use crate::BenchResult;
 
 /// Fills `store` with `jobs` pending no-op jobs, 1,000 per transaction.
@@ -39,16 +39,11 @@ pub async fn jobs_per_sec(
         ..WorkerConfig::default()
     };
     let worker = Worker::new(Arc::clone(&store), noop::registry(counter.clone())?, config)?;
-    let shutdown = CancellationToken::new();
-    let running = tokio::spawn({
-        let shutdown = shutdown.clone();
-        async move { worker.run(shutdown).await }
-    });
+    let running = Running::start(&worker);
     counter.reached().await;
     // Every handler ran; the worker stops once the last completions are
     // written (shutdown waits for running attempts).
-    shutdown.cancel();
-    let summary = running.await??;
+    let summary = running.stop().await?;
     if summary.completed != jobs as u64 {
         return Err(format!(
             "{} of {jobs} jobs completed: {summary:?}",

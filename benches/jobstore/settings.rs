@@ -20,7 +20,8 @@ pub struct Settings {
     pub remote_pickups: usize,
     /// The shallow and the deep queue claims are measured against.
     pub queue_depths: [usize; 2],
-    /// Claims measured at each depth.
+    /// Claims measured at each depth, in each of `runs` rounds on one
+    /// filled file.
     pub claims: usize,
     /// Jobs the worker processes while its memory is sampled.
     pub memory_jobs: usize,
@@ -72,8 +73,8 @@ impl Settings {
             pickups: 200,
             remote_pickups: 40,
             queue_depths: [1_000, 1_000_000],
-            claims: 500,
-            memory_jobs: 1_000_000,
+            claims: 300,
+            memory_jobs: 250_000,
             peers: true,
             only: None,
         }
@@ -83,14 +84,14 @@ impl Settings {
         Settings {
             full: false,
             runs: 1,
-            jobs: 1_000,
-            shipped_jobs: 100,
+            jobs: 300,
+            shipped_jobs: 50,
             levels: vec![1, 4, 16],
             pickups: 10,
             remote_pickups: 3,
-            queue_depths: [200, 5_000],
+            queue_depths: [200, 2_000],
             claims: 100,
-            memory_jobs: 3_000,
+            memory_jobs: 1_000,
             peers: true,
             only: None,
         }

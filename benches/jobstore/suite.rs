@@ -281,14 +281,12 @@ impl<'a> Suite<'a> {
     }
 
     async fn claims(&mut self) -> BenchResult<()> {
-        let claims = self.settings.claims;
+        let (claims, rounds) = (self.settings.claims, self.settings.runs);
         for depth in self.settings.queue_depths {
             for backend in Backend::ALL {
-                let samples = self
-                    .repeat(|path| async move {
-                        claims::claims_per_sec(backend, &path, depth, claims).await
-                    })
-                    .await?;
+                let path = self.fresh();
+                let samples = claims::claims_per_sec(backend, &path, depth, claims, rounds).await?;
+                remove_database(&path);
                 self.report
                     .add(&names::claims(depth), "claims/s", subject(backend), samples);
             }
