@@ -43,9 +43,9 @@ pub struct LibsqlStore {
     location: LibsqlLocation,
     busy_timeout: Duration,
     operation_timeout: Duration,
-    /// Held by every write: one write of this process in flight at a time
-    /// (see [`LibsqlStore::retry_busy`]).
-    writes: Arc<tokio::sync::Mutex<()>>,
+    /// Held by every write to a remote server: one write of this process
+    /// in flight at a time (see [`LibsqlStore::retry_busy`]).
+    remote_writes: Arc<tokio::sync::Mutex<()>>,
     /// Connections to a local file kept between operations.
     idle: Arc<IdleConnections>,
     clock: SharedClock,
@@ -119,7 +119,7 @@ impl LibsqlStore {
             location: config.location,
             busy_timeout: config.busy_timeout,
             operation_timeout: config.operation_timeout,
-            writes: Arc::new(tokio::sync::Mutex::new(())),
+            remote_writes: Arc::new(tokio::sync::Mutex::new(())),
             idle: Arc::new(IdleConnections::default()),
             clock: config.clock,
             applied_on_open: Vec::new(),
@@ -253,18 +253,19 @@ impl LibsqlStore {
     /// Runs `attempt` again after a short jittered pause while it fails
     /// because the database is busy, until the busy timeout has passed;
     /// every attempt is bounded by the operation timeout, so a server that
-    /// stops answering is an error, not a hang. Writes take turns within
-    /// this process.
+    /// stops answering is an error, not a hang. Writes to a remote server
+    /// take turns within this process.
     async fn retry_busy<T, F, Fut>(&self, attempt: F) -> StoreResult<T>
     where
         F: Fn() -> Fut,
         Fut: Future<Output = StoreResult<T>>,
     {
-        // Writers of one process queue here, in order: a libSQL server
-        // (sqld) answers concurrent writers by spinning on its write lock,
-        // and a local file's busy handler sleeps a millisecond or more each
-        // time it finds the lock taken.
-        let _turn = self.writes.lock().await;
+        // A libSQL server (sqld) answers concurrent writers by spinning on
+        // its write lock; writers of one process queue here instead.
+        let _turn = match self.location {
+            LibsqlLocation::Remote { .. } => Some(self.remote_writes.lock().await),
+            LibsqlLocation::Local(_) => None,
+        };
         let deadline = tokio::time::Instant::now() + self.busy_timeout;
         let mut pause = Duration::from_millis(2);
         loop {

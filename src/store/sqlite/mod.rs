@@ -17,7 +17,6 @@ mod transactional;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -42,11 +41,6 @@ pub use transactional::{enqueue_in, enqueue_many_in};
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: Pool,
-    /// Held by every write transaction of this store: writers of one
-    /// process queue here, in order, instead of in SQLite's busy handler,
-    /// which sleeps a millisecond or more each time it finds the lock
-    /// taken. Other processes still meet the busy timeout.
-    writes: Arc<tokio::sync::Mutex<()>>,
     clock: SharedClock,
     location: String,
     applied_on_open: Vec<String>,
@@ -100,7 +94,6 @@ impl SqliteStore {
         drop(conn);
         Ok(SqliteStore {
             pool,
-            writes: Arc::new(tokio::sync::Mutex::new(())),
             clock: config.clock,
             location,
             applied_on_open,
@@ -143,14 +136,12 @@ impl SqliteStore {
             .map_err(|e| crate::store::local_file::name_read_only(e, &self.location))
     }
 
-    /// Runs `f` in a `BEGIN IMMEDIATE` transaction, once the writes of
-    /// this store before it are done.
+    /// Runs `f` in a `BEGIN IMMEDIATE` transaction.
     async fn write<T, F>(&self, f: F) -> StoreResult<T>
     where
         F: FnOnce(&mut SqliteConnection) -> StoreResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        let _turn = self.writes.lock().await;
         self.with_conn(move |conn| conn.immediate_transaction(f))
             .await
     }
