@@ -2,6 +2,7 @@
 //! timeouts, cancellation from another store handle, graceful shutdown,
 //! in-process wake-up and rescue.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -110,6 +111,29 @@ impl JobType for Patient {
         ctx.progress("waiting", None).await?;
         ctx.cancelled().await;
         Err(JobError::transient("stopped"))
+    }
+}
+
+/// Counts how many of its runs overlap.
+#[derive(Clone, Default)]
+struct Gauge {
+    now: Arc<AtomicUsize>,
+    most: Arc<AtomicUsize>,
+}
+
+#[async_trait]
+impl JobType for Gauge {
+    const NAME: &'static str = "gauge";
+    type Params = u64;
+    type Output = u64;
+
+    async fn run(&self, n: u64, _: &JobContext) -> Result<u64, JobError> {
+        let running = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most.fetch_max(running, Ordering::SeqCst);
+        // Long enough for the others in the same claim to start meanwhile.
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        self.now.fetch_sub(1, Ordering::SeqCst);
+        Ok(n)
     }
 }
 
@@ -295,6 +319,53 @@ async fn graceful_shutdown_returns_unfinished_jobs_without_spending_an_attempt()
     assert_eq!(job.status, JobStatus::Pending);
     assert_eq!(job.retry_count, 0, "the attempt was not spent");
     assert_eq!(job.locked_by, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_worker_runs_each_job_once_and_never_more_than_its_concurrency() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let jobs: Vec<NewJob> = (0..150u64)
+        .map(|n| NewJob::new("gauge", json!(n)))
+        .collect();
+    let ids: Vec<JobId> = store
+        .create_many(jobs)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|j| j.id)
+        .collect();
+    let gauge = Gauge::default();
+    let mut registry = Registry::new();
+    registry.register(gauge.clone()).unwrap();
+    let config = WorkerConfig {
+        concurrency: 3,
+        ..fast_config()
+    };
+    let worker = Worker::new(Arc::clone(&store), registry, config).unwrap();
+    let (shutdown, running) = start(&worker);
+    let last = ids[ids.len() - 1];
+    wait_for(&*store, last, |j| j.status == JobStatus::Completed).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while store.count_by_status().await.unwrap().completed < 150 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "jobs left unfinished"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    shutdown.cancel();
+    let summary = running.await.unwrap().unwrap();
+    assert_eq!((summary.claimed, summary.completed), (150, 150));
+    assert!(
+        gauge.most.load(Ordering::SeqCst) <= 3,
+        "{} handlers ran at once",
+        gauge.most.load(Ordering::SeqCst)
+    );
+    for (n, id) in ids.into_iter().enumerate() {
+        let job = store.get(id).await.unwrap();
+        assert_eq!((job.attempt, job.result), (1, Some(json!(n))));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

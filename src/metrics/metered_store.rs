@@ -12,8 +12,8 @@ use crate::cron::{CronFiring, CronSchedule, NewCronSchedule};
 use crate::error::StoreResult;
 use crate::job::{Job, JobId, NewJob, Progress};
 use crate::store::{
-    CancelOutcome, ClaimRequest, Claimed, Completion, CronStore, FailOutcome, Failure, Heartbeat,
-    JobPage, JobStore, Lease, ListQuery, RescueSummary, StatusCounts,
+    CancelOutcome, ClaimRequest, Claimed, Completion, CronStore, Exchange, FailOutcome, Failure,
+    Heartbeat, JobPage, JobStore, Lease, ListQuery, RescueSummary, StatusCounts,
 };
 
 /// Wraps a store and records, through the `metrics` facade, the jobs it
@@ -195,6 +195,24 @@ impl<S: JobStore + ?Sized> JobStore for MeteredStore<S> {
             }
         }
         Ok(outcomes)
+    }
+
+    async fn complete_and_claim(
+        &self,
+        completions: Vec<Completion>,
+        request: &ClaimRequest,
+    ) -> StoreResult<Exchange> {
+        let ids: Vec<JobId> = completions.iter().map(|c| c.lease.job_id).collect();
+        let exchange = self.inner.complete_and_claim(completions, request).await?;
+        for (id, outcome) in ids.into_iter().zip(&exchange.completed) {
+            if outcome.is_ok() {
+                self.record_finished(id, Some(COMPLETED)).await;
+            }
+        }
+        for one in &exchange.claimed {
+            count(CLAIMED, &one.job.job_type);
+        }
+        Ok(exchange)
     }
 
     async fn fail(&self, lease: &Lease, failure: &Failure) -> StoreResult<FailOutcome> {

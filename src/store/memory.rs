@@ -14,8 +14,8 @@ use crate::error::{StoreError, StoreResult};
 use crate::job::{Job, JobId, JobStatus, NewJob, Progress};
 use crate::store::rules::{self, AfterFailure};
 use crate::store::{
-    CancelOutcome, ClaimRequest, Claimed, Completion, CronStore, FailOutcome, Failure, Heartbeat,
-    JobPage, JobStore, Lease, ListQuery, RescueSummary, StatusCounts,
+    CancelOutcome, ClaimRequest, Claimed, Completion, CronStore, Exchange, FailOutcome, Failure,
+    Heartbeat, JobPage, JobStore, Lease, ListQuery, RescueSummary, StatusCounts,
 };
 use crate::time;
 
@@ -275,6 +275,19 @@ impl JobStore for MemoryStore {
             outcomes.push(self.complete(&c.lease, c.result).await);
         }
         Ok(outcomes)
+    }
+
+    async fn complete_and_claim(
+        &self,
+        completions: Vec<Completion>,
+        request: &ClaimRequest,
+    ) -> StoreResult<Exchange> {
+        rules::validate_claim(request)?;
+        // Neither step can fail part-way here, so taking the lock for each
+        // in turn ends in the state one transaction would.
+        let completed = self.complete_many(completions).await?;
+        let claimed = self.claim(request).await?;
+        Ok(Exchange { completed, claimed })
     }
 
     async fn fail(&self, lease: &Lease, failure: &Failure) -> StoreResult<FailOutcome> {

@@ -7,6 +7,7 @@ mod claim;
 mod completion;
 mod config;
 mod cron;
+mod exchange;
 pub mod libsql;
 mod list;
 mod local_file;
@@ -31,6 +32,7 @@ pub use config::{
     TURSO_URL_VAR,
 };
 pub use cron::CronStore;
+pub use exchange::Exchange;
 pub use list::{JobPage, ListQuery, StatusCounts};
 pub use outcome::{CancelOutcome, FailOutcome, Failure, FailureKind, RescueSummary};
 
@@ -101,6 +103,19 @@ pub trait JobStore: CronStore + Send + Sync {
         &self,
         completions: Vec<Completion>,
     ) -> StoreResult<Vec<StoreResult<()>>>;
+
+    /// Writes `completions` as [`JobStore::complete_many`] does, then
+    /// claims as [`JobStore::claim`] does for `request`, in one transaction:
+    /// a worker hands back the jobs it finished and takes the next ones for
+    /// the price of one commit. A refused completion does not stop the
+    /// others or the claim; a database error aborts the transaction (nothing
+    /// is completed or claimed) and is returned, as is an invalid `request`,
+    /// before anything is written.
+    async fn complete_and_claim(
+        &self,
+        completions: Vec<Completion>,
+        request: &ClaimRequest,
+    ) -> StoreResult<Exchange>;
 
     /// Records a failed attempt: a transient failure goes back to pending
     /// while attempts remain, a permanent one fails the job at once, and a

@@ -17,14 +17,14 @@ use crate::error::{StoreError, StoreResult};
 use crate::store::{Completion, JobStore, Lease};
 
 /// The most completions written in one transaction.
-const MAX_GROUP: usize = 512;
+pub(crate) const MAX_GROUP: usize = 512;
 
 /// Where an attempt's result goes.
 #[derive(Clone)]
 pub(crate) enum Completer {
     /// One transaction per completion.
     Direct(Arc<dyn JobStore>),
-    /// Handed to the group writer, which answers once it is committed.
+    /// Handed to a group writer, which answers once it is committed.
     Grouped(mpsc::UnboundedSender<Pending>),
 }
 
@@ -34,13 +34,24 @@ pub(crate) struct Pending {
     reply: oneshot::Sender<StoreResult<()>>,
 }
 
+/// Where the outcomes of a group's completions go, in the group's order.
+pub(crate) struct Replies(Vec<oneshot::Sender<StoreResult<()>>>);
+
 impl Completer {
+    /// A grouping completer and the receiving end its completions arrive
+    /// on; whoever holds the receiver writes them (see [`take`]) and
+    /// answers them (see [`Replies::answer`]).
+    pub(crate) fn channel() -> (Completer, mpsc::UnboundedReceiver<Pending>) {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        (Completer::Grouped(sender), receiver)
+    }
+
     /// A group writer on `store`, running until every handle to it is
     /// dropped; join the task to wait for its last group.
     pub(crate) fn grouped(store: Arc<dyn JobStore>) -> (Completer, JoinHandle<()>) {
-        let (sender, receiver) = mpsc::unbounded_channel();
+        let (completer, receiver) = Completer::channel();
         let writer = tokio::spawn(write_groups(store, receiver));
-        (Completer::Grouped(sender), writer)
+        (completer, writer)
     }
 
     /// Finishes the job held by `lease` with `result`, once it is committed.
@@ -64,6 +75,38 @@ impl Completer {
     }
 }
 
+/// Empties `group` into the completions to write and where their outcomes
+/// go.
+pub(crate) fn take(group: &mut Vec<Pending>) -> (Vec<Completion>, Replies) {
+    let (completions, replies) = group.drain(..).map(|p| (p.completion, p.reply)).unzip();
+    (completions, Replies(replies))
+}
+
+impl Replies {
+    /// Tells each attempt how writing its completion went: its own outcome,
+    /// or the error that aborted the whole group.
+    pub(crate) fn answer(self, written: StoreResult<Vec<StoreResult<()>>>) {
+        match written {
+            Ok(outcomes) => {
+                for (reply, outcome) in self.0.into_iter().zip(outcomes) {
+                    // The attempt may have been dropped (a panic elsewhere):
+                    // nobody is left to tell.
+                    let _ = reply.send(outcome);
+                }
+            }
+            Err(error) => {
+                let message = match error {
+                    StoreError::Database(message) => message,
+                    other => other.to_string(),
+                };
+                for reply in self.0 {
+                    let _ = reply.send(Err(StoreError::Database(message.clone())));
+                }
+            }
+        }
+    }
+}
+
 fn writer_gone() -> StoreError {
     StoreError::Database("the completion writer stopped before writing this result".into())
 }
@@ -73,27 +116,12 @@ fn writer_gone() -> StoreError {
 async fn write_groups(store: Arc<dyn JobStore>, mut receiver: mpsc::UnboundedReceiver<Pending>) {
     let mut group = Vec::new();
     while receiver.recv_many(&mut group, MAX_GROUP).await > 0 {
-        let (completions, replies): (Vec<_>, Vec<_>) =
-            group.drain(..).map(|p| (p.completion, p.reply)).unzip();
+        let (completions, replies) = take(&mut group);
         let count = completions.len();
-        match store.complete_many(completions).await {
-            Ok(outcomes) => {
-                for (reply, outcome) in replies.into_iter().zip(outcomes) {
-                    // The attempt may have been dropped (a panic elsewhere):
-                    // nobody is left to tell.
-                    let _ = reply.send(outcome);
-                }
-            }
-            Err(error) => {
-                tracing::error!(%error, count, "writing a group of completions failed");
-                let message = match error {
-                    StoreError::Database(message) => message,
-                    other => other.to_string(),
-                };
-                for reply in replies {
-                    let _ = reply.send(Err(StoreError::Database(message.clone())));
-                }
-            }
+        let written = store.complete_many(completions).await;
+        if let Err(error) = &written {
+            tracing::error!(%error, count, "writing a group of completions failed");
         }
+        replies.answer(written);
     }
 }

@@ -5,7 +5,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::time::{interval, timeout, MissedTickBehavior};
+use tokio::sync::OwnedSemaphorePermit;
+use tokio::time::{interval_at, timeout, Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 use tracing::{info_span, Instrument};
 
@@ -24,6 +25,11 @@ pub(crate) struct Attempt {
     pub completer: Completer,
     /// Cancelled when the worker's shutdown grace runs out.
     pub hard_stop: CancellationToken,
+    /// The worker's concurrency slot this attempt holds: freed as soon as
+    /// the handler has ended and its processes are dead, before the outcome
+    /// is written, so the worker can claim the next job in the same
+    /// transaction.
+    pub slot: Option<OwnedSemaphorePermit>,
 }
 
 impl Attempt {
@@ -42,12 +48,14 @@ impl Attempt {
             claimed,
             completer,
             hard_stop,
+            slot,
         } = self;
         let lease = claimed.lease;
         let job_type = claimed.job.job_type.clone();
         let Some(handler) = registry.handler(&job_type) else {
             let message = format!("no handler registered for job type {job_type}");
             tracing::error!("{message}");
+            drop(slot);
             return record_failure(&*store, &lease, Failure::permanent(message)).await;
         };
         let retry = claimed.job.retry_count + 1;
@@ -62,6 +70,7 @@ impl Attempt {
             |ctx| async move { handler.run(params, &ctx).await },
         )
         .await;
+        drop(slot);
         record(&*store, &completer, &lease, &config, retry, ended).await
     }
 }
@@ -96,9 +105,12 @@ where
     let store = Arc::clone(ctx.store());
     let lease = ctx.lease();
     let mut run = Box::pin(timeout(limit, handler(ctx.clone())));
-    let mut beat = interval(config.heartbeat_interval);
+    // The claim itself just set the lease: the first beat is one interval
+    // away. (Awaiting an interval's immediate first tick instead would wait
+    // for the timer's next millisecond.)
+    let first_beat = Instant::now() + config.heartbeat_interval;
+    let mut beat = interval_at(first_beat, config.heartbeat_interval);
     beat.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    beat.tick().await; // the claim itself just set the lease
 
     let ended = loop {
         tokio::select! {

@@ -11,8 +11,10 @@ pub(crate) mod execute;
 mod job_type;
 pub(crate) mod outcome;
 mod registry;
+mod run_loop;
 mod runner;
 mod spawner;
+mod summary;
 
 pub use backoff::Backoff;
 pub use config::WorkerConfig;
@@ -21,4 +23,5 @@ pub use error::{JobError, JobErrorKind, ResultExt, WorkerError};
 pub use job_type::JobType;
 pub use outcome::AttemptOutcome;
 pub use registry::Registry;
-pub use runner::{RunSummary, Worker, WorkerHealth};
+pub use runner::{Worker, WorkerHealth};
+pub use summary::RunSummary;

@@ -6,72 +6,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, OwnedSemaphorePermit};
 use tokio::task::JoinSet;
-use tokio::time::{sleep, Instant};
 use tokio_util::sync::CancellationToken;
 
 use super::completer::Completer;
 use super::execute::Attempt;
-use super::AttemptOutcome;
-use super::{Registry, WorkerConfig, WorkerError};
+use super::run_loop::RunLoop;
+use super::{AttemptOutcome, Registry, RunSummary, WorkerConfig, WorkerError};
 use crate::client::Client;
 use crate::job::{Job, JobId, NewJob};
 use crate::store::{ClaimRequest, JobStore};
-
-/// What a worker did, counted by outcome.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct RunSummary {
-    /// Jobs claimed.
-    pub claimed: u64,
-    /// Attempts that completed.
-    pub completed: u64,
-    /// Attempts that failed and will run again.
-    pub retrying: u64,
-    /// Jobs that failed for good.
-    pub failed: u64,
-    /// Jobs cancelled while running.
-    pub cancelled: u64,
-    /// Jobs put back to pending on shutdown.
-    pub released: u64,
-    /// Attempts abandoned because their lease was lost.
-    pub lease_lost: u64,
-    /// Outcomes that could not be written (the lease will expire).
-    pub store_errors: u64,
-    /// Attempts whose handler panicked (the lease will expire and the job
-    /// be rescued; its child processes were killed).
-    pub panicked: u64,
-    /// Expired leases rescued by this worker.
-    pub rescued: u64,
-    /// Cron ticks this worker fired (each enqueued one job).
-    pub cron_fired: u64,
-}
-
-impl RunSummary {
-    /// Counts a finished attempt task.
-    fn record_task(&mut self, done: Result<AttemptOutcome, tokio::task::JoinError>) {
-        match done {
-            Ok(outcome) => self.record(outcome),
-            Err(error) => {
-                tracing::error!(%error, "a job attempt panicked");
-                self.panicked += 1;
-            }
-        }
-    }
-
-    fn record(&mut self, outcome: AttemptOutcome) {
-        let slot = match outcome {
-            AttemptOutcome::Completed => &mut self.completed,
-            AttemptOutcome::Retrying => &mut self.retrying,
-            AttemptOutcome::Failed => &mut self.failed,
-            AttemptOutcome::Cancelled => &mut self.cancelled,
-            AttemptOutcome::Released => &mut self.released,
-            AttemptOutcome::LeaseLost => &mut self.lease_lost,
-            AttemptOutcome::StoreError => &mut self.store_errors,
-        };
-        *slot += 1;
-    }
-}
 
 /// Whether a worker is fit to work.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -87,10 +32,10 @@ pub struct WorkerHealth {
 /// Claims and runs jobs from a store with the handlers of a registry.
 #[derive(Clone)]
 pub struct Worker {
-    store: Arc<dyn JobStore>,
+    pub(super) store: Arc<dyn JobStore>,
     registry: Arc<Registry>,
-    config: Arc<WorkerConfig>,
-    wake: Arc<Notify>,
+    pub(super) config: Arc<WorkerConfig>,
+    pub(super) wake: Arc<Notify>,
     last_loop_ms: Arc<AtomicI64>,
 }
 
@@ -163,75 +108,8 @@ impl Worker {
     /// running jobs finish within the grace period, stops the rest and puts
     /// them back to pending without spending an attempt.
     pub async fn run(&self, shutdown: CancellationToken) -> Result<RunSummary, WorkerError> {
-        let hard_stop = CancellationToken::new();
-        let mut running: JoinSet<AttemptOutcome> = JoinSet::new();
-        let mut summary = RunSummary::default();
-        let mut idle_wait = self.config.poll_interval;
-        let mut next_rescue = Instant::now();
-        let mut next_cron = Instant::now();
-        let (completer, writer) = Completer::grouped(Arc::clone(&self.store));
         tracing::info!(worker_id = %self.config.worker_id, "worker started");
-
-        while !shutdown.is_cancelled() {
-            self.mark_loop_alive();
-            if Instant::now() >= next_rescue {
-                summary.rescued += self.rescue().await;
-                next_rescue = Instant::now() + self.config.rescue_interval;
-            }
-            if let Some(interval) = self.config.cron_interval {
-                if Instant::now() >= next_cron {
-                    let (fired, wait) = self.fire_schedules(interval).await;
-                    summary.cron_fired += fired;
-                    next_cron = Instant::now() + wait;
-                }
-            }
-            let free = self.config.concurrency.saturating_sub(running.len());
-            if free > 0 {
-                let claimed = self.claim(free, &mut running, &completer, &hard_stop).await;
-                summary.claimed += claimed;
-                if claimed > 0 {
-                    // Back to a short wait; when every slot filled, the
-                    // queue may hold more, claimed as soon as a slot frees.
-                    idle_wait = self.config.poll_interval;
-                }
-            }
-            let mut until_chore = next_rescue.saturating_duration_since(Instant::now());
-            if self.config.cron_interval.is_some() {
-                until_chore = until_chore.min(next_cron.saturating_duration_since(Instant::now()));
-            }
-            tokio::select! {
-                Some(done) = running.join_next(), if !running.is_empty() => {
-                    summary.record_task(done);
-                    // Every attempt that ended meanwhile frees its slot
-                    // too, so the next claim fetches them all at once.
-                    while let Some(done) = running.try_join_next() {
-                        summary.record_task(done);
-                    }
-                }
-                _ = self.wake.notified() => idle_wait = self.config.poll_interval,
-                _ = sleep(idle_wait.min(until_chore)) => {
-                    idle_wait = (idle_wait * 2).min(self.config.max_poll_interval);
-                }
-                _ = shutdown.cancelled() => {}
-            }
-        }
-
-        tracing::info!(running = running.len(), "shutting down: no new claims");
-        let grace = sleep(self.config.shutdown_grace);
-        tokio::pin!(grace);
-        while !running.is_empty() {
-            tokio::select! {
-                Some(done) = running.join_next() => summary.record_task(done),
-                _ = &mut grace, if !hard_stop.is_cancelled() => {
-                    tracing::warn!(running = running.len(), "grace period over: stopping running jobs");
-                    hard_stop.cancel();
-                }
-            }
-        }
-        drop(completer);
-        if let Err(error) = writer.await {
-            tracing::error!(%error, "the completion writer panicked");
-        }
+        let summary = RunLoop::new(self).run(shutdown).await;
         tracing::info!(?summary, "worker stopped");
         Ok(summary)
     }
@@ -270,7 +148,7 @@ impl Worker {
         let request = self.claim_request(limit.max(1));
         for claimed in self.store.claim(&request).await? {
             summary.claimed += 1;
-            running.spawn(self.attempt(claimed, &completer, &hard_stop));
+            running.spawn(self.attempt(claimed, &completer, &hard_stop, None));
         }
         while let Some(done) = running.join_next().await {
             summary.record_task(done);
@@ -299,12 +177,12 @@ impl Worker {
         }
     }
 
-    fn mark_loop_alive(&self) {
+    pub(super) fn mark_loop_alive(&self) {
         self.last_loop_ms
             .store(chrono::Utc::now().timestamp_millis(), Ordering::Relaxed);
     }
 
-    fn claim_request(&self, limit: usize) -> ClaimRequest {
+    pub(super) fn claim_request(&self, limit: usize) -> ClaimRequest {
         ClaimRequest {
             worker_id: self.config.worker_id.clone(),
             limit: u32::try_from(limit).unwrap_or(u32::MAX),
@@ -313,35 +191,13 @@ impl Worker {
         }
     }
 
-    /// Claims up to `free` jobs and starts them; returns how many.
-    async fn claim(
-        &self,
-        free: usize,
-        running: &mut JoinSet<AttemptOutcome>,
-        completer: &Completer,
-        hard_stop: &CancellationToken,
-    ) -> u64 {
-        match self.store.claim(&self.claim_request(free)).await {
-            Ok(claimed) => {
-                let n = claimed.len() as u64;
-                for job in claimed {
-                    running.spawn(self.attempt(job, completer, hard_stop));
-                }
-                n
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "claim failed; will try again");
-                sleep(Duration::from_millis(100)).await;
-                0
-            }
-        }
-    }
-
-    fn attempt(
+    /// One attempt at `claimed`, holding `slot` while its handler runs.
+    pub(super) fn attempt(
         &self,
         claimed: crate::store::Claimed,
         completer: &Completer,
         hard_stop: &CancellationToken,
+        slot: Option<OwnedSemaphorePermit>,
     ) -> impl std::future::Future<Output = AttemptOutcome> + Send + 'static {
         Attempt {
             store: Arc::clone(&self.store),
@@ -350,6 +206,7 @@ impl Worker {
             claimed,
             completer: completer.clone(),
             hard_stop: hard_stop.clone(),
+            slot,
         }
         .execute()
     }
@@ -357,7 +214,7 @@ impl Worker {
     /// Fires due cron schedules; returns how many ticks this worker fired
     /// and how long to wait before looking again: `interval`, or less when
     /// a tick is due sooner.
-    async fn fire_schedules(&self, interval: Duration) -> (u64, Duration) {
+    pub(super) async fn fire_schedules(&self, interval: Duration) -> (u64, Duration) {
         match self.store.fire_due_schedules().await {
             Ok(firing) => {
                 for fired in &firing.fired {
@@ -380,7 +237,7 @@ impl Worker {
         }
     }
 
-    async fn rescue(&self) -> u64 {
+    pub(super) async fn rescue(&self) -> u64 {
         match self.store.rescue_expired().await {
             Ok(summary) => {
                 if summary.total() > 0 {

@@ -102,6 +102,23 @@ pub async fn claim_respects_limit_and_job_types(h: &Harness) {
     assert!(claimed.iter().all(|c| c.job.job_type == "a"));
 }
 
+pub async fn claims_of_each_size_take_exactly_their_limit(h: &Harness) {
+    for n in 0..20 {
+        h.job("s", n).await;
+    }
+    // Sizes go up, down and repeat, as a worker's free slots do.
+    for (limit, expected) in [(1, 1), (3, 3), (2, 2), (3, 3), (1, 1), (7, 7), (5, 3)] {
+        let claimed = h.store.claim(&ClaimRequest::new("w", limit)).await.unwrap();
+        assert_eq!(claimed.len(), expected, "a claim of {limit}");
+    }
+    assert!(h
+        .store
+        .claim(&ClaimRequest::new("w", 2))
+        .await
+        .unwrap()
+        .is_empty());
+}
+
 pub async fn concurrent_claimers_never_share_a_job(h: &Harness) {
     let jobs: Vec<NewJob> = (0..2000)
         .map(|n| NewJob::new("race", json!({ "n": n })))

@@ -8,6 +8,7 @@ mod cancel;
 mod claim;
 mod create;
 mod cron;
+mod exchange;
 mod lifecycle;
 mod queue;
 mod read;
@@ -40,6 +41,7 @@ macro_rules! contract_suite {
                 claim::claim_orders_by_run_at_then_creation,
                 claim::claim_sets_the_lease,
                 claim::claim_respects_limit_and_job_types,
+                claim::claims_of_each_size_take_exactly_their_limit,
                 claim::concurrent_claimers_never_share_a_job,
                 claim::claim_refuses_a_bad_request,
                 claim::claim_job_takes_one_specific_pending_job,
@@ -49,6 +51,10 @@ macro_rules! contract_suite {
                 lifecycle::progress_records_stage_and_optional_percent,
                 lifecycle::complete_stores_the_result,
                 lifecycle::complete_many_guards_each_completion_and_commits_the_rest,
+                exchange::complete_and_claim_writes_completions_then_claims_fifo,
+                exchange::complete_and_claim_completes_when_nothing_is_left_to_claim,
+                exchange::complete_and_claim_respects_job_types,
+                exchange::complete_and_claim_refuses_a_bad_request_and_writes_nothing,
                 lifecycle::transient_failure_retries_until_attempts_run_out,
                 lifecycle::permanent_failure_fails_at_once,
                 lifecycle::release_does_not_spend_an_attempt,

@@ -27,7 +27,7 @@ use crate::cron::{self, CronFiring, CronSchedule, NewCronSchedule};
 use crate::error::{StoreError, StoreResult};
 use crate::job::{Job, JobId, NewJob, Progress};
 use crate::store::{
-    aborts_group, rules, CancelOutcome, ClaimRequest, Claimed, Completion, CronStore, FailOutcome,
+    rules, CancelOutcome, ClaimRequest, Claimed, Completion, CronStore, Exchange, FailOutcome,
     Failure, Heartbeat, JobPage, JobStore, Lease, ListQuery, RescueSummary, StatusCounts,
 };
 use crate::time;
@@ -410,15 +410,28 @@ impl JobStore for LibsqlStore {
         }
         let completions = &completions;
         self.write(|tx| async move {
+            let result = queries::complete_group(&tx, completions, self.now()).await;
+            finish(tx, result).await
+        })
+        .await
+    }
+
+    async fn complete_and_claim(
+        &self,
+        completions: Vec<Completion>,
+        request: &ClaimRequest,
+    ) -> StoreResult<Exchange> {
+        rules::validate_claim(request)?;
+        let completions = &completions;
+        self.write(|tx| async move {
             let now = self.now();
-            let mut outcomes = Vec::with_capacity(completions.len());
-            for c in completions {
-                match queries::complete(&tx, &c.lease, now, &c.result).await {
-                    Err(error) if aborts_group(&error) => return finish(tx, Err(error)).await,
-                    outcome => outcomes.push(outcome),
-                }
+            let result = async {
+                let completed = queries::complete_group(&tx, completions, now).await?;
+                let claimed = queries::claim(&tx, request, now).await?;
+                Ok(Exchange { completed, claimed })
             }
-            finish(tx, Ok(outcomes)).await
+            .await;
+            finish(tx, result).await
         })
         .await
     }

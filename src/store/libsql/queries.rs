@@ -14,8 +14,8 @@ use crate::job::{Job, JobId, JobStatus, Progress};
 use crate::store::rules::{self, PreparedJob};
 use crate::store::sqlite::row::count_from_db;
 use crate::store::{
-    CancelOutcome, ClaimRequest, Claimed, FailOutcome, Failure, Heartbeat, JobPage, Lease,
-    ListQuery, RescueSummary, StatusCounts,
+    aborts_group, CancelOutcome, ClaimRequest, Claimed, Completion, FailOutcome, Failure,
+    Heartbeat, JobPage, Lease, ListQuery, RescueSummary, StatusCounts,
 };
 use crate::time;
 
@@ -194,7 +194,6 @@ pub(crate) async fn claim(
         Value::Text(request.worker_id.clone()),
         millis(lease_until),
         millis(now),
-        Value::Integer(i64::from(request.limit)),
     ];
     let type_filter = match &request.job_types {
         None => String::new(),
@@ -208,10 +207,13 @@ pub(crate) async fn claim(
             format!("AND job_type IN ({})", placeholders.join(", "))
         }
     };
+    // The limit is written as a number: SQLite plans around a bound
+    // `LIMIT` and compiles the statement again each time its value changes.
+    let limit = request.limit;
     let sql = format!(
         "UPDATE jobs {CLAIM_SET} WHERE id IN (SELECT id FROM jobs \
          WHERE status = 'pending' AND run_at <= ?3 {type_filter} \
-         ORDER BY run_at, id LIMIT ?4) RETURNING {SELECTED}"
+         ORDER BY run_at, id LIMIT {limit}) RETURNING {SELECTED}"
     );
     let mut claimed: Vec<Claimed> = jobs(conn, &sql, params)
         .await?
@@ -221,6 +223,24 @@ pub(crate) async fn claim(
     // RETURNING yields rows in no particular order; hand them out in FIFO order.
     claimed.sort_by_key(|c| (c.job.run_at, c.job.id));
     Ok(claimed)
+}
+
+/// Writes each completion guarded by its own lease, in the caller's
+/// transaction: a refused one changes nothing and the rest go on; an error
+/// that aborts the group is returned.
+pub(crate) async fn complete_group(
+    conn: &Connection,
+    completions: &[Completion],
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<StoreResult<()>>> {
+    let mut outcomes = Vec::with_capacity(completions.len());
+    for c in completions {
+        match complete(conn, &c.lease, now, &c.result).await {
+            Err(error) if aborts_group(&error) => return Err(error),
+            outcome => outcomes.push(outcome),
+        }
+    }
+    Ok(outcomes)
 }
 
 /// Claims the pending job `job`, wherever it stands in the queue.

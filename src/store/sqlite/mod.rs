@@ -6,6 +6,8 @@
 //! with `database is locked` half-way. The schema comes from the embedded
 //! `migrations/`, applied on open.
 
+mod cached;
+mod claim_statement;
 mod config;
 mod connection;
 mod cron_queries;
@@ -29,7 +31,7 @@ use crate::cron::{self, CronFiring, CronSchedule, NewCronSchedule};
 use crate::error::{StoreError, StoreResult};
 use crate::job::{Job, JobId, NewJob, Progress};
 use crate::store::{
-    aborts_group, rules, CancelOutcome, ClaimRequest, Claimed, Completion, CronStore, FailOutcome,
+    rules, CancelOutcome, ClaimRequest, Claimed, Completion, CronStore, Exchange, FailOutcome,
     Failure, Heartbeat, JobPage, JobStore, Lease, ListQuery, RescueSummary, StatusCounts,
 };
 use crate::time;
@@ -234,16 +236,21 @@ impl JobStore for SqliteStore {
             return Ok(Vec::new());
         }
         let now = self.now();
+        self.write(move |conn| queries::complete_group(conn, &completions, now))
+            .await
+    }
+
+    async fn complete_and_claim(
+        &self,
+        completions: Vec<Completion>,
+        request: &ClaimRequest,
+    ) -> StoreResult<Exchange> {
+        rules::validate_claim(request)?;
+        let (request, now) = (request.clone(), self.now());
         self.write(move |conn| {
-            completions
-                .iter()
-                .map(
-                    |c| match queries::complete(conn, &c.lease, now, &c.result) {
-                        Err(error) if aborts_group(&error) => Err(error),
-                        outcome => Ok(outcome),
-                    },
-                )
-                .collect()
+            let completed = queries::complete_group(conn, &completions, now)?;
+            let claimed = queries::claim(conn, &request, now)?;
+            Ok(Exchange { completed, claimed })
         })
         .await
     }

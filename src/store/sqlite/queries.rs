@@ -12,14 +12,16 @@ use diesel::dsl::count_star;
 use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
 
+use super::cached::Cached;
+use super::claim_statement::ClaimStatement;
 use super::row::{count_from_db, count_to_db, status_from_db, JobRow};
 use crate::error::{StoreError, StoreResult};
 use crate::job::{Job, JobId, JobStatus, Progress};
 use crate::schema::jobs;
 use crate::store::rules::{self, PreparedJob};
 use crate::store::{
-    CancelOutcome, ClaimRequest, Claimed, FailOutcome, Failure, Heartbeat, JobPage, Lease,
-    ListQuery, RescueSummary, StatusCounts,
+    aborts_group, CancelOutcome, ClaimRequest, Claimed, Completion, FailOutcome, Failure,
+    Heartbeat, JobPage, Lease, ListQuery, RescueSummary, StatusCounts,
 };
 use crate::time;
 
@@ -126,20 +128,14 @@ pub(crate) fn claim(
     rules::validate_claim(request)?;
     let lease_until = time::to_millis(time::add(now, request.lease_duration)?);
     let now = time::to_millis(now);
-    let mut ready = jobs::table
-        .select(jobs::id)
-        .filter(jobs::status.eq(PENDING))
-        .filter(jobs::run_at.le(now))
-        .order((jobs::run_at.asc(), jobs::id.asc()))
-        .limit(i64::from(request.limit))
-        .into_boxed();
-    if let Some(types) = &request.job_types {
-        ready = ready.filter(jobs::job_type.eq_any(types.clone()));
-    }
-    let rows: Vec<JobRow> = diesel::update(jobs::table.filter(jobs::id.eq_any(ready)))
-        .set(claimed_by(&request.worker_id, now, lease_until))
-        .returning(JobRow::as_returning())
-        .get_results(conn)?;
+    let rows: Vec<JobRow> = ClaimStatement::new(
+        &request.worker_id,
+        lease_until,
+        now,
+        request.limit,
+        request.job_types.as_deref(),
+    )
+    .get_results(conn)?;
     let mut claimed = rows
         .into_iter()
         .map(claimed_from)
@@ -147,6 +143,23 @@ pub(crate) fn claim(
     // RETURNING yields rows in no particular order; hand them out in FIFO order.
     claimed.sort_by_key(|c| (c.job.run_at, c.job.id));
     Ok(claimed)
+}
+
+/// Writes each completion guarded by its own lease, in the caller's
+/// transaction: a refused one changes nothing and the rest go on; an error
+/// that aborts the group is returned.
+pub(crate) fn complete_group(
+    conn: &mut SqliteConnection,
+    completions: &[Completion],
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<StoreResult<()>>> {
+    completions
+        .iter()
+        .map(|c| match complete(conn, &c.lease, now, &c.result) {
+            Err(error) if aborts_group(&error) => Err(error),
+            outcome => Ok(outcome),
+        })
+        .collect()
 }
 
 /// Claims the pending job `id`, wherever it stands in the queue.
@@ -340,16 +353,15 @@ pub(crate) fn complete(
     let result = serde_json::to_string(result)
         .map_err(|e| StoreError::InvalidInput(format!("result is not valid JSON: {e}")))?;
     let now = time::to_millis(now);
-    let updated = diesel::update(held_by(lease)?)
-        .set((
-            jobs::status.eq(COMPLETED),
-            jobs::result.eq(result),
-            jobs::locked_by.eq(None::<String>),
-            jobs::lease_expires_at.eq(None::<i64>),
-            jobs::updated_at.eq(now),
-            jobs::completed_at.eq(now),
-        ))
-        .execute(conn)?;
+    let updated = Cached(diesel::update(held_by(lease)?).set((
+        jobs::status.eq(COMPLETED),
+        jobs::result.eq(result),
+        jobs::locked_by.eq(None::<String>),
+        jobs::lease_expires_at.eq(None::<i64>),
+        jobs::updated_at.eq(now),
+        jobs::completed_at.eq(now),
+    )))
+    .execute(conn)?;
     ensure_held(conn, lease, updated)
 }
 

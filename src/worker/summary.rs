@@ -1,0 +1,59 @@
+//! What a worker did, counted.
+
+use serde::Serialize;
+
+use super::AttemptOutcome;
+
+/// What a worker did, counted by outcome.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RunSummary {
+    /// Jobs claimed.
+    pub claimed: u64,
+    /// Attempts that completed.
+    pub completed: u64,
+    /// Attempts that failed and will run again.
+    pub retrying: u64,
+    /// Jobs that failed for good.
+    pub failed: u64,
+    /// Jobs cancelled while running.
+    pub cancelled: u64,
+    /// Jobs put back to pending on shutdown.
+    pub released: u64,
+    /// Attempts abandoned because their lease was lost.
+    pub lease_lost: u64,
+    /// Outcomes that could not be written (the lease will expire).
+    pub store_errors: u64,
+    /// Attempts whose handler panicked (the lease will expire and the job
+    /// be rescued; its child processes were killed).
+    pub panicked: u64,
+    /// Expired leases rescued by this worker.
+    pub rescued: u64,
+    /// Cron ticks this worker fired (each enqueued one job).
+    pub cron_fired: u64,
+}
+
+impl RunSummary {
+    /// Counts a finished attempt task.
+    pub(crate) fn record_task(&mut self, done: Result<AttemptOutcome, tokio::task::JoinError>) {
+        match done {
+            Ok(outcome) => self.record(outcome),
+            Err(error) => {
+                tracing::error!(%error, "a job attempt panicked");
+                self.panicked += 1;
+            }
+        }
+    }
+
+    fn record(&mut self, outcome: AttemptOutcome) {
+        let slot = match outcome {
+            AttemptOutcome::Completed => &mut self.completed,
+            AttemptOutcome::Retrying => &mut self.retrying,
+            AttemptOutcome::Failed => &mut self.failed,
+            AttemptOutcome::Cancelled => &mut self.cancelled,
+            AttemptOutcome::Released => &mut self.released,
+            AttemptOutcome::LeaseLost => &mut self.lease_lost,
+            AttemptOutcome::StoreError => &mut self.store_errors,
+        };
+        *slot += 1;
+    }
+}
