@@ -6,8 +6,6 @@
 //! with `database is locked` half-way. The schema comes from the embedded
 //! `migrations/`, applied on open.
 
-mod cached;
-mod claim_statement;
 mod config;
 mod connection;
 mod cron_queries;
@@ -15,6 +13,7 @@ pub(crate) mod cron_row;
 pub(crate) mod migrate;
 mod queries;
 pub(crate) mod row;
+mod statements;
 mod transactional;
 
 use std::collections::BTreeMap;

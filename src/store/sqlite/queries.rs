@@ -12,9 +12,8 @@ use diesel::dsl::count_star;
 use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
 
-use super::cached::Cached;
-use super::claim_statement::ClaimStatement;
 use super::row::{count_from_db, count_to_db, status_from_db, JobRow};
+use super::statements::{ClaimStatement, CompleteStatement};
 use crate::error::{StoreError, StoreResult};
 use crate::job::{Job, JobId, JobStatus, Progress};
 use crate::schema::jobs;
@@ -27,7 +26,6 @@ use crate::time;
 
 const PENDING: &str = "pending";
 const RUNNING: &str = "running";
-const COMPLETED: &str = "completed";
 const FAILED: &str = "failed";
 const CANCELLED: &str = "cancelled";
 
@@ -353,14 +351,12 @@ pub(crate) fn complete(
     let result = serde_json::to_string(result)
         .map_err(|e| StoreError::InvalidInput(format!("result is not valid JSON: {e}")))?;
     let now = time::to_millis(now);
-    let updated = Cached(diesel::update(held_by(lease)?).set((
-        jobs::status.eq(COMPLETED),
-        jobs::result.eq(result),
-        jobs::locked_by.eq(None::<String>),
-        jobs::lease_expires_at.eq(None::<i64>),
-        jobs::updated_at.eq(now),
-        jobs::completed_at.eq(now),
-    )))
+    let updated = CompleteStatement {
+        id: &lease.job_id.to_string(),
+        attempt: count_to_db(lease.attempt)?,
+        result: &result,
+        now,
+    }
     .execute(conn)?;
     ensure_held(conn, lease, updated)
 }

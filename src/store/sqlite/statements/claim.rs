@@ -1,8 +1,7 @@
-//! The claim as one statement the connection keeps prepared.
+//! The claim: the oldest claimable jobs moved to running.
 //!
-//! Written out rather than built with Diesel's DSL for two reasons: Diesel
-//! keeps no `UPDATE` prepared (see [`super::cached`]), and its `LIMIT` is
-//! always a bound parameter, which SQLite (since 3.47) plans around: every
+//! Beyond being kept prepared (see [`super`]), the claim is written out
+//! because Diesel's `LIMIT` is always a bound parameter, which SQLite (since 3.47) plans around: every
 //! new value expires the statement and it is compiled again on the next
 //! step. The limit is a `u32`, written into the SQL as a number, so each
 //! claim size gets a statement of its own, prepared once.
@@ -12,7 +11,7 @@ use diesel::sql_types::{BigInt, Text};
 use diesel::sqlite::Sqlite;
 use diesel::{QueryResult, RunQueryDsl, SelectableHelper};
 
-use super::row::JobRow;
+use crate::store::sqlite::row::JobRow;
 
 /// Moves up to `limit` claimable jobs to running for `worker_id`, oldest
 /// first, returning their rows.
