@@ -39,6 +39,12 @@ pub(crate) fn insert(conn: &mut SqliteConnection, prepared: &[PreparedJob]) -> S
         .iter()
         .map(JobRow::try_from)
         .collect::<StoreResult<Vec<_>>>()?;
+    if let [row] = rows.as_slice() {
+        // One row has one shape, which the connection keeps prepared;
+        // Diesel prepares a multi-row insert anew each time.
+        diesel::insert_into(jobs::table).values(row).execute(conn)?;
+        return Ok(());
+    }
     for chunk in rows.chunks(INSERT_CHUNK) {
         diesel::insert_into(jobs::table)
             .values(chunk)
