@@ -74,7 +74,7 @@ impl Settings {
             remote_pickups: 40,
             queue_depths: [1_000, 1_000_000],
             claims: 300,
-            memory_jobs: 250_000,
+            memory_jobs: 1_000_000,
             peers: true,
             only: None,
         }
