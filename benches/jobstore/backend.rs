@@ -72,3 +72,17 @@ pub fn claim_to_completion_ms(path: &Path) -> Result<i64, String> {
         _ => Err("no job was claimed and completed".into()),
     }
 }
+
+/// Copies the write-ahead log of the database at `path` into the file and
+/// empties it, so what is measured next does not pay for what came before.
+pub fn checkpoint(path: &Path) -> Result<(), String> {
+    let url = path.to_str().ok_or("the path is not UTF-8")?;
+    let mut conn = SqliteConnection::establish(url).map_err(|e| e.to_string())?;
+    diesel::sql_query("PRAGMA busy_timeout = 30000")
+        .execute(&mut conn)
+        .map_err(|e| e.to_string())?;
+    diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&mut conn)
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
