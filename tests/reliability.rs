@@ -244,7 +244,30 @@ async fn wait_until_all_finished(store: &dyn JobStore, expected: u64, limit: Dur
     }
 }
 
+/// Waits until process `pid` catches SIGTERM (a worker started moments ago
+/// may not listen yet, and SIGTERM would then kill it outright).
+fn wait_until_catching_sigterm(pid: u32) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let caught = status
+            .lines()
+            .find_map(|line| line.strip_prefix("SigCgt:"))
+            .map(|mask| u64::from_str_radix(mask.trim(), 16).unwrap())
+            .unwrap();
+        if caught & (1 << (Signal::SIGTERM as i32 - 1)) != 0 {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "worker {pid} never listened for SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 fn stop(child: Child) -> serde_json::Value {
+    wait_until_catching_sigterm(child.id());
     kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
     let output = child.wait_with_output().unwrap();
     assert!(

@@ -169,7 +169,10 @@ impl<'w> RunLoop<'w> {
                 Some(n)
             }
             Err(error) => {
-                tracing::error!(%error, completions = count, claim = want, "writing completions and claiming failed; will try again");
+                // The claim is tried again; the attempts whose results were
+                // in this group learn of the error, and their jobs are
+                // rescued once their leases expire.
+                tracing::error!(%error, completions = count, claim = want, "writing completions and claiming failed");
                 replies.answer(Err(error));
                 sleep(Duration::from_millis(100)).await;
                 None
