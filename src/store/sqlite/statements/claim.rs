@@ -1,10 +1,12 @@
 //! The claim: the oldest claimable jobs moved to running.
 //!
 //! Beyond being kept prepared (see [`super`]), the claim is written out
-//! because Diesel's `LIMIT` is always a bound parameter, which SQLite (since 3.47) plans around: every
-//! new value expires the statement and it is compiled again on the next
-//! step. The limit is a `u32`, written into the SQL as a number, so each
-//! claim size gets a statement of its own, prepared once.
+//! because Diesel's `LIMIT` is always a bound parameter, which SQLite
+//! (since 3.47) plans around: every new value expires the statement and it
+//! is compiled again on the next step. The limit is a `u32`, written into
+//! the SQL as a number, so each claim size gets a statement of its own,
+//! prepared once. The same SQL, with numbered parameters, is the libSQL
+//! backend's claim (`store/libsql/queries.rs`).
 
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{BigInt, Text};
