@@ -8,6 +8,12 @@
 //! that is waiting together with a claim for every free slot: under load a
 //! worker commits once per round of jobs instead of twice per job, and a
 //! slot is refilled in the very transaction that records its last job.
+//!
+//! Jobs claimed together tend to finish together: when the first of a
+//! round's jobs reports, the loop lets the others of that round (started
+//! moments ago) report too, for at most [`GATHER_WINDOW`] after they were
+//! started, so short jobs share one transaction instead of splitting the
+//! worker into cohorts that take turns.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +27,10 @@ use super::completer::{self, Completer, Pending, MAX_GROUP};
 use super::{AttemptOutcome, RunSummary, Worker};
 use crate::store::Claimed;
 
+/// How long after starting a round of jobs the loop waits for more of
+/// them to report before writing the results it has.
+const GATHER_WINDOW: Duration = Duration::from_micros(100);
+
 /// The state of one [`Worker::run`].
 pub(super) struct RunLoop<'w> {
     worker: &'w Worker,
@@ -31,6 +41,8 @@ pub(super) struct RunLoop<'w> {
     running: JoinSet<AttemptOutcome>,
     hard_stop: CancellationToken,
     summary: RunSummary,
+    /// When the loop last started jobs.
+    last_start: Instant,
 }
 
 impl<'w> RunLoop<'w> {
@@ -45,6 +57,7 @@ impl<'w> RunLoop<'w> {
             running: JoinSet::new(),
             hard_stop: CancellationToken::new(),
             summary: RunSummary::default(),
+            last_start: Instant::now(),
         }
     }
 
@@ -108,6 +121,7 @@ impl<'w> RunLoop<'w> {
                 }
                 _ = shutdown.cancelled() => {}
             }
+            self.gather().await;
         }
         self.drain(config.shutdown_grace).await
     }
@@ -166,6 +180,9 @@ impl<'w> RunLoop<'w> {
                 for job in claimed {
                     self.start(job);
                 }
+                if n > 0 {
+                    self.last_start = Instant::now();
+                }
                 Some(n)
             }
             Err(error) => {
@@ -177,6 +194,26 @@ impl<'w> RunLoop<'w> {
                 sleep(Duration::from_millis(100)).await;
                 None
             }
+        }
+    }
+
+    /// Takes every completion already sent and, while jobs started less
+    /// than [`GATHER_WINDOW`] ago still hold slots, yields to let them run
+    /// and report too. Jobs that take longer are not waited for.
+    async fn gather(&mut self) {
+        loop {
+            while let Ok(pending) = self.finished.try_recv() {
+                self.group.push(pending);
+            }
+            let held = self
+                .worker
+                .config
+                .concurrency
+                .saturating_sub(self.slots.available_permits());
+            if self.group.is_empty() || held == 0 || self.last_start.elapsed() >= GATHER_WINDOW {
+                return;
+            }
+            tokio::task::yield_now().await;
         }
     }
 
