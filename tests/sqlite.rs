@@ -1,12 +1,16 @@
 //! What only the Diesel SQLite backend promises: a real file that survives
 //! reopening, transactional enqueue through the caller's connection, and
-//! clear refusals of databases it must not touch.
+//! clear refusals of databases it must not touch; and the log is
+//! checkpointed by the store's own thread, not by commits.
+
+mod common;
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, SqliteConnection};
 use jobstore::store::sqlite::{enqueue_in, enqueue_many_in};
 use jobstore::{CronStore, JobStatus, JobStore, NewJob, SqliteStore, StoreError};
 use serde_json::json;
+use std::time::Duration;
 
 /// The version of the newest migration this binary carries
 /// (`2026-11-22-000002_create_cron_jobs` -> `20261122000002`).
@@ -202,4 +206,61 @@ async fn a_database_made_by_an_older_release_is_upgraded_keeping_its_jobs() {
     let schedule = jobstore::cron::NewCronSchedule::new("after-upgrade", "old", "0 * * * *");
     store.declare_schedule(&schedule).await.unwrap();
     assert_eq!(store.count_by_type().await.unwrap()["old"].pending, 1);
+}
+
+/// The write-ahead log's frame count and how many of those frames are
+/// already copied into the database file, read from the `-shm` file (the
+/// WAL-index header: `mxFrame` at byte 16, `nBackfill` at byte 96, in the
+/// machine's byte order).
+fn wal_frames(db: &std::path::Path) -> (u32, u32) {
+    let shm = std::fs::read(db.with_extension("db-shm")).unwrap();
+    let word = |at: usize| u32::from_ne_bytes(shm[at..at + 4].try_into().unwrap());
+    (word(16), word(96))
+}
+
+#[tokio::test]
+async fn the_store_checkpoints_the_log_on_a_thread_of_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jobs.db");
+    let config =
+        jobstore::SqliteConfig::new(&path).checkpoint_interval(Some(Duration::from_millis(20)));
+    let store = SqliteStore::open_with(config).await.unwrap();
+    // Few commits: far below the 1,000 pages after which a commit itself
+    // would checkpoint.
+    for n in 0..20 {
+        store
+            .create(NewJob::new("email", json!({ "n": n })))
+            .await
+            .unwrap();
+    }
+    let (frames, backfilled) = common::poll(Duration::from_secs(10), "a checkpoint", || {
+        let (frames, backfilled) = wal_frames(&path);
+        (frames > 0 && backfilled == frames).then_some((frames, backfilled))
+    });
+    assert!(
+        frames < 1_000,
+        "{frames} frames: a commit could have checkpointed"
+    );
+    assert_eq!(backfilled, frames);
+    assert_eq!(store.count_by_status().await.unwrap().pending, 20);
+}
+
+#[tokio::test]
+async fn without_a_checkpoint_interval_small_commits_leave_the_log_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jobs.db");
+    let config = jobstore::SqliteConfig::new(&path).checkpoint_interval(None);
+    let store = SqliteStore::open_with(config).await.unwrap();
+    for n in 0..20 {
+        store
+            .create(NewJob::new("email", json!({ "n": n })))
+            .await
+            .unwrap();
+    }
+    let (frames, backfilled) = wal_frames(&path);
+    assert!(frames > 0);
+    assert_eq!(
+        backfilled, 0,
+        "nothing checkpoints below 1,000 pages of log"
+    );
 }

@@ -16,6 +16,12 @@ pub struct SqliteConfig {
     /// How long a statement waits for another connection's write lock
     /// before it gives up with `database is locked`.
     pub busy_timeout: Duration,
+    /// How often a thread of the store's own checkpoints the write-ahead
+    /// log into the database file, so that commits do not have to (see
+    /// [`SqliteConfig::DEFAULT_CHECKPOINT_INTERVAL`]); `None` leaves it to
+    /// SQLite, which checkpoints inside the commit that takes the log past
+    /// 1,000 pages.
+    pub checkpoint_interval: Option<Duration>,
     /// Where the store reads the current time.
     pub clock: SharedClock,
 }
@@ -25,6 +31,9 @@ impl SqliteConfig {
     pub const DEFAULT_MAX_CONNECTIONS: usize = 8;
     /// Busy timeout unless told otherwise.
     pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+    /// Checkpoint interval unless told otherwise: at a few thousand
+    /// transactions a second, the log grows by a few megabytes in between.
+    pub const DEFAULT_CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
 
     /// Defaults for the database at `path`.
     pub fn new(path: impl Into<PathBuf>) -> Self {
@@ -32,6 +41,7 @@ impl SqliteConfig {
             path: path.into(),
             max_connections: Self::DEFAULT_MAX_CONNECTIONS,
             busy_timeout: Self::DEFAULT_BUSY_TIMEOUT,
+            checkpoint_interval: Some(Self::DEFAULT_CHECKPOINT_INTERVAL),
             clock: Arc::new(SystemClock),
         }
     }
@@ -45,6 +55,13 @@ impl SqliteConfig {
     /// Sets the busy timeout.
     pub fn busy_timeout(mut self, timeout: Duration) -> Self {
         self.busy_timeout = timeout;
+        self
+    }
+
+    /// Sets the checkpoint interval; `None` leaves checkpoints to SQLite's
+    /// commits.
+    pub fn checkpoint_interval(mut self, interval: Option<Duration>) -> Self {
+        self.checkpoint_interval = interval;
         self
     }
 

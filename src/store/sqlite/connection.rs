@@ -14,15 +14,24 @@ use crate::error::{StoreError, StoreResult};
 /// Applies the per-connection settings: a busy timeout (set first, so the
 /// others wait for a lock instead of failing), WAL, `synchronous = NORMAL`
 /// (durable across application crashes; WAL keeps the database consistent
-/// across power loss) and foreign keys.
-pub(crate) fn configure(conn: &mut SqliteConnection, busy_timeout: Duration) -> QueryResult<()> {
+/// across power loss) and foreign keys; and, when given, the number of
+/// pages of log after which a commit checkpoints (SQLite's default: 1,000).
+pub(crate) fn configure(
+    conn: &mut SqliteConnection,
+    busy_timeout: Duration,
+    autocheckpoint: Option<u32>,
+) -> QueryResult<()> {
     let busy_ms = busy_timeout.as_millis().min(i32::MAX as u128);
     conn.batch_execute(&format!(
         "PRAGMA busy_timeout = {busy_ms};
          PRAGMA journal_mode = WAL;
          PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;"
-    ))
+    ))?;
+    match autocheckpoint {
+        Some(pages) => conn.batch_execute(&format!("PRAGMA wal_autocheckpoint = {pages};")),
+        None => Ok(()),
+    }
 }
 
 /// Why a pooled connection could not be had, in the database's own words
@@ -35,11 +44,16 @@ pub(crate) fn pool_error_reason(error: PoolError) -> String {
     }
 }
 
-/// A pool of connections to `path`, each configured by [`configure`] when
-/// it is created. The most recently used connection is handed out first:
-/// a connection whose page cache is current (nobody else wrote since its
-/// last transaction) reads nothing back from the file.
-pub(crate) fn pool(path: &str, max_size: usize, busy_timeout: Duration) -> StoreResult<Pool> {
+/// A pool of connections to `path`, each configured by [`configure`] (with
+/// `autocheckpoint`) when it is created. The most recently used connection
+/// is handed out first: a connection whose page cache is current (nobody
+/// else wrote since its last transaction) reads nothing back from the file.
+pub(crate) fn pool(
+    path: &str,
+    max_size: usize,
+    busy_timeout: Duration,
+    autocheckpoint: Option<u32>,
+) -> StoreResult<Pool> {
     // A connection handed back is checked for a dangling transaction (the
     // manager always does that); the default extra `SELECT 1` round trip
     // on every checkout is skipped: a local file does not go away.
@@ -52,7 +66,7 @@ pub(crate) fn pool(path: &str, max_size: usize, busy_timeout: Duration) -> Store
         .queue_mode(QueueMode::Lifo)
         .post_create(Hook::async_fn(move |conn, _| {
             Box::pin(async move {
-                conn.interact(move |conn| configure(conn, busy_timeout))
+                conn.interact(move |conn| configure(conn, busy_timeout, autocheckpoint))
                     .await
                     .map_err(|e| HookError::message(format!("connection task failed: {e}")))?
                     .map_err(|e| HookError::message(e.to_string()))

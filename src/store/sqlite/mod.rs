@@ -4,8 +4,10 @@
 //! a busy timeout and foreign keys; every write in a `BEGIN IMMEDIATE`
 //! transaction, so a transaction never has to upgrade a read lock and fail
 //! with `database is locked` half-way. The schema comes from the embedded
-//! `migrations/`, applied on open.
+//! `migrations/`, applied on open. The write-ahead log is checkpointed by a
+//! thread of the store's own rather than inside commits.
 
+mod checkpoint;
 mod config;
 mod connection;
 mod cron_queries;
@@ -18,6 +20,7 @@ mod transactional;
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -35,6 +38,7 @@ use crate::store::{
 };
 use crate::time;
 
+use checkpoint::Checkpointer;
 pub use config::SqliteConfig;
 pub use transactional::{enqueue_in, enqueue_many_in};
 
@@ -45,6 +49,8 @@ pub struct SqliteStore {
     clock: SharedClock,
     location: String,
     applied_on_open: Vec<String>,
+    /// Stops when the last clone of the store is dropped.
+    _checkpointer: Option<Arc<Checkpointer>>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -80,7 +86,15 @@ impl SqliteStore {
             ));
         }
         crate::store::local_file::check_writable(&config.path, &location)?;
-        let pool = connection::pool(path, config.max_connections, config.busy_timeout)?;
+        let autocheckpoint = config
+            .checkpoint_interval
+            .map(|_| checkpoint::FALLBACK_AUTOCHECKPOINT);
+        let pool = connection::pool(
+            path,
+            config.max_connections,
+            config.busy_timeout,
+            autocheckpoint,
+        )?;
         let conn = pool.get().await.map_err(|e| {
             crate::store::local_file::name_read_only(
                 open_error(connection::pool_error_reason(e)),
@@ -93,11 +107,19 @@ impl SqliteStore {
             .map_err(|e| open_error(format!("connection task failed: {e}")))?
             .map_err(|e| crate::store::local_file::name_read_only(e, &location))?;
         drop(conn);
+        let checkpointer = match config.checkpoint_interval {
+            Some(interval) => Some(Arc::new(
+                Checkpointer::start(path, config.busy_timeout, interval)
+                    .map_err(|e| open_error(e.to_string()))?,
+            )),
+            None => None,
+        };
         Ok(SqliteStore {
             pool,
             clock: config.clock,
             location,
             applied_on_open,
+            _checkpointer: checkpointer,
         })
     }
 

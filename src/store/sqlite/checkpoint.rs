@@ -1,0 +1,75 @@
+//! Checkpointing the write-ahead log on a thread of its own.
+//!
+//! In WAL mode a commit appends the pages it changed to the `-wal` file; a
+//! checkpoint copies them back into the database file and syncs both. By
+//! default SQLite runs that checkpoint inside whichever commit takes the
+//! log past 1,000 pages, so one transaction in every few dozen stalls for
+//! the copy and two `fsync`s, and a worker's round trip waits for it. The
+//! store checkpoints from a thread of its own instead, every
+//! [`SqliteConfig::checkpoint_interval`](super::SqliteConfig), in
+//! `PASSIVE` mode (it never waits for, or blocks, a reader or a writer),
+//! and its pooled connections keep an inline checkpoint only as a safety
+//! net, past [`FALLBACK_AUTOCHECKPOINT`] pages.
+
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::sqlite::SqliteConnection;
+use diesel::Connection;
+
+use super::connection::configure;
+use crate::error::{StoreError, StoreResult};
+
+/// Pages of log after which a pooled connection checkpoints inline anyway
+/// (about 40 MB with 4 KiB pages): reached only if the checkpoint thread
+/// falls behind or stops.
+pub(crate) const FALLBACK_AUTOCHECKPOINT: u32 = 10_000;
+
+/// The checkpoint thread of one store; it stops when this is dropped.
+#[derive(Debug)]
+pub(crate) struct Checkpointer {
+    // Dropping the sender wakes the thread and ends it.
+    _stop: mpsc::Sender<()>,
+}
+
+impl Checkpointer {
+    /// Opens a connection of its own to `path` and checkpoints through it
+    /// every `interval` until dropped.
+    pub(crate) fn start(
+        path: &str,
+        busy_timeout: Duration,
+        interval: Duration,
+    ) -> StoreResult<Checkpointer> {
+        let mut conn = SqliteConnection::establish(path).map_err(|e| {
+            StoreError::Database(format!("cannot open the checkpoint connection: {e}"))
+        })?;
+        configure(&mut conn, busy_timeout, None)?;
+        let (stop, stopped) = mpsc::channel();
+        thread::Builder::new()
+            .name("jobstore-checkpoint".into())
+            .spawn(move || run(conn, &stopped, interval))
+            .map_err(|e| {
+                StoreError::Database(format!("cannot start the checkpoint thread: {e}"))
+            })?;
+        Ok(Checkpointer { _stop: stop })
+    }
+}
+
+/// Checkpoints every `interval` until `stopped` is disconnected. A failure
+/// is logged when a streak of them begins, and tried again next time.
+fn run(mut conn: SqliteConnection, stopped: &mpsc::Receiver<()>, interval: Duration) {
+    let mut failing = false;
+    while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
+        match conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
+            Ok(()) => failing = false,
+            Err(error) => {
+                if !failing {
+                    tracing::warn!(%error, "checkpointing the write-ahead log failed; will try again");
+                }
+                failing = true;
+            }
+        }
+    }
+}
