@@ -8,8 +8,10 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use diesel::dsl::count_star;
+use diesel::dsl::{count_star, Filter, Lt};
+use diesel::expression::SqlLiteral;
 use diesel::prelude::*;
+use diesel::sql_types::Bool;
 use diesel::sqlite::SqliteConnection;
 
 use super::row::{count_from_db, count_to_db, status_from_db, JobRow};
@@ -466,12 +468,25 @@ pub(crate) fn cancel(
     }
 }
 
-/// Running jobs whose lease expired before `now`.
-#[diesel::dsl::auto_type]
-fn expired(now: i64) -> _ {
-    let running: &'static str = RUNNING;
+/// `status = 'running'`, written into the SQL rather than bound: SQLite
+/// uses a partial index (here the reaper's) only for a statement that
+/// repeats the index's condition as written.
+fn status_is_running() -> SqlLiteral<Bool> {
+    diesel::dsl::sql("status = 'running'")
+}
+
+/// `status = 'pending'`, written into the SQL for the partial claim index
+/// (see [`status_is_running`]).
+fn status_is_pending() -> SqlLiteral<Bool> {
+    diesel::dsl::sql("status = 'pending'")
+}
+
+/// Running jobs whose lease expired before `now` (on the reaper index).
+fn expired(
+    now: i64,
+) -> Filter<Filter<jobs::table, SqlLiteral<Bool>>, Lt<jobs::lease_expires_at, i64>> {
     jobs::table
-        .filter(jobs::status.eq(running))
+        .filter(status_is_running())
         .filter(jobs::lease_expires_at.lt(now))
 }
 
@@ -535,7 +550,7 @@ pub(crate) fn queue_position(conn: &mut SqliteConnection, id: JobId) -> StoreRes
         return Ok(None);
     }
     let ahead: i64 = jobs::table
-        .filter(jobs::status.eq(PENDING))
+        .filter(status_is_pending())
         .filter(
             jobs::run_at
                 .lt(run_at)
@@ -584,7 +599,14 @@ mod tests {
     /// statement it executed.
     fn plans_of(run: impl FnOnce(&mut SqliteConnection)) -> Vec<(String, Vec<String>)> {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("plan.db");
+        plans_of_on(&dir.path().join("plan.db"), run)
+    }
+
+    /// [`plans_of`] on the database at `path`.
+    fn plans_of_on(
+        path: &std::path::Path,
+        run: impl FnOnce(&mut SqliteConnection),
+    ) -> Vec<(String, Vec<String>)> {
         let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
         migrate::run(&mut conn).unwrap();
 
@@ -659,6 +681,32 @@ mod tests {
             );
         }
         assert_searches_with(&plans, "jobs_reaper_idx");
+    }
+
+    #[test]
+    fn queue_position_counts_on_the_claim_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("position.db");
+        let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+        migrate::run(&mut conn).unwrap();
+        let prepared = rules::prepare(
+            &crate::NewJob::new("email", serde_json::json!({})),
+            chrono::Utc::now(),
+            None,
+        )
+        .unwrap();
+        insert(&mut conn, std::slice::from_ref(&prepared)).unwrap();
+        drop(conn);
+
+        let plans = plans_of_on(&path, |conn| {
+            assert_eq!(queue_position(conn, prepared.job.id).unwrap(), Some(0));
+        });
+        let counts: Vec<_> = plans
+            .into_iter()
+            .filter(|(sql, _)| sql.contains("COUNT"))
+            .collect();
+        assert_eq!(counts.len(), 1, "{counts:?}");
+        assert_searches_with(&counts, "jobs_claim_idx");
     }
 
     /// Whether some plan line of a statement says `expected`, with no sort.

@@ -39,22 +39,27 @@ const INSERT: &str = "INSERT INTO jobs (id, job_type, status, stage, progress, p
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, \
      ?20, ?21)";
 
-/// The claim as Diesel builds it from `queries::claim`: one `UPDATE` of the
-/// first `limit` claimable jobs in FIFO order (`jobs_claim_idx`), setting
-/// what `claimed_by` sets, returning the whole row.
-const CLAIM: &str = "UPDATE jobs SET status = ?1, attempt = attempt + ?2, locked_by = ?3, \
-     lease_expires_at = ?4, started_at = ?5, updated_at = ?6, stage = ?7, progress = ?8 \
-     WHERE id IN (SELECT id FROM jobs WHERE status = ?9 AND run_at <= ?10 \
-     ORDER BY run_at ASC, id ASC LIMIT ?11) \
-     RETURNING id, job_type, status, stage, progress, params, result, error, retry_count, \
-     max_attempts, attempt, run_at, locked_by, lease_expires_at, cancel_requested, retry_of, \
-     correlation_id, created_at, updated_at, started_at, completed_at";
+/// The claim as jobstore's SQLite backend runs it
+/// (`src/store/sqlite/statements/claim.rs`): one `UPDATE` of the first
+/// `LIMIT` claimable jobs in FIFO order (the partial `jobs_claim_idx`),
+/// setting what a claim sets, returning the whole row. The statuses are
+/// written into the SQL, as there: SQLite uses a partial index only for a
+/// statement that repeats its condition as written.
+const CLAIM_HEAD: &str = "UPDATE jobs SET status = 'running', attempt = attempt + 1, locked_by = ?1, \
+     lease_expires_at = ?2, started_at = ?3, updated_at = ?4, stage = NULL, progress = NULL \
+     WHERE id IN (SELECT id FROM jobs WHERE status = 'pending' AND run_at <= ?5 \
+     ORDER BY run_at, id LIMIT ";
+const CLAIM_TAIL: &str = ") RETURNING id, job_type, status, stage, progress, params, result, error, \
+     retry_count, max_attempts, attempt, run_at, locked_by, lease_expires_at, cancel_requested, \
+     retry_of, correlation_id, created_at, updated_at, started_at, completed_at";
 
-/// `queries::complete`: one `UPDATE` guarded by the lease (running, at the
-/// claimed attempt), storing the result and clearing the lease.
-const COMPLETE: &str = "UPDATE jobs SET status = ?1, result = ?2, locked_by = ?3, \
-     lease_expires_at = ?4, updated_at = ?5, completed_at = ?6 \
-     WHERE id = ?7 AND status = ?8 AND attempt = ?9";
+/// The completion as jobstore runs it
+/// (`src/store/sqlite/statements/complete.rs`): one `UPDATE` guarded by the
+/// lease (running, at the claimed attempt), storing the result and clearing
+/// the lease.
+const COMPLETE: &str = "UPDATE jobs SET status = 'completed', result = ?1, locked_by = NULL, \
+     lease_expires_at = NULL, updated_at = ?2, completed_at = ?3 \
+     WHERE id = ?4 AND status = 'running' AND attempt = ?5";
 
 /// One counter for the whole process, as jobstore's `ID_CONTEXT`.
 static ID_CONTEXT: Mutex<ContextV7> = Mutex::new(ContextV7::new());
@@ -124,20 +129,16 @@ pub struct Claimed {
 /// Claims up to `limit` claimable jobs for `worker_id`, oldest first.
 pub fn claim(conn: &Connection, worker_id: &str, limit: usize) -> Result<Vec<Claimed>> {
     let now = now_millis();
-    let mut claim = conn.prepare_cached(CLAIM)?;
+    // As jobstore: the limit is part of the SQL, one cached statement per
+    // claim size.
+    let mut claim = conn.prepare_cached(&format!("{CLAIM_HEAD}{limit}{CLAIM_TAIL}"))?;
     let rows = claim.query_map(
         params![
-            "running",
-            1, // attempt + 1
             worker_id,
             now + LEASE_MS,
-            now,            // started_at
-            now,            // updated_at
-            None::<String>, // stage
-            None::<f64>,    // progress
-            "pending",
+            now, // started_at
+            now, // updated_at
             now, // run_at <= now
-            limit as i64,
         ],
         |row| {
             Ok(Claimed {
@@ -162,14 +163,10 @@ pub fn complete(conn: &Connection, job: &Claimed) -> Result<()> {
     let now = now_millis();
     let mut complete = conn.prepare_cached(COMPLETE)?;
     let updated = complete.execute(params![
-        "completed",
         UNIT_RESULT,
-        None::<String>, // locked_by
-        None::<i64>,    // lease_expires_at
-        now,            // updated_at
-        now,            // completed_at
+        now, // updated_at
+        now, // completed_at
         job.id,
-        "running",
         job.attempt,
     ])?;
     ensure!(
