@@ -14,7 +14,9 @@ use crate::BenchResult;
 /// from a fresh store at `path` filled with `pending` jobs once (filling a
 /// million jobs takes far longer than claiming from them). The fill's log
 /// is checkpointed and a tenth of `claims` are made unmeasured first, so
-/// the rounds time claims, not the tail of the fill.
+/// the rounds time claims, not the tail of the fill. Before each round the
+/// queue is topped up (unmeasured) to `pending` again, so every round
+/// claims from the same depth.
 pub async fn claims_per_sec(
     backend: Backend,
     path: &Path,
@@ -32,7 +34,10 @@ pub async fn claims_per_sec(
         }
     }
     let mut samples = Samples::default();
+    let mut claimed = claims.div_ceil(10);
     for _ in 0..rounds {
+        fill(&*store, claimed).await?;
+        claimed = claims;
         let started = Instant::now();
         for _ in 0..claims {
             if store.claim(&request).await?.len() != 1 {
