@@ -27,11 +27,16 @@ use crate::error::{StoreError, StoreResult};
 /// falls behind or stops.
 pub(crate) const FALLBACK_AUTOCHECKPOINT: u32 = 10_000;
 
-/// The checkpoint thread of one store; it stops when this is dropped.
+/// The checkpoint thread of one store. Dropping this stops the thread and
+/// waits for it to close its connection (at most the end of a checkpoint in
+/// progress): the store's last connection to close is then a known one, and
+/// SQLite, closing it, checkpoints the log and removes the `-wal` and `-shm`
+/// files before the process exits.
 #[derive(Debug)]
 pub(crate) struct Checkpointer {
     // Dropping the sender wakes the thread and ends it.
-    _stop: mpsc::Sender<()>,
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<thread::JoinHandle<()>>,
 }
 
 impl Checkpointer {
@@ -47,13 +52,27 @@ impl Checkpointer {
         })?;
         configure(&mut conn, busy_timeout, None)?;
         let (stop, stopped) = mpsc::channel();
-        thread::Builder::new()
+        let thread = thread::Builder::new()
             .name("jobstore-checkpoint".into())
             .spawn(move || run(conn, &stopped, interval))
             .map_err(|e| {
                 StoreError::Database(format!("cannot start the checkpoint thread: {e}"))
             })?;
-        Ok(Checkpointer { _stop: stop })
+        Ok(Checkpointer {
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            if thread.join().is_err() {
+                tracing::warn!("the checkpoint thread panicked");
+            }
+        }
     }
 }
 

@@ -49,7 +49,9 @@ pub struct SqliteStore {
     clock: SharedClock,
     location: String,
     applied_on_open: Vec<String>,
-    /// Stops when the last clone of the store is dropped.
+    /// Stops when the last clone of the store is dropped. Declared after
+    /// `pool` so that it is dropped after the pooled connections: its own
+    /// connection closes last (see [`Checkpointer`]).
     _checkpointer: Option<Arc<Checkpointer>>,
 }
 
