@@ -218,21 +218,29 @@ fn wal_frames(db: &std::path::Path) -> (u32, u32) {
     (word(16), word(96))
 }
 
-#[tokio::test]
-async fn the_store_checkpoints_the_log_on_a_thread_of_its_own() {
-    let dir = tempfile::tempdir().unwrap();
+/// A store on a fresh file in `dir`, with `checkpoint_interval`, after 20
+/// single-job commits: far below the 1,000 pages of log after which a
+/// commit itself would checkpoint.
+async fn store_after_twenty_commits(
+    dir: &tempfile::TempDir,
+    checkpoint_interval: Option<Duration>,
+) -> (std::path::PathBuf, SqliteStore) {
     let path = dir.path().join("jobs.db");
-    let config =
-        jobstore::SqliteConfig::new(&path).checkpoint_interval(Some(Duration::from_millis(20)));
+    let config = jobstore::SqliteConfig::new(&path).checkpoint_interval(checkpoint_interval);
     let store = SqliteStore::open_with(config).await.unwrap();
-    // Few commits: far below the 1,000 pages after which a commit itself
-    // would checkpoint.
     for n in 0..20 {
         store
             .create(NewJob::new("email", json!({ "n": n })))
             .await
             .unwrap();
     }
+    (path, store)
+}
+
+#[tokio::test]
+async fn the_store_checkpoints_the_log_on_a_thread_of_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, store) = store_after_twenty_commits(&dir, Some(Duration::from_millis(20))).await;
     let (frames, backfilled) = common::poll(Duration::from_secs(10), "a checkpoint", || {
         let (frames, backfilled) = wal_frames(&path);
         (frames > 0 && backfilled == frames).then_some((frames, backfilled))
@@ -248,15 +256,7 @@ async fn the_store_checkpoints_the_log_on_a_thread_of_its_own() {
 #[tokio::test]
 async fn without_a_checkpoint_interval_small_commits_leave_the_log_alone() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("jobs.db");
-    let config = jobstore::SqliteConfig::new(&path).checkpoint_interval(None);
-    let store = SqliteStore::open_with(config).await.unwrap();
-    for n in 0..20 {
-        store
-            .create(NewJob::new("email", json!({ "n": n })))
-            .await
-            .unwrap();
-    }
+    let (path, _store) = store_after_twenty_commits(&dir, None).await;
     let (frames, backfilled) = wal_frames(&path);
     assert!(frames > 0);
     assert_eq!(
