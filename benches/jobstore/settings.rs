@@ -20,8 +20,8 @@ pub struct Settings {
     pub remote_pickups: usize,
     /// The shallow and the deep queue claims are measured against.
     pub queue_depths: [usize; 2],
-    /// Claims measured at each depth, in each of `runs` rounds on one
-    /// filled file.
+    /// Claims measured at each depth in each round (`runs` × 5 rounds per
+    /// depth, taking turns, on one filled file per depth).
     pub claims: usize,
     /// Jobs the worker processes while its memory is sampled.
     pub memory_jobs: usize,
@@ -73,7 +73,7 @@ impl Settings {
             pickups: 200,
             remote_pickups: 40,
             queue_depths: [1_000, 1_000_000],
-            claims: 300,
+            claims: 1_000,
             memory_jobs: 1_000_000,
             peers: true,
             only: None,

@@ -281,15 +281,17 @@ impl<'a> Suite<'a> {
     }
 
     async fn claims(&mut self) -> BenchResult<()> {
-        // Rounds are short (a few hundred claims), so take more of them
-        // than of the other figures: a checkpoint landing in one round
-        // moves its figure, not the median.
+        // Rounds are short (a fraction of a second), so take more of them
+        // than of the other figures: a pause landing in one round moves its
+        // figure, not the median.
         let (claims, rounds) = (self.settings.claims, self.settings.runs * 5);
-        for depth in self.settings.queue_depths {
-            for backend in Backend::ALL {
-                let path = self.fresh();
-                let samples = claims::claims_per_sec(backend, &path, depth, claims, rounds).await?;
-                remove_database(&path);
+        let depths = self.settings.queue_depths;
+        for backend in Backend::ALL {
+            let paths = depths.map(|_| self.fresh());
+            let paths = paths.each_ref().map(PathBuf::as_path);
+            let samples = claims::claims_per_sec(backend, &paths, &depths, claims, rounds).await?;
+            for ((path, depth), samples) in paths.into_iter().zip(depths).zip(samples) {
+                remove_database(path);
                 self.report
                     .add(&names::claims(depth), "claims/s", subject(backend), samples);
             }
