@@ -31,8 +31,8 @@ const LEASE_MS: i64 = 60_000;
 
 /// Diesel's insert of a `JobRow`: all 21 columns, the empty ones bound as
 /// NULL (`treat_none_as_default_value = false`), none left to defaults.
-/// jobstore inserts a batch as one multi-row `INSERT`; this baseline runs
-/// this one-row statement once per job, prepared once.
+/// Like jobstore's SQLite backend, this baseline runs this one-row
+/// statement once per job, prepared once.
 const INSERT: &str = "INSERT INTO jobs (id, job_type, status, stage, progress, params, result, \
      error, retry_count, max_attempts, attempt, run_at, locked_by, lease_expires_at, \
      cancel_requested, retry_of, correlation_id, created_at, updated_at, started_at, completed_at) \
