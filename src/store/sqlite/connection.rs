@@ -2,13 +2,14 @@
 
 use std::time::Duration;
 
-use deadpool::managed::QueueMode;
-use deadpool_diesel::sqlite::{Hook, HookError, Manager, Pool, PoolError, Runtime};
-use deadpool_diesel::{ManagerConfig, RecyclingMethod};
+use deadpool::managed::{Hook, HookError, QueueMode};
+use deadpool_diesel::sqlite::{Manager, PoolError, Runtime};
+use deadpool_diesel::Connection as SyncConnection;
 use diesel::connection::SimpleConnection;
 use diesel::result::QueryResult;
 use diesel::sqlite::SqliteConnection;
 
+use super::manager::{LocalFileManager, Pool};
 use crate::error::{StoreError, StoreResult};
 
 /// Applies the per-connection settings: a busy timeout (set first, so the
@@ -54,24 +55,23 @@ pub(crate) fn pool(
     busy_timeout: Duration,
     autocheckpoint: Option<u32>,
 ) -> StoreResult<Pool> {
-    // A connection handed back is checked for a dangling transaction (the
-    // manager always does that); the default extra `SELECT 1` round trip
-    // on every checkout is skipped: a local file does not go away.
-    let config = ManagerConfig {
-        recycling_method: RecyclingMethod::CustomFunction(Box::new(|_| Ok(()))),
-    };
-    let manager = Manager::from_config(path, Runtime::Tokio1, config);
+    // Checkouts run nothing on the connection (see `LocalFileManager`):
+    // a local file does not go away, and the store checks for a dangling
+    // transaction after each operation.
+    let manager = LocalFileManager(Manager::new(path, Runtime::Tokio1));
     Pool::builder(manager)
         .max_size(max_size.max(1))
         .queue_mode(QueueMode::Lifo)
-        .post_create(Hook::async_fn(move |conn, _| {
-            Box::pin(async move {
-                conn.interact(move |conn| configure(conn, busy_timeout, autocheckpoint))
-                    .await
-                    .map_err(|e| HookError::message(format!("connection task failed: {e}")))?
-                    .map_err(|e| HookError::message(e.to_string()))
-            })
-        }))
+        .post_create(Hook::async_fn(
+            move |conn: &mut SyncConnection<SqliteConnection>, _| {
+                Box::pin(async move {
+                    conn.interact(move |conn| configure(conn, busy_timeout, autocheckpoint))
+                        .await
+                        .map_err(|e| HookError::message(format!("connection task failed: {e}")))?
+                        .map_err(|e| HookError::message(e.to_string()))
+                })
+            },
+        ))
         .build()
         .map_err(|e| StoreError::Config(format!("cannot build the connection pool: {e}")))
 }

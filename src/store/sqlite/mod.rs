@@ -12,6 +12,7 @@ mod config;
 mod connection;
 mod cron_queries;
 pub(crate) mod cron_row;
+mod manager;
 pub(crate) mod migrate;
 mod queries;
 pub(crate) mod row;
@@ -25,7 +26,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use deadpool_diesel::sqlite::Pool;
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::sqlite::SqliteConnection;
 
 use crate::clock::SharedClock;
@@ -40,6 +41,7 @@ use crate::time;
 
 use checkpoint::Checkpointer;
 pub use config::SqliteConfig;
+use manager::Pool;
 pub use transactional::{enqueue_in, enqueue_many_in};
 
 /// A [`JobStore`] on a SQLite file through Diesel.
@@ -155,10 +157,21 @@ impl SqliteStore {
                 connection::pool_error_reason(e)
             ))
         })?;
-        conn.interact(f)
+        let (result, broken) = conn
+            .interact(|conn| {
+                let result = f(conn);
+                // What deadpool-diesel would check at the next checkout:
+                // a failed rollback leaves the connection unusable.
+                let broken = AnsiTransactionManager::is_broken_transaction_manager(conn);
+                (result, broken)
+            })
             .await
-            .map_err(|e| StoreError::Database(format!("connection task failed: {e}")))?
-            .map_err(|e| crate::store::local_file::name_read_only(e, &self.location))
+            .map_err(|e| StoreError::Database(format!("connection task failed: {e}")))?;
+        if broken {
+            tracing::warn!(path = %self.location, "discarding a connection left inside a transaction");
+            drop(deadpool::managed::Object::take(conn));
+        }
+        result.map_err(|e| crate::store::local_file::name_read_only(e, &self.location))
     }
 
     /// Runs `f` in a `BEGIN IMMEDIATE` transaction.
