@@ -2,6 +2,8 @@
 //! either order, the same migrations recorded in Diesel's own table, files
 //! that either backend opens, and clear errors for bad locations.
 
+mod common;
+
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
@@ -257,4 +259,28 @@ async fn a_database_made_by_an_older_release_is_upgraded_keeping_its_jobs() {
     store.declare_schedule(&schedule).await.unwrap();
     let mut conn = SqliteConnection::establish(file.to_str().unwrap()).unwrap();
     assert!(conn.pending_migrations(MIGRATIONS).unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_local_file_is_checkpointed_by_a_thread_of_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jobs.db");
+    let config =
+        jobstore::LibsqlConfig::local(&path).checkpoint_interval(Some(Duration::from_millis(20)));
+    let store = LibsqlStore::open_with(config).await.unwrap();
+    for n in 0..20 {
+        store
+            .create(NewJob::new("email", json!({ "n": n })))
+            .await
+            .unwrap();
+    }
+    let (frames, backfilled) = common::poll(Duration::from_secs(10), "a checkpoint", || {
+        let (frames, backfilled) = common::wal_frames(&path);
+        (frames > 0 && backfilled == frames).then_some((frames, backfilled))
+    });
+    // Twenty small commits stay far below the 1,000 (or 10,000) pages
+    // after which a commit would checkpoint by itself.
+    assert!(frames < 1_000, "{frames} frames");
+    assert_eq!(backfilled, frames);
+    assert_eq!(store.count_by_status().await.unwrap().pending, 20);
 }

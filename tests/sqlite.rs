@@ -208,16 +208,6 @@ async fn a_database_made_by_an_older_release_is_upgraded_keeping_its_jobs() {
     assert_eq!(store.count_by_type().await.unwrap()["old"].pending, 1);
 }
 
-/// The write-ahead log's frame count and how many of those frames are
-/// already copied into the database file, read from the `-shm` file (the
-/// WAL-index header: `mxFrame` at byte 16, `nBackfill` at byte 96, in the
-/// machine's byte order).
-fn wal_frames(db: &std::path::Path) -> (u32, u32) {
-    let shm = std::fs::read(db.with_extension("db-shm")).unwrap();
-    let word = |at: usize| u32::from_ne_bytes(shm[at..at + 4].try_into().unwrap());
-    (word(16), word(96))
-}
-
 /// A store on a fresh file in `dir`, with `checkpoint_interval`, after 20
 /// single-job commits: far below the 1,000 pages of log after which a
 /// commit itself would checkpoint.
@@ -242,7 +232,7 @@ async fn the_store_checkpoints_the_log_on_a_thread_of_its_own() {
     let dir = tempfile::tempdir().unwrap();
     let (path, store) = store_after_twenty_commits(&dir, Some(Duration::from_millis(20))).await;
     let (frames, backfilled) = common::poll(Duration::from_secs(10), "a checkpoint", || {
-        let (frames, backfilled) = wal_frames(&path);
+        let (frames, backfilled) = common::wal_frames(&path);
         (frames > 0 && backfilled == frames).then_some((frames, backfilled))
     });
     assert!(
@@ -257,7 +247,7 @@ async fn the_store_checkpoints_the_log_on_a_thread_of_its_own() {
 async fn without_a_checkpoint_interval_small_commits_leave_the_log_alone() {
     let dir = tempfile::tempdir().unwrap();
     let (path, _store) = store_after_twenty_commits(&dir, None).await;
-    let (frames, backfilled) = wal_frames(&path);
+    let (frames, backfilled) = common::wal_frames(&path);
     assert!(frames > 0);
     assert_eq!(
         backfilled, 0,

@@ -123,3 +123,14 @@ pub fn poll<T>(limit: Duration, what: &str, mut check: impl FnMut() -> Option<T>
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+/// The write-ahead log's frame count and how many of those frames are
+/// already copied into the database file, read from the `-shm` file (the
+/// WAL-index header: `mxFrame` at byte 16, `nBackfill` at byte 96, in the
+/// machine's byte order).
+#[allow(dead_code)] // not every test binary reads the log
+pub fn wal_frames(db: &std::path::Path) -> (u32, u32) {
+    let shm = std::fs::read(db.with_extension("db-shm")).unwrap();
+    let word = |at: usize| u32::from_ne_bytes(shm[at..at + 4].try_into().unwrap());
+    (word(16), word(96))
+}

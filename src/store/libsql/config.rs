@@ -51,6 +51,11 @@ pub struct LibsqlConfig {
     pub operation_timeout: Duration,
     /// Where the store reads the current time.
     pub clock: SharedClock,
+    /// For a local file: how often a thread of the store's own checkpoints
+    /// the write-ahead log, as the Diesel backend does (see
+    /// [`SqliteConfig::checkpoint_interval`](crate::SqliteConfig)); `None`
+    /// leaves it to SQLite, inside commits. Unused for a server.
+    pub checkpoint_interval: Option<Duration>,
 }
 
 impl LibsqlConfig {
@@ -80,6 +85,7 @@ impl LibsqlConfig {
             busy_timeout: Self::DEFAULT_BUSY_TIMEOUT,
             operation_timeout: Self::DEFAULT_OPERATION_TIMEOUT,
             clock: Arc::new(SystemClock),
+            checkpoint_interval: Some(crate::SqliteConfig::DEFAULT_CHECKPOINT_INTERVAL),
         }
     }
 
@@ -92,6 +98,13 @@ impl LibsqlConfig {
     /// Sets the operation timeout.
     pub fn operation_timeout(mut self, timeout: Duration) -> Self {
         self.operation_timeout = timeout;
+        self
+    }
+
+    /// Sets the checkpoint interval of a local file; `None` leaves
+    /// checkpoints to SQLite.
+    pub fn checkpoint_interval(mut self, interval: Option<Duration>) -> Self {
+        self.checkpoint_interval = interval;
         self
     }
 

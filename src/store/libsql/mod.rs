@@ -34,6 +34,7 @@ use crate::time;
 
 pub use config::{LibsqlConfig, LibsqlLocation};
 
+use crate::store::sqlite::checkpoint::{Checkpointer, FALLBACK_AUTOCHECKPOINT};
 use idle::{IdleConnections, Lent};
 
 /// A [`JobStore`] on a libSQL database, local or remote.
@@ -50,6 +51,9 @@ pub struct LibsqlStore {
     idle: Arc<IdleConnections>,
     clock: SharedClock,
     applied_on_open: Vec<String>,
+    /// Checkpoints a local file's log (see `SqliteConfig::checkpoint_interval`);
+    /// the last clone of the store to drop stops it.
+    checkpointer: Option<Arc<Checkpointer>>,
 }
 
 impl std::fmt::Debug for LibsqlStore {
@@ -114,6 +118,12 @@ impl LibsqlStore {
             crate::store::local_file::check_writable(path, &location.to_string())?;
         }
         let db = build(&config.location).await.map_err(&open_error)?;
+        let checkpointer = match (&config.location, config.checkpoint_interval) {
+            (LibsqlLocation::Local(path), Some(interval)) => {
+                start_checkpointer(path, config.busy_timeout, interval)?
+            }
+            _ => None,
+        };
         let store = LibsqlStore {
             db: Arc::new(db),
             location: config.location,
@@ -123,6 +133,7 @@ impl LibsqlStore {
             idle: Arc::new(IdleConnections::default()),
             clock: config.clock,
             applied_on_open: Vec::new(),
+            checkpointer,
         };
         let conn = store
             .connect()
@@ -180,6 +191,16 @@ impl LibsqlStore {
                 conn.execute("PRAGMA synchronous = NORMAL", ())
                     .await
                     .map_err(db_error)?;
+                if self.checkpointer.is_some() {
+                    // Checkpoints are the checkpoint thread's; a commit
+                    // runs one only should that thread fall behind.
+                    conn.query(
+                        &format!("PRAGMA wal_autocheckpoint = {FALLBACK_AUTOCHECKPOINT}"),
+                        (),
+                    )
+                    .await
+                    .map_err(db_error)?;
+                }
                 conn
             }
         };
@@ -284,6 +305,26 @@ impl LibsqlStore {
 }
 
 /// The libSQL database handle for `location`.
+/// The checkpoint thread of a local file: the Diesel backend's, on a
+/// connection of its own through the same SQLite engine (libSQL's). A path
+/// that is not UTF-8 (which that connection cannot name) keeps SQLite's
+/// checkpoints inside commits.
+fn start_checkpointer(
+    path: &std::path::Path,
+    busy_timeout: Duration,
+    interval: Duration,
+) -> StoreResult<Option<Arc<Checkpointer>>> {
+    let Some(path) = path.to_str() else {
+        tracing::warn!(path = %path.display(), "not UTF-8: the log is checkpointed by commits");
+        return Ok(None);
+    };
+    Ok(Some(Arc::new(Checkpointer::start(
+        path,
+        busy_timeout,
+        interval,
+    )?)))
+}
+
 async fn build(location: &LibsqlLocation) -> Result<Database, String> {
     match location {
         LibsqlLocation::Local(path) => {

@@ -7,7 +7,7 @@
 //! `migrations/`, applied on open. The write-ahead log is checkpointed by a
 //! thread of the store's own rather than inside commits.
 
-mod checkpoint;
+pub(crate) mod checkpoint;
 mod config;
 mod connection;
 mod cron_queries;
