@@ -609,3 +609,6 @@ impl CronStore for LibsqlStore {
         Ok(firing)
     }
 }
+
+#[cfg(test)]
+mod tests;
