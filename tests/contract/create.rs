@@ -82,6 +82,50 @@ pub async fn create_many_is_all_or_nothing(h: &Harness) {
     assert_eq!(h.store.get(last.id).await.unwrap(), *last);
 }
 
+pub async fn create_many_stores_batches_of_every_size(h: &Harness) {
+    // Sizes on both sides of the backends' statement shapes (SQLite inserts
+    // 64, 16, 4 and 1 rows per statement), one job of each batch with
+    // every optional column set.
+    let sizes = [1, 3, 4, 5, 15, 16, 17, 63, 64, 65, 100, 149];
+    let mut created = Vec::new();
+    for (batch, size) in sizes.into_iter().enumerate() {
+        let jobs: Vec<NewJob> = (0..size)
+            .map(|n| {
+                let job = NewJob::new(format!("size-{size}"), json!({ "batch": batch, "n": n }));
+                if n == size / 2 {
+                    job.correlation_id(format!("c-{batch}")).max_attempts(5)
+                } else {
+                    job
+                }
+            })
+            .collect();
+        let batch_jobs = h.store.create_many(jobs).await.unwrap();
+        assert_eq!(batch_jobs.len(), size, "a batch of {size}");
+        for (n, job) in batch_jobs.iter().enumerate() {
+            assert_eq!(job.params, json!({ "batch": batch, "n": n }));
+            assert_eq!(
+                h.store.get(job.id).await.unwrap(),
+                *job,
+                "stored as returned"
+            );
+        }
+        created.extend(batch_jobs);
+    }
+    let total: usize = sizes.iter().sum();
+    assert_eq!(
+        h.store.count_by_status().await.unwrap().pending,
+        total as u64
+    );
+    let claimed = h
+        .store
+        .claim(&jobstore::ClaimRequest::new("w", total as u32))
+        .await
+        .unwrap();
+    let claimed_ids: Vec<JobId> = claimed.iter().map(|c| c.job.id).collect();
+    let created_ids: Vec<JobId> = created.iter().map(|j| j.id).collect();
+    assert_eq!(claimed_ids, created_ids, "claimed in creation order");
+}
+
 pub async fn get_unknown_id_is_not_found(h: &Harness) {
     let id = JobId::new_at(start());
     let err = h.store.get(id).await.unwrap_err();

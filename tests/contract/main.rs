@@ -30,6 +30,7 @@ macro_rules! contract_suite {
                 create::create_returns_pending_job_with_defaults,
                 create::create_refuses_invalid_input_and_stores_nothing,
                 create::create_many_is_all_or_nothing,
+                create::create_many_stores_batches_of_every_size,
                 create::get_unknown_id_is_not_found,
                 create::scheduled_job_is_not_claimable_before_run_at,
                 read::list_is_newest_first_and_filters,
