@@ -57,11 +57,12 @@ fn insert_chunks<'r, const N: usize>(
     conn: &mut SqliteConnection,
     rows: &'r [JobRow],
 ) -> StoreResult<&'r [JobRow]> {
-    let (chunks, rest) = rows.as_chunks::<N>();
-    for chunk in chunks {
+    let mut rest = rows;
+    while let Some((chunk, tail)) = rest.split_first_chunk::<N>() {
         diesel::insert_into(jobs::table)
             .values(chunk)
             .execute(conn)?;
+        rest = tail;
     }
     Ok(rest)
 }
