@@ -37,6 +37,9 @@ impl managed::Manager for LocalFileManager {
 /// The store's pool of connections.
 pub(crate) type Pool = managed::Pool<LocalFileManager>;
 
+/// A connection checked out of the [`Pool`].
+pub(crate) type Connection = managed::Object<LocalFileManager>;
+
 #[cfg(test)]
 mod tests {
     use diesel::connection::{AnsiTransactionManager, TransactionManager};
@@ -63,8 +66,30 @@ mod tests {
         .unwrap()
     }
 
+    // Each check runs on both kinds of runtime: a multi-threaded one runs
+    // operations in place, a current-thread one on the blocking pool.
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_connection_left_inside_a_transaction_is_not_used_again() {
+        dangling_transaction_is_not_reused().await;
+    }
+
+    #[tokio::test]
+    async fn a_connection_left_inside_a_transaction_is_not_used_again_on_one_thread() {
+        dangling_transaction_is_not_reused().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_connection_whose_operation_panicked_is_replaced() {
+        panicked_connection_is_replaced().await;
+    }
+
+    #[tokio::test]
+    async fn a_connection_whose_operation_panicked_is_replaced_on_one_thread() {
+        panicked_connection_is_replaced().await;
+    }
+
+    async fn dangling_transaction_is_not_reused() {
         let dir = tempfile::tempdir().unwrap();
         let store = one_connection_store(&dir).await;
         store
@@ -81,8 +106,7 @@ mod tests {
         assert_eq!(jobs_in_file(&dir), 1);
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_connection_whose_operation_panicked_is_replaced() {
+    async fn panicked_connection_is_replaced() {
         let dir = tempfile::tempdir().unwrap();
         let store = one_connection_store(&dir).await;
         let panicked = store

@@ -14,6 +14,7 @@ mod cron_queries;
 pub(crate) mod cron_row;
 mod manager;
 pub(crate) mod migrate;
+mod on_connection;
 mod queries;
 pub(crate) mod row;
 mod statements;
@@ -26,7 +27,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::sqlite::SqliteConnection;
 
 use crate::clock::SharedClock;
@@ -145,7 +145,8 @@ impl SqliteStore {
         time::truncate(self.clock.now())
     }
 
-    /// Runs `f` on a pooled connection, off the async runtime.
+    /// Runs `f` on a pooled connection without blocking the runtime's other
+    /// tasks (see [`on_connection`]).
     async fn with_conn<T, F>(&self, f: F) -> StoreResult<T>
     where
         F: FnOnce(&mut SqliteConnection) -> StoreResult<T> + Send + 'static,
@@ -157,21 +158,13 @@ impl SqliteStore {
                 connection::pool_error_reason(e)
             ))
         })?;
-        let (result, broken) = conn
-            .interact(|conn| {
-                let result = f(conn);
-                // What deadpool-diesel would check at the next checkout:
-                // a failed rollback leaves the connection unusable.
-                let broken = AnsiTransactionManager::is_broken_transaction_manager(conn);
-                (result, broken)
-            })
-            .await
-            .map_err(|e| StoreError::Database(format!("connection task failed: {e}")))?;
-        if broken {
-            tracing::warn!(path = %self.location, "discarding a connection left inside a transaction");
+        let ran = on_connection::run(&conn, f).await;
+        if ran.broken {
+            tracing::warn!(path = %self.location, "discarding a connection left unusable by an operation");
             drop(deadpool::managed::Object::take(conn));
         }
-        result.map_err(|e| crate::store::local_file::name_read_only(e, &self.location))
+        ran.result
+            .map_err(|e| crate::store::local_file::name_read_only(e, &self.location))
     }
 
     /// Runs `f` in a `BEGIN IMMEDIATE` transaction.
