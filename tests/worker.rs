@@ -322,6 +322,80 @@ async fn graceful_shutdown_returns_unfinished_jobs_without_spending_an_attempt()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_a_running_worker_shuts_it_down_gracefully() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let id = enqueue(&store, "patient", json!(null)).await;
+    let worker = Worker::new(Arc::clone(&store), registry(), fast_config()).unwrap();
+    let (_shutdown, running) = start(&worker);
+    drop(worker);
+    wait_for(&*store, id, |j| j.stage.as_deref() == Some("waiting")).await;
+    // Drop `run`'s future without cancelling its token.
+    running.abort();
+    assert!(running.await.unwrap_err().is_cancelled());
+    // The loop drains as on shutdown: the job is put back at once, not left
+    // running until its lease runs out...
+    let job = wait_for(&*store, id, |j| j.status == JobStatus::Pending).await;
+    assert_eq!((job.retry_count, job.locked_by), (0, None));
+    // ...and then the loop ends, letting go of the worker and its store.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while Arc::strong_count(&store) > 1 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the loop never ended"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[test]
+fn a_worker_stops_quietly_when_its_runtime_shuts_down() {
+    // The loop runs on a thread of its own (`jobstore-worker-<id>`): count
+    // the panics on that thread.
+    static LOOP_PANICS: AtomicUsize = AtomicUsize::new(0);
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().name() == Some("jobstore-worker-runtime-drop") {
+            LOOP_PANICS.fetch_add(1, Ordering::SeqCst);
+        }
+        previous(info);
+    }));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = runtime.block_on(open(&dir));
+    let id = runtime.block_on(enqueue(&store, "patient", json!(null)));
+    let config = WorkerConfig {
+        worker_id: "runtime-drop".into(),
+        ..fast_config()
+    };
+    let worker = Worker::new(Arc::clone(&store), registry(), config).unwrap();
+    runtime.spawn({
+        let worker = worker.clone();
+        async move { worker.run(tokio_util::sync::CancellationToken::new()).await }
+    });
+    drop(worker);
+    runtime.block_on(wait_for(&*store, id, |j| {
+        j.stage.as_deref() == Some("waiting")
+    }));
+    drop(runtime);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while Arc::strong_count(&store) > 1 {
+        assert!(std::time::Instant::now() < deadline, "the loop never ended");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(LOOP_PANICS.load(Ordering::SeqCst), 0);
+    // A pooled connection is closed on a runtime's blocking pool.
+    let closing = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    closing.block_on(async move { drop(store) });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_busy_worker_runs_each_job_once_and_never_more_than_its_concurrency() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir).await;

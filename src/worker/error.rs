@@ -96,4 +96,7 @@ pub enum WorkerError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The worker loop could not start, or ended in a panic.
+    #[error("worker loop: {0}")]
+    Loop(String),
 }

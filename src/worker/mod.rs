@@ -9,6 +9,7 @@ mod context;
 mod error;
 pub(crate) mod execute;
 mod job_type;
+mod loop_thread;
 pub(crate) mod outcome;
 mod registry;
 mod run_loop;

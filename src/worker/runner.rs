@@ -12,7 +12,6 @@ use tokio_util::sync::CancellationToken;
 
 use super::completer::Completer;
 use super::execute::Attempt;
-use super::run_loop::RunLoop;
 use super::{AttemptOutcome, Registry, RunSummary, WorkerConfig, WorkerError};
 use crate::client::Client;
 use crate::job::{Job, JobId, NewJob};
@@ -107,9 +106,15 @@ impl Worker {
     /// Runs until `shutdown` is cancelled: then stops claiming, lets
     /// running jobs finish within the grace period, stops the rest and puts
     /// them back to pending without spending an attempt.
+    ///
+    /// On a multi-threaded runtime the worker's loop runs on a thread of its
+    /// own (named `jobstore-worker-<worker id>`) while its jobs run as tasks
+    /// of the runtime; dropping this future shuts the worker down as
+    /// cancelling `shutdown` does, and a runtime that shuts down stops the
+    /// loop at once (its jobs' leases then run out and they are rescued).
     pub async fn run(&self, shutdown: CancellationToken) -> Result<RunSummary, WorkerError> {
         tracing::info!(worker_id = %self.config.worker_id, "worker started");
-        let summary = RunLoop::new(self).run(shutdown).await;
+        let summary = super::loop_thread::run(self, shutdown).await?;
         tracing::info!(?summary, "worker stopped");
         Ok(summary)
     }
