@@ -34,19 +34,19 @@ pub(super) async fn run(
     let stop = shutdown.child_token();
     let _stop_when_dropped = stop.clone().drop_guard();
     let (done, summary) = oneshot::channel();
-    // A task that only waits: the runtime drops it, and with it `alive`,
-    // when it shuts down, and the loop must then stop at once (its timers
-    // and tasks are gone).
-    let (alive, runtime_gone) = oneshot::channel::<()>();
-    let sentinel = handle.spawn(async move {
-        let _alive = alive;
-        std::future::pending::<()>().await;
-    });
     let worker = worker.clone();
     let span = tracing::Span::current();
     thread::Builder::new()
         .name(format!("jobstore-worker-{}", worker.config.worker_id))
         .spawn(move || {
+            // A task that only waits: the runtime drops it, and with it
+            // `alive`, when it shuts down, and the loop must then stop at
+            // once (its timers and tasks are gone).
+            let (alive, runtime_gone) = oneshot::channel::<()>();
+            let sentinel = handle.spawn(async move {
+                let _alive = alive;
+                std::future::pending::<()>().await;
+            });
             let ended = handle.block_on(async {
                 tokio::select! {
                     biased;
