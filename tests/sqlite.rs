@@ -208,6 +208,89 @@ async fn a_database_made_by_an_older_release_is_upgraded_keeping_its_jobs() {
     assert_eq!(store.count_by_type().await.unwrap()["old"].pending, 1);
 }
 
+/// Every row of `jobs`, rowid and all 21 columns, as SQL literals.
+fn dump_jobs(conn: &mut SqliteConnection) -> String {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Dump {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        rows: String,
+    }
+    let columns = "rowid, id, job_type, status, stage, progress, params, result, error, \
+         retry_count, max_attempts, attempt, run_at, locked_by, lease_expires_at, \
+         cancel_requested, retry_of, correlation_id, created_at, updated_at, started_at, \
+         completed_at";
+    let quoted: Vec<String> = columns.split(", ").map(|c| format!("quote({c})")).collect();
+    let sql = format!(
+        "SELECT coalesce(group_concat({}, char(10)), '') AS rows \
+         FROM (SELECT * , rowid FROM jobs ORDER BY rowid)",
+        quoted.join(" || ',' || ")
+    );
+    diesel::sql_query(sql)
+        .get_result::<Dump>(conn)
+        .unwrap()
+        .rows
+}
+
+#[tokio::test]
+async fn rebuilding_the_jobs_table_for_its_status_check_keeps_every_row_as_it_was() {
+    use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+    const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jobs.db");
+    let mut conn = raw_connection(&path);
+    // The schema before the rebuild: the first four migrations.
+    for _ in 0..4 {
+        conn.run_next_migration(MIGRATIONS).unwrap();
+    }
+    // A job in every state, with every optional column set somewhere, and
+    // rowids with a gap.
+    conn.batch_execute(
+        "INSERT INTO jobs (rowid, id, job_type, status, stage, progress, params, result, error,
+                           retry_count, max_attempts, attempt, run_at, locked_by, lease_expires_at,
+                           cancel_requested, retry_of, correlation_id, created_at, updated_at,
+                           started_at, completed_at) VALUES
+         (3, '0190a000-0000-7000-8000-000000000001', 'email', 'pending', NULL, NULL, '{\"to\":\"a\"}',
+          NULL, NULL, 0, 2, 0, 1700000000000, NULL, NULL, 0, NULL, 'batch-1', 1700000000000,
+          1700000000000, NULL, NULL),
+         (4, '0190a000-0000-7000-8000-000000000002', 'encode', 'running', 'transcoding', 42.5, '{}',
+          NULL, NULL, 1, 3, 2, 1700000000001, 'worker-1', 1700000030000, 1, NULL, NULL,
+          1700000000001, 1700000000500, 1700000000400, NULL),
+         (9, '0190a000-0000-7000-8000-000000000003', 'email', 'completed', 'sent', NULL, '{}',
+          '{\"ok\":true}', NULL, 0, 2, 1, 1700000000002, NULL, NULL, 0, NULL, NULL,
+          1700000000002, 1700000000900, 1700000000800, 1700000000900),
+         (10, '0190a000-0000-7000-8000-000000000004', 'email', 'failed', NULL, NULL, '[1,2]',
+          NULL, 'boom: it broke', 1, 2, 2, 1700000000003, NULL, NULL, 0,
+          '0190a000-0000-7000-8000-000000000009', NULL, 1700000000003, 1700000000999,
+          1700000000950, 1700000000999),
+         (11, '0190a000-0000-7000-8000-000000000005', 'report', 'cancelled', NULL, NULL, '{}',
+          NULL, 'cancelled by an operator', 0, 1, 0, 1800000000000, NULL, NULL, 1, NULL,
+          'cron:nightly', 1700000000004, 1700000001000, NULL, 1700000001000);",
+    )
+    .unwrap();
+    let before = dump_jobs(&mut conn);
+    assert_eq!(before.lines().count(), 5, "{before}");
+    drop(conn);
+
+    let store = SqliteStore::open(&path).await.unwrap();
+    let known = SqliteStore::known_migrations().unwrap();
+    assert_eq!(store.applied_on_open(), &known[4..], "the rebuild");
+    let mut conn = raw_connection(&path);
+    assert_eq!(dump_jobs(&mut conn), before);
+    // The constraint still refuses what it refused, and nothing changed.
+    assert!(conn
+        .batch_execute("UPDATE jobs SET status = 'exploded' WHERE rowid = 3")
+        .is_err());
+    assert_eq!(dump_jobs(&mut conn), before);
+    // The indexes came back: the claim takes the pending job.
+    let claimed = store
+        .claim(&jobstore::ClaimRequest::new("w", 5))
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].job.job_type, "email");
+}
+
 /// A store on a fresh file in `dir`, with `checkpoint_interval`, after 20
 /// single-job commits: far below the 1,000 pages of log after which a
 /// commit itself would checkpoint.
