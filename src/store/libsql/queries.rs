@@ -182,7 +182,7 @@ fn claimed_from(job: Job) -> Claimed {
 }
 
 /// Claims up to `request.limit` claimable jobs in FIFO order with one
-/// `UPDATE ... WHERE id IN (SELECT ... LIMIT n) RETURNING` statement.
+/// `UPDATE ... WHERE rowid IN (SELECT rowid ... LIMIT n) RETURNING` statement.
 pub(crate) async fn claim(
     conn: &Connection,
     request: &ClaimRequest,
@@ -211,7 +211,7 @@ pub(crate) async fn claim(
     // `LIMIT` and compiles the statement again each time its value changes.
     let limit = request.limit;
     let sql = format!(
-        "UPDATE jobs {CLAIM_SET} WHERE id IN (SELECT id FROM jobs \
+        "UPDATE jobs {CLAIM_SET} WHERE rowid IN (SELECT rowid FROM jobs \
          WHERE status = 'pending' AND run_at <= ?3 {type_filter} \
          ORDER BY run_at, id LIMIT {limit}) RETURNING {SELECTED}"
     );

@@ -137,7 +137,7 @@ pub(crate) fn count_by_type(
 }
 
 /// Claims up to `request.limit` claimable jobs in FIFO order with one
-/// `UPDATE ... WHERE id IN (SELECT ... LIMIT n) RETURNING` statement.
+/// `UPDATE ... WHERE rowid IN (SELECT rowid ... LIMIT n) RETURNING` statement.
 pub(crate) fn claim(
     conn: &mut SqliteConnection,
     request: &ClaimRequest,

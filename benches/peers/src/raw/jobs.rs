@@ -47,7 +47,7 @@ const INSERT: &str = "INSERT INTO jobs (id, job_type, status, stage, progress, p
 /// statement that repeats its condition as written.
 const CLAIM_HEAD: &str = "UPDATE jobs SET status = 'running', attempt = attempt + 1, locked_by = ?1, \
      lease_expires_at = ?2, started_at = ?3, updated_at = ?4, stage = NULL, progress = NULL \
-     WHERE id IN (SELECT id FROM jobs WHERE status = 'pending' AND run_at <= ?5 \
+     WHERE rowid IN (SELECT rowid FROM jobs WHERE status = 'pending' AND run_at <= ?5 \
      ORDER BY run_at, id LIMIT ";
 const CLAIM_TAIL: &str = ") RETURNING id, job_type, status, stage, progress, params, result, error, \
      retry_count, max_attempts, attempt, run_at, locked_by, lease_expires_at, cancel_requested, \

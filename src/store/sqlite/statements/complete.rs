@@ -30,9 +30,13 @@ impl QueryFragment<Sqlite> for CompleteStatement<'_> {
     }
 }
 
+/// The completion's key in the statement cache: its SQL never changes, so
+/// it is found by type, without writing the SQL out again on every call.
+pub(crate) struct CompleteStatementId;
+
 impl QueryId for CompleteStatement<'_> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
+    type QueryId = CompleteStatementId;
+    const HAS_STATIC_QUERY_ID: bool = true;
 }
 
 impl<Conn> RunQueryDsl<Conn> for CompleteStatement<'_> {}
