@@ -337,3 +337,30 @@ async fn without_a_checkpoint_interval_small_commits_leave_the_log_alone() {
         "nothing checkpoints below 1,000 pages of log"
     );
 }
+
+#[test]
+fn a_store_that_outlives_its_runtime_closes_cleanly_when_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jobs.db");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let store = runtime.block_on(async {
+        let store = SqliteStore::open(&path).await.unwrap();
+        store.create(NewJob::new("kept", json!({}))).await.unwrap();
+        store
+    });
+    drop(runtime);
+    // No runtime runs here: the pooled connections still close (they used
+    // to panic, asking tokio for a blocking thread), all before the
+    // checkpoint thread's, the last, which removes the log files.
+    drop(store);
+    assert!(!dir.path().join("jobs.db-wal").exists(), "the log is left");
+    assert!(
+        !dir.path().join("jobs.db-shm").exists(),
+        "the shared index is left"
+    );
+    let reopened = tokio::runtime::Runtime::new().unwrap();
+    reopened.block_on(async {
+        let store = SqliteStore::open(&path).await.unwrap();
+        assert_eq!(store.count_by_type().await.unwrap()["kept"].pending, 1);
+    });
+}

@@ -15,6 +15,7 @@ pub(crate) mod cron_row;
 mod manager;
 pub(crate) mod migrate;
 mod on_connection;
+mod owned_pool;
 mod queries;
 pub(crate) mod row;
 mod statements;
@@ -41,13 +42,13 @@ use crate::time;
 
 use checkpoint::Checkpointer;
 pub use config::SqliteConfig;
-use manager::Pool;
+use owned_pool::OwnedPool;
 pub use transactional::{enqueue_in, enqueue_many_in};
 
 /// A [`JobStore`] on a SQLite file through Diesel.
 #[derive(Clone)]
 pub struct SqliteStore {
-    pool: Pool,
+    pool: Arc<OwnedPool>,
     clock: SharedClock,
     location: String,
     applied_on_open: Vec<String>,
@@ -119,7 +120,7 @@ impl SqliteStore {
             None => None,
         };
         Ok(SqliteStore {
-            pool,
+            pool: Arc::new(OwnedPool::new(pool)),
             clock: config.clock,
             location,
             applied_on_open,
