@@ -11,7 +11,7 @@
 //! The returned columns are written out too, as one string: Diesel finds a
 //! statement like this one by its SQL, so it writes the SQL on every call,
 //! and walking the 21 columns of a [`JobRow`] selection (quoting each
-//! name) cost more than the rest of the statement.
+//! name) cost more than writing the rest of the statement.
 
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{BigInt, Text};
