@@ -9,7 +9,6 @@ use tracing::{info_span, Instrument};
 
 use super::Client;
 use crate::job::{Job, JobId, JobStatus, NewJob};
-use crate::store::rules;
 use crate::worker::completer::Completer;
 use crate::worker::execute::supervise;
 use crate::worker::outcome::record;
@@ -195,7 +194,7 @@ impl Client {
 /// running its first attempt, but never written.
 fn unpersisted(new_job: &NewJob) -> Result<Job, WorkerError> {
     let now = chrono::Utc::now();
-    let mut job = rules::prepare(new_job, now, None)?.job;
+    let mut job = crate::job::prepare(new_job, now, None)?.job;
     job.status = JobStatus::Running;
     job.attempt = 1;
     job.started_at = Some(job.created_at);

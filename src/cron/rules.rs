@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::{CronSchedule, FiredTick, NewCronSchedule};
 use crate::error::StoreResult;
-use crate::store::rules::{self, PreparedJob};
+use crate::job::{prepare, PreparedJob};
 use crate::time;
 
 /// The schedule to store when `declared` is declared at `now`, over the
@@ -110,7 +110,7 @@ pub(crate) fn fire(schedule: &CronSchedule, now: DateTime<Utc>) -> StoreResult<F
     let next = schedule
         .expression()?
         .next_after(now.max(tick), Some(tick))?;
-    let job = rules::prepare(&schedule.declaration().job_at(tick), now, None)?;
+    let job = prepare(&schedule.declaration().job_at(tick), now, None)?;
     Ok(Fire {
         schedule: schedule.name.clone(),
         tick,

@@ -91,7 +91,7 @@ impl NewCronSchedule {
     pub fn validate(&self) -> Result<CronExpression, StoreError> {
         validate_name(&self.name)?;
         let expression = CronExpression::parse(&self.expression, &self.timezone)?;
-        crate::store::rules::prepare(&self.job_at(Utc::now()), Utc::now(), None)?;
+        crate::job::prepare(&self.job_at(Utc::now()), Utc::now(), None)?;
         Ok(expression)
     }
 

@@ -2,12 +2,14 @@
 
 mod id;
 mod new_job;
+mod prepared;
 mod progress;
 mod record;
 mod status;
 
 pub use id::{JobId, ParseJobIdError};
 pub use new_job::NewJob;
+pub(crate) use prepared::{prepare, retry_of, PreparedJob};
 pub use progress::Progress;
 pub use record::Job;
 pub use status::{JobStatus, ParseJobStatusError};

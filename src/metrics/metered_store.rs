@@ -1,8 +1,8 @@
 //! A [`JobStore`] that counts what passes through it.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use metrics::{counter, histogram};
@@ -22,8 +22,11 @@ use crate::store::{
 ///
 /// It delegates every call unchanged: hand it to workers, clients and the
 /// HTTP API in place of the store they would use, and their activity is
-/// counted. Only successful writes count. Completions and failures cost one
-/// extra read, for the job's type and start time.
+/// counted. Only successful writes count. The type and start of every
+/// attempt claimed through it are kept in memory until the attempt ends,
+/// so recording an outcome reads nothing from the store; only an attempt
+/// claimed elsewhere (another store in front of the same database) costs
+/// one read of its job.
 ///
 /// Jobs the rescuer fails (their worker died with no attempts left) count
 /// as failed; they have no run time.
@@ -43,12 +46,27 @@ use crate::store::{
 #[derive(Debug)]
 pub struct MeteredStore<S: ?Sized = dyn JobStore> {
     inner: Arc<S>,
+    running: Mutex<HashMap<Lease, Running>>,
 }
+
+/// An attempt claimed through the store, until it ends.
+#[derive(Debug)]
+struct Running {
+    job_type: String,
+    started: Instant,
+}
+
+/// The most attempts kept at once; past it, the oldest are forgotten (an
+/// attempt whose end never passes through this store: rescued elsewhere).
+const MAX_RUNNING: usize = 100_000;
 
 impl<S: JobStore + ?Sized> MeteredStore<S> {
     /// Counts what passes through `inner`.
     pub fn new(inner: Arc<S>) -> Self {
-        MeteredStore { inner }
+        MeteredStore {
+            inner,
+            running: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The wrapped store.
@@ -56,20 +74,70 @@ impl<S: JobStore + ?Sized> MeteredStore<S> {
         &self.inner
     }
 
-    /// Records how a finished attempt ended, from the job as it is now.
-    async fn record_finished(&self, id: JobId, counter_name: Option<&'static str>) {
-        let job = match self.inner.get(id).await {
-            Ok(job) => job,
-            Err(error) => {
-                tracing::debug!(%id, %error, "cannot read a finished job for metrics");
-                return;
-            }
+    fn running(&self) -> std::sync::MutexGuard<'_, HashMap<Lease, Running>> {
+        // Nothing panics while holding the lock.
+        self.running.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Counts a claim, and keeps the attempt's type and start.
+    fn claimed(&self, claimed: &Claimed) {
+        count(CLAIMED, &claimed.job.job_type);
+        let mut running = self.running();
+        if running.len() >= MAX_RUNNING {
+            let cutoff = running
+                .values()
+                .map(|r| r.started)
+                .min()
+                .unwrap_or_else(Instant::now);
+            running.retain(|_, r| r.started > cutoff);
+        }
+        running.insert(
+            claimed.lease,
+            Running {
+                job_type: claimed.job.job_type.clone(),
+                started: Instant::now(),
+            },
+        );
+    }
+
+    /// Forgets an attempt that ended without an outcome to count.
+    fn forget(&self, lease: &Lease) {
+        self.running().remove(lease);
+    }
+
+    /// Records a completion's outcome: counted when written, forgotten when
+    /// refused (the lease was lost).
+    async fn record_completion(&self, lease: &Lease, outcome: &StoreResult<()>) {
+        match outcome {
+            Ok(()) => self.record_finished(lease, Some(COMPLETED)).await,
+            Err(_) => self.forget(lease),
+        }
+    }
+
+    /// Records how the attempt holding `lease` ended.
+    async fn record_finished(&self, lease: &Lease, counter_name: Option<&'static str>) {
+        let known = self.running().remove(lease);
+        let (job_type, seconds) = match known {
+            Some(running) => (
+                running.job_type,
+                Some(running.started.elapsed().as_secs_f64()),
+            ),
+            None => match self.inner.get(lease.job_id).await {
+                Ok(job) => {
+                    let seconds = run_seconds(&job);
+                    (job.job_type, seconds)
+                }
+                Err(error) => {
+                    tracing::debug!(id = %lease.job_id, %error, "cannot read a finished job for metrics");
+                    return;
+                }
+            },
         };
         if let Some(name) = counter_name {
-            counter!(name, "job_type" => job.job_type.clone()).increment(1);
+            counter!(name, "job_type" => job_type.clone()).increment(1);
         }
-        if let Some(seconds) = run_seconds(&job) {
-            histogram!(RUN_SECONDS, "job_type" => job.job_type).record(seconds);
+        if let Some(seconds) = seconds {
+            histogram!(RUN_SECONDS, "job_type" => job_type).record(seconds);
         }
     }
 }
@@ -153,7 +221,7 @@ impl<S: JobStore + ?Sized> JobStore for MeteredStore<S> {
     async fn claim(&self, request: &ClaimRequest) -> StoreResult<Vec<Claimed>> {
         let claimed = self.inner.claim(request).await?;
         for one in &claimed {
-            count(CLAIMED, &one.job.job_type);
+            self.claimed(one);
         }
         Ok(claimed)
     }
@@ -165,12 +233,24 @@ impl<S: JobStore + ?Sized> JobStore for MeteredStore<S> {
         lease_duration: Duration,
     ) -> StoreResult<Claimed> {
         let claimed = self.inner.claim_job(id, worker_id, lease_duration).await?;
-        count(CLAIMED, &claimed.job.job_type);
+        self.claimed(&claimed);
         Ok(claimed)
     }
 
     async fn heartbeat(&self, lease: &Lease, extend_by: Duration) -> StoreResult<Heartbeat> {
         self.inner.heartbeat(lease, extend_by).await
+    }
+
+    async fn heartbeat_many(
+        &self,
+        leases: &[Lease],
+        extend_by: Duration,
+    ) -> StoreResult<Vec<StoreResult<Heartbeat>>> {
+        self.inner.heartbeat_many(leases, extend_by).await
+    }
+
+    async fn cancel_requested(&self, leases: &[Lease]) -> StoreResult<Vec<Lease>> {
+        self.inner.cancel_requested(leases).await
     }
 
     async fn progress(&self, lease: &Lease, progress: &Progress) -> StoreResult<()> {
@@ -179,7 +259,7 @@ impl<S: JobStore + ?Sized> JobStore for MeteredStore<S> {
 
     async fn complete(&self, lease: &Lease, result: serde_json::Value) -> StoreResult<()> {
         self.inner.complete(lease, result).await?;
-        self.record_finished(lease.job_id, Some(COMPLETED)).await;
+        self.record_finished(lease, Some(COMPLETED)).await;
         Ok(())
     }
 
@@ -187,12 +267,10 @@ impl<S: JobStore + ?Sized> JobStore for MeteredStore<S> {
         &self,
         completions: Vec<Completion>,
     ) -> StoreResult<Vec<StoreResult<()>>> {
-        let ids: Vec<JobId> = completions.iter().map(|c| c.lease.job_id).collect();
+        let leases: Vec<Lease> = completions.iter().map(|c| c.lease).collect();
         let outcomes = self.inner.complete_many(completions).await?;
-        for (id, outcome) in ids.into_iter().zip(&outcomes) {
-            if outcome.is_ok() {
-                self.record_finished(id, Some(COMPLETED)).await;
-            }
+        for (lease, outcome) in leases.iter().zip(&outcomes) {
+            self.record_completion(lease, outcome).await;
         }
         Ok(outcomes)
     }
@@ -202,15 +280,13 @@ impl<S: JobStore + ?Sized> JobStore for MeteredStore<S> {
         completions: Vec<Completion>,
         request: &ClaimRequest,
     ) -> StoreResult<Exchange> {
-        let ids: Vec<JobId> = completions.iter().map(|c| c.lease.job_id).collect();
+        let leases: Vec<Lease> = completions.iter().map(|c| c.lease).collect();
         let exchange = self.inner.complete_and_claim(completions, request).await?;
-        for (id, outcome) in ids.into_iter().zip(&exchange.completed) {
-            if outcome.is_ok() {
-                self.record_finished(id, Some(COMPLETED)).await;
-            }
+        for (lease, outcome) in leases.iter().zip(&exchange.completed) {
+            self.record_completion(lease, outcome).await;
         }
         for one in &exchange.claimed {
-            count(CLAIMED, &one.job.job_type);
+            self.claimed(one);
         }
         Ok(exchange)
     }
@@ -222,16 +298,20 @@ impl<S: JobStore + ?Sized> JobStore for MeteredStore<S> {
             FailOutcome::Failed => Some(FAILED),
             FailOutcome::Cancelled => None,
         };
-        self.record_finished(lease.job_id, counter_name).await;
+        self.record_finished(lease, counter_name).await;
         Ok(outcome)
     }
 
     async fn release(&self, lease: &Lease) -> StoreResult<()> {
-        self.inner.release(lease).await
+        self.inner.release(lease).await?;
+        self.forget(lease);
+        Ok(())
     }
 
     async fn mark_cancelled(&self, lease: &Lease) -> StoreResult<()> {
-        self.inner.mark_cancelled(lease).await
+        self.inner.mark_cancelled(lease).await?;
+        self.forget(lease);
+        Ok(())
     }
 
     async fn cancel(&self, id: JobId) -> StoreResult<CancelOutcome> {
@@ -248,6 +328,10 @@ impl<S: JobStore + ?Sized> JobStore for MeteredStore<S> {
 
     async fn queue_position(&self, id: JobId) -> StoreResult<Option<u64>> {
         self.inner.queue_position(id).await
+    }
+
+    async fn queue_positions(&self, ids: &[JobId]) -> StoreResult<Vec<Option<u64>>> {
+        self.inner.queue_positions(ids).await
     }
 
     async fn retry(&self, id: JobId) -> StoreResult<Job> {

@@ -105,7 +105,7 @@ fn leave_running(job: &mut Job, status: JobStatus, now: DateTime<Utc>) {
 #[async_trait]
 impl JobStore for MemoryStore {
     async fn create(&self, job: NewJob) -> StoreResult<Job> {
-        let prepared = rules::prepare(&job, self.now(), None)?;
+        let prepared = crate::job::prepare(&job, self.now(), None)?;
         self.jobs().insert(prepared.job.id, prepared.job.clone());
         Ok(prepared.job)
     }
@@ -114,7 +114,7 @@ impl JobStore for MemoryStore {
         let now = self.now();
         let prepared = jobs
             .iter()
-            .map(|job| rules::prepare(job, now, None).map(|p| p.job))
+            .map(|job| crate::job::prepare(job, now, None).map(|p| p.job))
             .collect::<StoreResult<Vec<_>>>()?;
         let mut stored = self.jobs();
         for job in &prepared {
@@ -407,8 +407,8 @@ impl JobStore for MemoryStore {
         let now = self.now();
         let mut jobs = self.jobs();
         let original = jobs.get(&id).ok_or(StoreError::NotFound(id))?;
-        let new = rules::retry_of(original)?;
-        let prepared = rules::prepare(&new, now, Some(id))?;
+        let new = crate::job::retry_of(original)?;
+        let prepared = crate::job::prepare(&new, now, Some(id))?;
         jobs.insert(prepared.job.id, prepared.job.clone());
         Ok(prepared.job)
     }

@@ -14,6 +14,7 @@ mod local_file;
 pub mod memory;
 mod outcome;
 pub(crate) mod rules;
+pub(crate) mod sql;
 pub mod sqlite;
 
 use std::collections::BTreeMap;
@@ -21,7 +22,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::error::StoreResult;
+use crate::error::{StoreError, StoreResult};
 use crate::job::{Job, JobId, NewJob, Progress};
 
 pub use claim::{ClaimRequest, Claimed, Heartbeat, Lease};
@@ -87,6 +88,39 @@ pub trait JobStore: CronStore + Send + Sync {
     /// cancellation was requested.
     async fn heartbeat(&self, lease: &Lease, extend_by: Duration) -> StoreResult<Heartbeat>;
 
+    /// Extends many leases at once (a worker's heartbeat of every job it
+    /// runs): each one's outcome, in order, as [`JobStore::heartbeat`]
+    /// would give it. The SQL backends send one statement for all of them.
+    async fn heartbeat_many(
+        &self,
+        leases: &[Lease],
+        extend_by: Duration,
+    ) -> StoreResult<Vec<StoreResult<Heartbeat>>> {
+        let mut beats = Vec::with_capacity(leases.len());
+        for lease in leases {
+            beats.push(self.heartbeat(lease, extend_by).await);
+        }
+        Ok(beats)
+    }
+
+    /// Which of `leases` still hold a job whose cancellation was requested:
+    /// a read that extends nothing, for a worker to notice a cancel sooner
+    /// than its next heartbeat.
+    async fn cancel_requested(&self, leases: &[Lease]) -> StoreResult<Vec<Lease>> {
+        let mut requested = Vec::new();
+        for lease in leases {
+            let job = match self.get(lease.job_id).await {
+                Ok(job) => job,
+                Err(StoreError::NotFound(_)) => continue,
+                Err(error) => return Err(error),
+            };
+            if job.cancel_requested && rules::holds_lease(lease.attempt, job.status, job.attempt) {
+                requested.push(*lease);
+            }
+        }
+        Ok(requested)
+    }
+
     /// Records the stage and percent a running job reports.
     async fn progress(&self, lease: &Lease, progress: &Progress) -> StoreResult<()>;
 
@@ -141,6 +175,18 @@ pub trait JobStore: CronStore + Send + Sync {
     /// How many jobs are ahead of a pending job in claim order; `None` when
     /// the job is not pending.
     async fn queue_position(&self, id: JobId) -> StoreResult<Option<u64>>;
+
+    /// The queue positions of many jobs at once, in order, as
+    /// [`JobStore::queue_position`] gives each (an unknown id is
+    /// [`StoreError::NotFound`]). The SQL backends read them in one
+    /// statement.
+    async fn queue_positions(&self, ids: &[JobId]) -> StoreResult<Vec<Option<u64>>> {
+        let mut positions = Vec::with_capacity(ids.len());
+        for id in ids {
+            positions.push(self.queue_position(*id).await?);
+        }
+        Ok(positions)
+    }
 
     /// Creates a new job with the type, params and settings of a failed or
     /// cancelled one, recording which job it retries.

@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::error::{StoreError, StoreResult};
-use crate::job::{Job, JobId, JobStatus, NewJob};
+use crate::job::{JobId, JobStatus};
 use crate::store::{ClaimRequest, FailureKind};
 use crate::time;
 
@@ -24,73 +24,6 @@ pub(crate) const RESCUE_REQUEUED_ERROR: &str =
 
 /// The most jobs one claim may take.
 pub(crate) const MAX_CLAIM_LIMIT: u32 = 1000;
-
-/// A validated job, ready to insert.
-pub(crate) struct PreparedJob {
-    /// The record as it will be stored.
-    pub job: Job,
-    /// `job.params` serialized, as stored.
-    pub params_json: String,
-}
-
-/// Validates `new` and builds the record a backend stores for it.
-pub(crate) fn prepare(
-    new: &NewJob,
-    now: DateTime<Utc>,
-    retry_of: Option<JobId>,
-) -> StoreResult<PreparedJob> {
-    new.validate()?;
-    let params_json = serde_json::to_string(&new.params)
-        .map_err(|e| StoreError::InvalidInput(format!("params are not valid JSON: {e}")))?;
-    if params_json.len() > NewJob::MAX_PARAMS_BYTES {
-        return Err(StoreError::InvalidInput(format!(
-            "params are {} bytes of JSON; at most {} are allowed",
-            params_json.len(),
-            NewJob::MAX_PARAMS_BYTES
-        )));
-    }
-    let now = time::truncate(now);
-    let run_at = time::truncate(new.claimable_at(now)?);
-    let job = Job {
-        id: JobId::new_at(now),
-        job_type: new.job_type.clone(),
-        status: JobStatus::Pending,
-        stage: None,
-        progress: None,
-        params: new.params.clone(),
-        result: None,
-        error: None,
-        retry_count: 0,
-        max_attempts: new.max_attempts,
-        attempt: 0,
-        run_at,
-        locked_by: None,
-        lease_expires_at: None,
-        cancel_requested: false,
-        retry_of,
-        correlation_id: new.correlation_id.clone(),
-        created_at: now,
-        updated_at: now,
-        started_at: None,
-        completed_at: None,
-    };
-    Ok(PreparedJob { job, params_json })
-}
-
-/// The new job that retries `original`, or why it cannot be retried.
-pub(crate) fn retry_of(original: &Job) -> StoreResult<NewJob> {
-    if !matches!(original.status, JobStatus::Failed | JobStatus::Cancelled) {
-        return Err(StoreError::InvalidTransition {
-            id: original.id,
-            action: "retry",
-            status: original.status,
-        });
-    }
-    let mut new = NewJob::new(original.job_type.clone(), original.params.clone())
-        .max_attempts(original.max_attempts);
-    new.correlation_id = original.correlation_id.clone();
-    Ok(new)
-}
 
 /// Checks a claim request before it touches the database.
 pub(crate) fn validate_claim(request: &ClaimRequest) -> StoreResult<()> {
@@ -153,40 +86,6 @@ pub(crate) enum AfterFailure {
     Fail,
     /// Cancelled, because cancellation was requested.
     Cancel,
-}
-
-impl AfterFailure {
-    /// What a backend writes for this decision about a job stored with
-    /// `run_at` (milliseconds) and `retry_count`: the new status, what the
-    /// worker is told, and the run_at and retry_count to store.
-    pub(crate) fn applied(
-        self,
-        run_at: i64,
-        retry_count: u32,
-    ) -> (JobStatus, crate::store::FailOutcome, i64, u32) {
-        use crate::store::FailOutcome;
-        match self {
-            AfterFailure::Retry {
-                run_at,
-                retry_count,
-            } => (
-                JobStatus::Pending,
-                FailOutcome::Retrying {
-                    run_at,
-                    retry_count,
-                },
-                time::to_millis(run_at),
-                retry_count,
-            ),
-            AfterFailure::Fail => (JobStatus::Failed, FailOutcome::Failed, run_at, retry_count),
-            AfterFailure::Cancel => (
-                JobStatus::Cancelled,
-                FailOutcome::Cancelled,
-                run_at,
-                retry_count,
-            ),
-        }
-    }
 }
 
 /// Decides what a failed attempt leads to.

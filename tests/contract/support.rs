@@ -100,19 +100,7 @@ pub async fn libsql_remote() -> Option<Harness> {
     let store = LibsqlStore::open_with(config)
         .await
         .expect("open remote libsql store");
-    let builder = libsql::Builder::new_remote(url.clone(), token);
-    let builder = if url.starts_with("http://") {
-        builder.connector(hyper::client::HttpConnector::new())
-    } else {
-        builder
-    };
-    let db = builder.build().await.expect("remote database");
-    let conn = db.connect().expect("connect");
-    for table in ["jobs", "cron_jobs"] {
-        conn.execute(&format!("DELETE FROM {table}"), ())
-            .await
-            .expect("empty the table");
-    }
+    empty_remote_tables(&url, &token).await;
     Some(Harness {
         store: Arc::new(store),
         clock,
@@ -146,4 +134,31 @@ impl Harness {
         self.clock
             .advance(chrono::Duration::from_std(by).expect("duration in range"));
     }
+}
+
+/// Deletes every job and schedule on the remote server, through its HTTP
+/// protocol (one pipeline request).
+pub async fn empty_remote_tables(url: &str, token: &str) {
+    let url = format!("{}/v3/pipeline", url.trim_end_matches('/'));
+    let execute = |sql: &str| json!({ "type": "execute", "stmt": { "sql": sql } });
+    let body = json!({
+        "baton": null,
+        "requests": [execute("DELETE FROM jobs"), execute("DELETE FROM cron_jobs"), { "type": "close" }],
+    });
+    let mut request = reqwest::Client::new().post(url).json(&body);
+    if !token.is_empty() {
+        request = request.bearer_auth(token);
+    }
+    let answer: serde_json::Value = request
+        .send()
+        .await
+        .expect("reach the server")
+        .json()
+        .await
+        .expect("a JSON answer");
+    let results = answer["results"].as_array().expect("results");
+    assert!(
+        results.iter().all(|r| r["type"] == "ok"),
+        "emptying the tables failed: {answer}"
+    );
 }

@@ -14,7 +14,8 @@ use crate::error::{StoreError, StoreResult};
 static MIGRATIONS: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/migrations");
 
 /// Diesel's bookkeeping table, as Diesel creates it.
-const DIESEL_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS __diesel_schema_migrations (
+pub(crate) const DIESEL_MIGRATIONS_TABLE: &str =
+    "CREATE TABLE IF NOT EXISTS __diesel_schema_migrations (
     version VARCHAR(50) PRIMARY KEY NOT NULL,
     run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP
 )";
@@ -55,40 +56,12 @@ pub(crate) fn embedded() -> StoreResult<Vec<Migration>> {
     Ok(migrations)
 }
 
-/// Applies pending migrations in one immediate transaction and returns the
-/// names of those applied; refuses a database holding a migration this
-/// binary does not know.
-pub(crate) async fn run(conn: &Connection) -> StoreResult<Vec<String>> {
-    let known = embedded()?;
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .await
-        .map_err(db_error)?;
-    let result = apply(&tx, &known).await;
-    super::finish(tx, result).await
-}
-
-async fn apply(conn: &Connection, known: &[Migration]) -> StoreResult<Vec<String>> {
-    conn.execute(DIESEL_MIGRATIONS_TABLE, ())
-        .await
-        .map_err(db_error)?;
-    let mut applied = BTreeSet::new();
-    {
-        let mut rows = conn
-            .query("SELECT version FROM __diesel_schema_migrations", ())
-            .await
-            .map_err(db_error)?;
-        while let Some(row) = rows.next().await.map_err(db_error)? {
-            match row.get_value(0).map_err(db_error)? {
-                libsql::Value::Text(version) => applied.insert(version),
-                other => {
-                    return Err(StoreError::Corrupt(format!(
-                        "a migration version is not text: {other:?}"
-                    )))
-                }
-            };
-        }
-    }
+/// The migrations of `known` not yet `applied`, oldest first; refuses a
+/// database holding a migration this binary does not know.
+pub(crate) fn pending<'m>(
+    known: &'m [Migration],
+    applied: &BTreeSet<String>,
+) -> StoreResult<Vec<&'m Migration>> {
     let known_versions: BTreeSet<&str> = known.iter().map(|m| m.version.as_str()).collect();
     if let Some(unknown) = applied
         .iter()
@@ -100,17 +73,69 @@ async fn apply(conn: &Connection, known: &[Migration]) -> StoreResult<Vec<String
             binary: known.last().map(|m| m.version.clone()).unwrap_or_default(),
         });
     }
+    Ok(known
+        .iter()
+        .filter(|m| !applied.contains(&m.version))
+        .collect())
+}
+
+/// Records a migration as applied, as Diesel does.
+pub(crate) const RECORD_MIGRATION: &str =
+    "INSERT INTO __diesel_schema_migrations (version) VALUES (?1)";
+
+/// Reads the versions Diesel's table records.
+pub(crate) const APPLIED_VERSIONS: &str = "SELECT version FROM __diesel_schema_migrations";
+
+/// Applies pending migrations in one immediate transaction and returns the
+/// names of those applied; refuses a database holding a migration this
+/// binary does not know.
+pub(crate) async fn run(conn: &Connection) -> StoreResult<Vec<String>> {
+    let known = embedded()?;
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .await
+        .map_err(db_error)?;
+    let result = apply(&tx, &known).await;
+    match result {
+        Ok(ran) => {
+            tx.commit().await.map_err(db_error)?;
+            Ok(ran)
+        }
+        Err(error) => {
+            if let Err(rollback) = tx.rollback().await {
+                tracing::warn!(error = %rollback, "rollback failed");
+            }
+            Err(error)
+        }
+    }
+}
+
+async fn apply(conn: &Connection, known: &[Migration]) -> StoreResult<Vec<String>> {
+    conn.execute(DIESEL_MIGRATIONS_TABLE, ())
+        .await
+        .map_err(db_error)?;
+    let mut applied = BTreeSet::new();
+    {
+        let mut rows = conn.query(APPLIED_VERSIONS, ()).await.map_err(db_error)?;
+        while let Some(row) = rows.next().await.map_err(db_error)? {
+            match row.get_value(0).map_err(db_error)? {
+                libsql::Value::Text(version) => applied.insert(version),
+                other => {
+                    return Err(StoreError::Corrupt(format!(
+                        "a migration version is not text: {other:?}"
+                    )))
+                }
+            };
+        }
+    }
     let mut ran = Vec::new();
-    for migration in known.iter().filter(|m| !applied.contains(&m.version)) {
+    for migration in pending(known, &applied)? {
         conn.execute_batch(migration.up)
             .await
             .map_err(|e| StoreError::Migration(format!("{}: {e}", migration.name)))?;
-        conn.execute(
-            "INSERT INTO __diesel_schema_migrations (version) VALUES (?1)",
-            [migration.version.as_str()],
-        )
-        .await
-        .map_err(db_error)?;
+        conn.execute(RECORD_MIGRATION, [migration.version.as_str()])
+            .await
+            .map_err(db_error)?;
         ran.push(migration.name.clone());
     }
     Ok(ran)

@@ -1,12 +1,15 @@
 //! Settings of the connections the libSQL store opens to a local file.
 
-use super::LibsqlStore;
-use crate::store::sqlite::checkpoint::FALLBACK_AUTOCHECKPOINT;
+use super::{LibsqlExecutor, LibsqlStore};
+use crate::store::sql::monitor::FALLBACK_AUTOCHECKPOINT;
 use crate::LibsqlConfig;
 
 /// `PRAGMA wal_autocheckpoint` as a connection of `store` reports it.
 async fn autocheckpoint(store: &LibsqlStore) -> i64 {
-    let conn = store.connect().await.unwrap();
+    let LibsqlExecutor::Local(local) = &**store.sql.executor() else {
+        panic!("a local store");
+    };
+    let conn = local.connect().await.unwrap();
     let mut rows = conn.query("PRAGMA wal_autocheckpoint", ()).await.unwrap();
     rows.next().await.unwrap().unwrap().get(0).unwrap()
 }

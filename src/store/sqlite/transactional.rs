@@ -3,10 +3,10 @@
 
 use diesel::sqlite::SqliteConnection;
 
-use super::queries;
+use super::executor::run_all;
 use crate::error::{StoreError, StoreResult};
-use crate::job::{Job, NewJob};
-use crate::store::rules;
+use crate::job::{prepare, Job, NewJob};
+use crate::store::sql::create;
 
 /// Inserts `job` through `conn`, inside whatever transaction the caller has
 /// open: if that transaction rolls back, the job was never enqueued.
@@ -41,8 +41,8 @@ pub fn enqueue_many_in(conn: &mut SqliteConnection, jobs: Vec<NewJob>) -> StoreR
     let now = chrono::Utc::now();
     let prepared = jobs
         .iter()
-        .map(|job| rules::prepare(job, now, None))
+        .map(|job| prepare(job, now, None))
         .collect::<StoreResult<Vec<_>>>()?;
-    queries::insert(conn, &prepared)?;
+    run_all(conn, &create::insert(&prepared))?;
     Ok(prepared.into_iter().map(|p| p.job).collect())
 }

@@ -1,0 +1,151 @@
+//! Running the shared statements' batches on a local libSQL file.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use libsql::{Connection, Database, TransactionBehavior};
+
+use super::idle::{IdleConnections, Lent};
+use super::{db_error, retry_busy};
+use crate::error::StoreResult;
+use crate::store::sql::monitor::FALLBACK_AUTOCHECKPOINT;
+use crate::store::sql::{Batch, Executor, Output, Row, Statement, Value};
+
+/// Runs batches on connections to one local file, kept between batches.
+pub(crate) struct LocalExecutor {
+    pub(super) db: Arc<Database>,
+    pub(super) idle: Arc<IdleConnections>,
+    pub(super) busy_timeout: Duration,
+    pub(super) operation_timeout: Duration,
+    /// Whether the store's monitor checkpoints the log (commits then do so
+    /// only as a fallback).
+    pub(super) monitored: bool,
+    /// The file, for messages.
+    pub(super) location: String,
+}
+
+impl LocalExecutor {
+    /// A connection for one batch: an idle one when there is one, given
+    /// back afterwards.
+    pub(super) async fn connect(&self) -> StoreResult<Lent> {
+        let conn = match self.idle.take() {
+            Some(conn) => conn,
+            None => {
+                let conn = self.db.connect().map_err(db_error)?;
+                conn.busy_timeout(self.busy_timeout).map_err(db_error)?;
+                // As the Diesel backend: in WAL mode a commit is durable
+                // across a crash of the process without a sync of its own
+                // (FULL, the default, syncs the log on every commit).
+                conn.execute("PRAGMA synchronous = NORMAL", ())
+                    .await
+                    .map_err(db_error)?;
+                if self.monitored {
+                    conn.query(
+                        &format!("PRAGMA wal_autocheckpoint = {FALLBACK_AUTOCHECKPOINT}"),
+                        (),
+                    )
+                    .await
+                    .map_err(db_error)?;
+                }
+                conn
+            }
+        };
+        Ok(Lent::new(conn, Some(Arc::clone(&self.idle))))
+    }
+
+    async fn run_once(&self, batch: &Batch) -> StoreResult<Vec<Output>> {
+        let conn = self.connect().await?;
+        if !batch.writes && !batch.needs_transaction() {
+            return run_all(&conn, &batch.statements).await;
+        }
+        let behavior = if batch.writes {
+            TransactionBehavior::Immediate
+        } else {
+            TransactionBehavior::Deferred
+        };
+        let tx = conn
+            .transaction_with_behavior(behavior)
+            .await
+            .map_err(db_error)?;
+        match run_all(&tx, &batch.statements).await {
+            Ok(outputs) => {
+                tx.commit().await.map_err(db_error)?;
+                Ok(outputs)
+            }
+            Err(error) => {
+                if let Err(rollback) = tx.rollback().await {
+                    tracing::warn!(error = %rollback, "rollback failed");
+                }
+                Err(error)
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Executor for LocalExecutor {
+    async fn run(&self, batch: Batch) -> StoreResult<Vec<Output>> {
+        retry_busy(
+            &self.location,
+            self.busy_timeout,
+            self.operation_timeout,
+            || self.run_once(&batch),
+        )
+        .await
+    }
+}
+
+fn to_libsql(value: &Value) -> libsql::Value {
+    match value {
+        Value::Null => libsql::Value::Null,
+        Value::Integer(n) => libsql::Value::Integer(*n),
+        Value::Real(x) => libsql::Value::Real(*x),
+        Value::Text(s) => libsql::Value::Text(s.clone()),
+        Value::Blob(b) => libsql::Value::Blob(b.clone()),
+    }
+}
+
+fn from_libsql(value: libsql::Value) -> Value {
+    match value {
+        libsql::Value::Null => Value::Null,
+        libsql::Value::Integer(n) => Value::Integer(n),
+        libsql::Value::Real(x) => Value::Real(x),
+        libsql::Value::Text(s) => Value::Text(s),
+        libsql::Value::Blob(b) => Value::Blob(b),
+    }
+}
+
+/// Runs `statements` in order on `conn`, wherever its transaction stands.
+async fn run_all(conn: &Connection, statements: &[Statement]) -> StoreResult<Vec<Output>> {
+    let mut outputs = Vec::with_capacity(statements.len());
+    for statement in statements {
+        let params: Vec<libsql::Value> = statement.params.iter().map(to_libsql).collect();
+        if statement.returns_rows {
+            let mut rows = conn.query(&statement.sql, params).await.map_err(db_error)?;
+            let columns = rows.column_count();
+            let mut read = Vec::new();
+            while let Some(row) = rows.next().await.map_err(db_error)? {
+                let mut values = Vec::with_capacity(usize::try_from(columns).unwrap_or(0));
+                for index in 0..columns {
+                    values.push(from_libsql(row.get_value(index).map_err(db_error)?));
+                }
+                read.push(Row(values));
+            }
+            outputs.push(Output {
+                changes: read.len() as u64,
+                rows: read,
+            });
+        } else {
+            let changes = conn
+                .execute(&statement.sql, params)
+                .await
+                .map_err(db_error)?;
+            outputs.push(Output {
+                rows: Vec::new(),
+                changes,
+            });
+        }
+    }
+    Ok(outputs)
+}

@@ -1,0 +1,111 @@
+//! The `jobs` row: its one column list, and its conversion to and from a
+//! [`Job`].
+
+use super::value::{Row, Value};
+use crate::error::{StoreError, StoreResult};
+use crate::job::{Job, JobId, JobStatus, PreparedJob};
+use crate::time;
+
+/// Every column of `jobs`, in the order [`job_from_row`] reads them and
+/// [`insert_values`] binds them.
+pub(crate) const COLUMNS: &str = "id, job_type, status, stage, progress, params, result, error, \
+     retry_count, max_attempts, attempt, run_at, locked_by, lease_expires_at, cancel_requested, \
+     retry_of, correlation_id, created_at, updated_at, started_at, completed_at";
+
+/// How many columns [`COLUMNS`] names.
+pub(crate) const COLUMN_COUNT: usize = 21;
+
+/// [`COLUMNS`] as `SELECT` and `RETURNING` read them. The text a caller
+/// chose (type, stage, error, worker, correlation id) is read as a blob:
+/// a local libSQL connection reads text only up to its first NUL
+/// character, while a blob comes back whole (and [`Row`] takes it back as
+/// text).
+pub(crate) const SELECTED: &str = "id, CAST(job_type AS BLOB), status, CAST(stage AS BLOB), \
+     progress, params, result, CAST(error AS BLOB), retry_count, max_attempts, attempt, run_at, \
+     CAST(locked_by AS BLOB), lease_expires_at, cancel_requested, retry_of, \
+     CAST(correlation_id AS BLOB), created_at, updated_at, started_at, completed_at";
+
+/// A stored id as a [`JobId`].
+pub(crate) fn id_from_db(value: &str) -> StoreResult<JobId> {
+    value
+        .parse()
+        .map_err(|e| StoreError::Corrupt(format!("stored job id: {e}")))
+}
+
+/// A stored status as a [`JobStatus`].
+pub(crate) fn status_from_db(value: &str) -> StoreResult<JobStatus> {
+    value
+        .parse()
+        .map_err(|e| StoreError::Corrupt(format!("stored status: {e}")))
+}
+
+/// Stored JSON text as a value.
+pub(crate) fn json_from_db(value: &str, column: &str) -> StoreResult<serde_json::Value> {
+    serde_json::from_str(value)
+        .map_err(|e| StoreError::Corrupt(format!("{column} is not valid JSON: {e}")))
+}
+
+/// A stored instant (milliseconds), if any.
+pub(crate) fn optional_time(
+    value: Option<i64>,
+) -> StoreResult<Option<chrono::DateTime<chrono::Utc>>> {
+    value.map(time::from_millis).transpose()
+}
+
+/// A row selected with [`SELECTED`] (starting at column `at`), as a [`Job`].
+pub(crate) fn job_from_row(row: &Row) -> StoreResult<Job> {
+    Ok(Job {
+        id: id_from_db(&row.text(0)?)?,
+        job_type: row.text(1)?,
+        status: status_from_db(&row.text(2)?)?,
+        stage: row.opt_text(3)?,
+        progress: row.opt_real(4)?.map(|p| p as f32),
+        params: json_from_db(&row.text(5)?, "params")?,
+        result: row
+            .opt_text(6)?
+            .map(|r| json_from_db(&r, "result"))
+            .transpose()?,
+        error: row.opt_text(7)?,
+        retry_count: row.count(8)?,
+        max_attempts: row.count(9)?,
+        attempt: row.count(10)?,
+        run_at: time::from_millis(row.int(11)?)?,
+        locked_by: row.opt_text(12)?,
+        lease_expires_at: optional_time(row.opt_int(13)?)?,
+        cancel_requested: row.flag(14)?,
+        retry_of: row.opt_text(15)?.as_deref().map(id_from_db).transpose()?,
+        correlation_id: row.opt_text(16)?,
+        created_at: time::from_millis(row.int(17)?)?,
+        updated_at: time::from_millis(row.int(18)?)?,
+        started_at: optional_time(row.opt_int(19)?)?,
+        completed_at: optional_time(row.opt_int(20)?)?,
+    })
+}
+
+/// The values of one prepared job, in [`COLUMNS`] order.
+pub(crate) fn insert_values(prepared: &PreparedJob, into: &mut Vec<Value>) {
+    let job = &prepared.job;
+    into.extend([
+        Value::Text(job.id.to_string()),
+        Value::Text(job.job_type.clone()),
+        Value::from(job.status.as_str()),
+        Value::from(job.stage.clone()),
+        Value::from(job.progress.map(f64::from)),
+        Value::Text(prepared.params_json.clone()),
+        Value::Null,
+        Value::from(job.error.clone()),
+        Value::from(job.retry_count),
+        Value::from(job.max_attempts),
+        Value::from(job.attempt),
+        Value::from(time::to_millis(job.run_at)),
+        Value::from(job.locked_by.clone()),
+        Value::from(job.lease_expires_at.map(time::to_millis)),
+        Value::from(job.cancel_requested),
+        Value::from(job.retry_of.map(|id| id.to_string())),
+        Value::from(job.correlation_id.clone()),
+        Value::from(time::to_millis(job.created_at)),
+        Value::from(time::to_millis(job.updated_at)),
+        Value::from(job.started_at.map(time::to_millis)),
+        Value::from(job.completed_at.map(time::to_millis)),
+    ]);
+}

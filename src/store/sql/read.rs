@@ -1,0 +1,152 @@
+//! Reading jobs: one job, a page of them, counts, queue positions.
+
+use std::collections::BTreeMap;
+
+use super::batch::{Batch, Statement};
+use super::job_row::{job_from_row, status_from_db, SELECTED};
+use super::value::Value;
+use super::Outputs;
+use crate::error::{StoreError, StoreResult};
+use crate::job::{Job, JobId};
+use crate::store::{JobPage, ListQuery, StatusCounts};
+
+/// The job with `id`.
+pub(crate) fn get(id: JobId) -> Batch {
+    Batch::read(vec![Statement::query(
+        format!("SELECT {SELECTED} FROM jobs WHERE id = ?1"),
+        vec![id.to_string().into()],
+    )])
+}
+
+/// The job [`get`] read, or not found.
+pub(crate) fn got(id: JobId, mut outputs: Outputs) -> StoreResult<Job> {
+    match outputs.next_rows()?.first() {
+        Some(row) => job_from_row(row),
+        None => Err(StoreError::NotFound(id)),
+    }
+}
+
+/// One page of jobs, newest first (the query must be valid).
+pub(crate) fn list(query: &ListQuery) -> Batch {
+    let mut filters = Vec::new();
+    let mut params: Vec<Value> = Vec::new();
+    let mut bind = |filter: &str, value: Value, params: &mut Vec<Value>| {
+        params.push(value);
+        filters.push(format!("{filter} ?{}", params.len()));
+    };
+    if let Some(status) = query.status {
+        bind("status =", status.as_str().into(), &mut params);
+    }
+    if let Some(job_type) = &query.job_type {
+        bind("job_type =", job_type.as_str().into(), &mut params);
+    }
+    if let Some(correlation_id) = &query.correlation_id {
+        bind(
+            "correlation_id =",
+            correlation_id.as_str().into(),
+            &mut params,
+        );
+    }
+    if let Some(cursor) = query.cursor {
+        bind("id <", cursor.to_string().into(), &mut params);
+    }
+    let filter = if filters.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {} ", filters.join(" AND "))
+    };
+    // One job more than the page holds tells whether another page follows.
+    let limit = u64::from(query.limit) + 1;
+    Batch::read(vec![Statement::query(
+        format!("SELECT {SELECTED} FROM jobs {filter}ORDER BY id DESC LIMIT {limit}"),
+        params,
+    )])
+}
+
+/// The page [`list`] read.
+pub(crate) fn listed(query: &ListQuery, mut outputs: Outputs) -> StoreResult<JobPage> {
+    let jobs = outputs
+        .next_rows()?
+        .iter()
+        .map(job_from_row)
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(JobPage::from_overfetched(jobs, query.limit))
+}
+
+/// How many jobs of each type are in each status (one grouped read of the
+/// type index).
+pub(crate) fn count_by_type() -> Batch {
+    Batch::read(vec![Statement::query(
+        "SELECT CAST(job_type AS BLOB), status, count(*) FROM jobs GROUP BY job_type, status",
+        Vec::new(),
+    )])
+}
+
+/// The counts [`count_by_type`] read.
+pub(crate) fn counted_by_type(mut outputs: Outputs) -> StoreResult<BTreeMap<String, StatusCounts>> {
+    let mut counts: BTreeMap<String, StatusCounts> = BTreeMap::new();
+    for row in outputs.next_rows()? {
+        let status = status_from_db(&row.text(1)?)?;
+        counts
+            .entry(row.text(0)?)
+            .or_default()
+            .add(status, u64::try_from(row.int(2)?).unwrap_or(0));
+    }
+    Ok(counts)
+}
+
+/// How many jobs are in each status.
+pub(crate) fn count_by_status() -> Batch {
+    Batch::read(vec![Statement::query(
+        "SELECT status, count(*) FROM jobs GROUP BY status",
+        Vec::new(),
+    )])
+}
+
+/// The counts [`count_by_status`] read.
+pub(crate) fn counted_by_status(mut outputs: Outputs) -> StoreResult<StatusCounts> {
+    let mut counts = StatusCounts::default();
+    for row in outputs.next_rows()? {
+        let status = status_from_db(&row.text(0)?)?;
+        counts.add(status, u64::try_from(row.int(1)?).unwrap_or(0));
+    }
+    Ok(counts)
+}
+
+/// For each job of `ids`: its id, and, while it is pending, how many
+/// pending jobs precede it in claim order (counted on the claim index;
+/// not counted at all for a job that is not pending).
+pub(crate) fn queue_positions(ids: &[JobId]) -> Batch {
+    let placeholders: Vec<String> = (1..=ids.len()).map(|n| format!("?{n}")).collect();
+    let params = ids.iter().map(|id| id.to_string().into()).collect();
+    Batch::read(vec![Statement::query(
+        format!(
+            "SELECT j.id, CASE WHEN j.status = 'pending' THEN (SELECT count(*) FROM jobs AS p \
+             WHERE p.status = 'pending' AND (p.run_at < j.run_at OR (p.run_at = j.run_at \
+             AND p.id < j.id))) END FROM jobs AS j WHERE j.id IN ({})",
+            placeholders.join(", ")
+        ),
+        params,
+    )])
+}
+
+/// The positions [`queue_positions`] read, in the order of `ids`; an id
+/// not found is an error.
+pub(crate) fn queue_positioned(
+    ids: &[JobId],
+    mut outputs: Outputs,
+) -> StoreResult<Vec<Option<u64>>> {
+    let mut found = BTreeMap::new();
+    for row in outputs.next_rows()? {
+        let position = row.opt_int(1)?.map(|n| u64::try_from(n).unwrap_or(0));
+        found.insert(row.text(0)?, position);
+    }
+    ids.iter()
+        .map(|id| {
+            found
+                .get(&id.to_string())
+                .copied()
+                .ok_or(StoreError::NotFound(*id))
+        })
+        .collect()
+}

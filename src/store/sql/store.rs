@@ -1,0 +1,566 @@
+//! The [`JobStore`] every SQL backend is: the shared statements, run
+//! through the backend's [`Executor`].
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::batch::{Batch, Executor};
+use super::{cancel, claim, create, cron, lease, read, Outputs};
+use crate::clock::SharedClock;
+use crate::cron::{rules as cron_rules, CronFiring, CronSchedule, NewCronSchedule};
+use crate::error::{StoreError, StoreResult};
+use crate::job::{prepare, Job, JobId, JobStatus, NewJob, Progress};
+use crate::store::{
+    aborts_group, rules, CancelOutcome, ClaimRequest, Claimed, Completion, CronStore, Exchange,
+    FailOutcome, Failure, Heartbeat, JobPage, JobStore, Lease, ListQuery, RescueSummary,
+    StatusCounts,
+};
+use crate::time;
+
+/// A [`JobStore`] on a SQL database reached through `E`.
+#[derive(Clone, Debug)]
+pub(crate) struct SqlStore<E> {
+    exec: E,
+    clock: SharedClock,
+}
+
+impl<E: Executor> SqlStore<E> {
+    /// The store whose batches `exec` runs, reading time from `clock`.
+    pub(crate) fn new(exec: E, clock: SharedClock) -> Self {
+        SqlStore { exec, clock }
+    }
+
+    /// The executor.
+    pub(crate) fn executor(&self) -> &E {
+        &self.exec
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        time::truncate(self.clock.now())
+    }
+
+    async fn run(&self, batch: Batch) -> StoreResult<Outputs> {
+        self.exec.run(batch).await.map(Outputs::new)
+    }
+
+    /// Why each of `leases` wrote nothing: lost, or its job gone.
+    async fn lease_errors(&self, leases: &[Lease]) -> StoreResult<Vec<StoreError>> {
+        let ids: Vec<JobId> = leases.iter().map(|lease| lease.job_id).collect();
+        lease::lease_errors(leases, self.run(lease::lease_states(&ids)).await?)
+    }
+
+    /// Why the write through `lease` changed nothing.
+    async fn lease_error(&self, lease: &Lease) -> StoreError {
+        match self.lease_errors(std::slice::from_ref(lease)).await {
+            Ok(mut errors) => errors.pop().unwrap_or(StoreError::NotFound(lease.job_id)),
+            Err(error) => error,
+        }
+    }
+
+    /// Runs the one guarded write `batch` of `lease`: `Ok` when it changed
+    /// the job, else why not.
+    async fn guarded(&self, lease: &Lease, batch: Batch) -> StoreResult<()> {
+        if self.run(batch).await?.next_changes()? == 0 {
+            return Err(self.lease_error(lease).await);
+        }
+        Ok(())
+    }
+
+    /// Writes `completions` (and `claim`, if any, after them) in one batch.
+    async fn exchange(
+        &self,
+        completions: &[Completion],
+        claim: Option<&ClaimRequest>,
+    ) -> StoreResult<Exchange> {
+        let now = self.now();
+        let mut statements = Vec::with_capacity(completions.len() + 1);
+        // A result that cannot be written is refused alone.
+        let mut refused = Vec::with_capacity(completions.len());
+        for completion in completions {
+            match lease::complete(&completion.lease, now, &completion.result) {
+                Ok(statement) => {
+                    statements.push(statement);
+                    refused.push(None);
+                }
+                Err(error) => refused.push(Some(error)),
+            }
+        }
+        let claims = match claim {
+            Some(request) if !claims_nothing(request) => {
+                statements.push(claim::claim(request, now)?);
+                true
+            }
+            _ => false,
+        };
+        if statements.is_empty() {
+            return Ok(Exchange {
+                completed: refused.into_iter().map(|e| e.map_or(Ok(()), Err)).collect(),
+                claimed: Vec::new(),
+            });
+        }
+        let mut outputs = self.run(Batch::write(statements)).await?;
+        let mut completed = Vec::with_capacity(completions.len());
+        let mut lost = Vec::new();
+        for (completion, refusal) in completions.iter().zip(refused) {
+            match refusal {
+                Some(error) => completed.push(Err(error)),
+                None if outputs.next_changes()? == 0 => {
+                    lost.push((completed.len(), completion.lease));
+                    completed.push(Ok(()));
+                }
+                None => completed.push(Ok(())),
+            }
+        }
+        let claimed = if claims {
+            claim::claimed(&mut outputs)?
+        } else {
+            Vec::new()
+        };
+        if !lost.is_empty() {
+            let leases: Vec<Lease> = lost.iter().map(|(_, lease)| *lease).collect();
+            let errors = self.lease_errors(&leases).await?;
+            for ((at, _), error) in lost.into_iter().zip(errors) {
+                completed[at] = Err(error);
+            }
+        }
+        debug_assert!(completed
+            .iter()
+            .all(|c| c.as_ref().err().is_none_or(|e| !aborts_group(e))));
+        Ok(Exchange { completed, claimed })
+    }
+}
+
+/// Whether `request` can claim nothing at all (an empty list of types).
+fn claims_nothing(request: &ClaimRequest) -> bool {
+    request.job_types.as_ref().is_some_and(Vec::is_empty)
+}
+
+#[async_trait]
+impl<E: Executor> JobStore for SqlStore<E> {
+    async fn create(&self, job: NewJob) -> StoreResult<Job> {
+        let prepared = prepare(&job, self.now(), None)?;
+        self.run(create::create(std::slice::from_ref(&prepared)))
+            .await?;
+        Ok(prepared.job)
+    }
+
+    async fn create_many(&self, jobs: Vec<NewJob>) -> StoreResult<Vec<Job>> {
+        let now = self.now();
+        let prepared = jobs
+            .iter()
+            .map(|job| prepare(job, now, None))
+            .collect::<StoreResult<Vec<_>>>()?;
+        if prepared.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.run(create::create(&prepared)).await?;
+        Ok(prepared.into_iter().map(|p| p.job).collect())
+    }
+
+    async fn get(&self, id: JobId) -> StoreResult<Job> {
+        read::got(id, self.run(read::get(id)).await?)
+    }
+
+    async fn list(&self, query: &ListQuery) -> StoreResult<JobPage> {
+        query.validate()?;
+        read::listed(query, self.run(read::list(query)).await?)
+    }
+
+    async fn count_by_status(&self) -> StoreResult<StatusCounts> {
+        read::counted_by_status(self.run(read::count_by_status()).await?)
+    }
+
+    async fn count_by_type(&self) -> StoreResult<BTreeMap<String, StatusCounts>> {
+        read::counted_by_type(self.run(read::count_by_type()).await?)
+    }
+
+    async fn claim(&self, request: &ClaimRequest) -> StoreResult<Vec<Claimed>> {
+        rules::validate_claim(request)?;
+        if claims_nothing(request) {
+            return Ok(Vec::new());
+        }
+        let statement = claim::claim(request, self.now())?;
+        claim::claimed(&mut self.run(Batch::write(vec![statement])).await?)
+    }
+
+    async fn claim_job(
+        &self,
+        id: JobId,
+        worker_id: &str,
+        lease_duration: Duration,
+    ) -> StoreResult<Claimed> {
+        rules::validate_lease_holder(worker_id, lease_duration)?;
+        let batch = claim::claim_job(id, worker_id, lease_duration, self.now())?;
+        claim::claimed_job(id, self.run(batch).await?)
+    }
+
+    async fn heartbeat(&self, lease: &Lease, extend_by: Duration) -> StoreResult<Heartbeat> {
+        let mut beats = self
+            .heartbeat_many(std::slice::from_ref(lease), extend_by)
+            .await?;
+        beats
+            .pop()
+            .unwrap_or(Err(StoreError::NotFound(lease.job_id)))
+    }
+
+    async fn heartbeat_many(
+        &self,
+        leases: &[Lease],
+        extend_by: Duration,
+    ) -> StoreResult<Vec<StoreResult<Heartbeat>>> {
+        if leases.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = self.now();
+        let until = lease::extended_until(now, extend_by)?;
+        let statement = lease::heartbeat(leases, now, until);
+        let mut outputs = self.run(Batch::write(vec![statement])).await?;
+        let beats = lease::heartbeats(leases, until, &mut outputs)?;
+        let lost: Vec<Lease> = leases
+            .iter()
+            .zip(&beats)
+            .filter(|(_, beat)| beat.is_none())
+            .map(|(lease, _)| *lease)
+            .collect();
+        let mut errors = if lost.is_empty() {
+            Vec::new()
+        } else {
+            self.lease_errors(&lost).await?
+        }
+        .into_iter();
+        Ok(beats
+            .into_iter()
+            .map(|beat| {
+                beat.ok_or_else(|| {
+                    errors
+                        .next()
+                        .unwrap_or_else(|| StoreError::Database("a lease went unanswered".into()))
+                })
+            })
+            .collect())
+    }
+
+    async fn cancel_requested(&self, leases: &[Lease]) -> StoreResult<Vec<Lease>> {
+        if leases.is_empty() {
+            return Ok(Vec::new());
+        }
+        lease::cancels_requested(leases, self.run(lease::cancel_requested(leases)).await?)
+    }
+
+    async fn progress(&self, lease: &Lease, progress: &Progress) -> StoreResult<()> {
+        progress.validate()?;
+        let statement = lease::progress(lease, self.now(), progress);
+        self.guarded(lease, Batch::write(vec![statement])).await
+    }
+
+    async fn complete(&self, lease: &Lease, result: serde_json::Value) -> StoreResult<()> {
+        let statement = lease::complete(lease, self.now(), &result)?;
+        self.guarded(lease, Batch::write(vec![statement])).await
+    }
+
+    async fn complete_many(
+        &self,
+        completions: Vec<Completion>,
+    ) -> StoreResult<Vec<StoreResult<()>>> {
+        if completions.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(self.exchange(&completions, None).await?.completed)
+    }
+
+    async fn complete_and_claim(
+        &self,
+        completions: Vec<Completion>,
+        request: &ClaimRequest,
+    ) -> StoreResult<Exchange> {
+        rules::validate_claim(request)?;
+        self.exchange(&completions, Some(request)).await
+    }
+
+    async fn fail(&self, lease: &Lease, failure: &Failure) -> StoreResult<FailOutcome> {
+        let statement = lease::fail(lease, self.now(), failure);
+        match lease::failed(&mut self.run(Batch::write(vec![statement])).await?)? {
+            Some(outcome) => Ok(outcome),
+            None => Err(self.lease_error(lease).await),
+        }
+    }
+
+    async fn release(&self, lease: &Lease) -> StoreResult<()> {
+        let statement = lease::leave_running(lease, self.now(), JobStatus::Pending);
+        self.guarded(lease, Batch::write(vec![statement])).await
+    }
+
+    async fn mark_cancelled(&self, lease: &Lease) -> StoreResult<()> {
+        let statement = lease::leave_running(lease, self.now(), JobStatus::Cancelled);
+        self.guarded(lease, Batch::write(vec![statement])).await
+    }
+
+    async fn cancel(&self, id: JobId) -> StoreResult<CancelOutcome> {
+        cancel::cancelled(id, self.run(cancel::cancel(id, self.now())).await?)
+    }
+
+    async fn rescue_expired(&self) -> StoreResult<RescueSummary> {
+        cancel::rescued(self.run(cancel::rescue(self.now())).await?)
+    }
+
+    async fn queue_position(&self, id: JobId) -> StoreResult<Option<u64>> {
+        let mut positions = self.queue_positions(&[id]).await?;
+        Ok(positions.pop().flatten())
+    }
+
+    async fn queue_positions(&self, ids: &[JobId]) -> StoreResult<Vec<Option<u64>>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        read::queue_positioned(ids, self.run(read::queue_positions(ids)).await?)
+    }
+
+    async fn retry(&self, id: JobId) -> StoreResult<Job> {
+        let now = self.now();
+        let new_id = JobId::new_at(now);
+        create::retried(id, self.run(create::retry(id, new_id, now)).await?)
+    }
+}
+
+#[async_trait]
+impl<E: Executor> CronStore for SqlStore<E> {
+    async fn declare_schedule(&self, schedule: &NewCronSchedule) -> StoreResult<CronSchedule> {
+        schedule.validate()?;
+        let existing = cron::found(self.run(cron::get(schedule.name())).await?)?;
+        let stored = cron_rules::declare(schedule, existing, self.now())?;
+        self.run(cron::save(&stored)?).await?;
+        Ok(stored)
+    }
+
+    async fn get_schedule(&self, name: &str) -> StoreResult<CronSchedule> {
+        cron::found(self.run(cron::get(name)).await?)?
+            .ok_or_else(|| StoreError::ScheduleNotFound(name.to_string()))
+    }
+
+    async fn list_schedules(&self) -> StoreResult<Vec<CronSchedule>> {
+        cron::listed(self.run(cron::list()).await?)
+    }
+
+    async fn set_schedule_enabled(&self, name: &str, enabled: bool) -> StoreResult<CronSchedule> {
+        let schedule = self.get_schedule(name).await?;
+        match cron_rules::set_enabled(&schedule, enabled, self.now())? {
+            Some(changed) => {
+                self.run(cron::save(&changed)?).await?;
+                Ok(changed)
+            }
+            None => Ok(schedule),
+        }
+    }
+
+    async fn delete_schedule(&self, name: &str) -> StoreResult<()> {
+        if self.run(cron::delete(name)).await?.next_changes()? == 0 {
+            return Err(StoreError::ScheduleNotFound(name.to_string()));
+        }
+        Ok(())
+    }
+
+    async fn fire_due_schedules(&self) -> StoreResult<CronFiring> {
+        let now = self.now();
+        // Read without the write lock: most passes find nothing due.
+        let (due, next_tick) = cron::dues(self.run(cron::due(now)).await?)?;
+        let mut firing = CronFiring {
+            next_tick,
+            ..CronFiring::default()
+        };
+        let mut fires = Vec::with_capacity(due.len());
+        for schedule in &due {
+            match cron_rules::fire(schedule, now) {
+                Ok(fire) => fires.push(fire),
+                Err(error) => firing.skipped.push(format!("{}: {error}", schedule.name)),
+            }
+        }
+        if fires.is_empty() {
+            return Ok(firing);
+        }
+        let (won, next_tick) = cron::fired(&fires, self.run(cron::fire(&fires, now)).await?)?;
+        firing.next_tick = next_tick;
+        firing.fired = fires
+            .iter()
+            .zip(won)
+            .filter(|(_, won)| *won)
+            .map(|(fire, _)| fire.fired())
+            .collect();
+        Ok(firing)
+    }
+}
+
+/// Implements [`JobStore`] and [`CronStore`] for a backend's public store
+/// type by handing every call to its [`SqlStore`] field.
+macro_rules! delegate_to_sql {
+    ($store:ty, $field:ident) => {
+        #[async_trait::async_trait]
+        impl $crate::store::JobStore for $store {
+            async fn create(&self, job: $crate::job::NewJob) -> $crate::StoreResult<$crate::job::Job> {
+                self.$field.create(job).await
+            }
+            async fn create_many(
+                &self,
+                jobs: Vec<$crate::job::NewJob>,
+            ) -> $crate::StoreResult<Vec<$crate::job::Job>> {
+                self.$field.create_many(jobs).await
+            }
+            async fn get(&self, id: $crate::job::JobId) -> $crate::StoreResult<$crate::job::Job> {
+                self.$field.get(id).await
+            }
+            async fn list(
+                &self,
+                query: &$crate::store::ListQuery,
+            ) -> $crate::StoreResult<$crate::store::JobPage> {
+                self.$field.list(query).await
+            }
+            async fn count_by_status(&self) -> $crate::StoreResult<$crate::store::StatusCounts> {
+                self.$field.count_by_status().await
+            }
+            async fn count_by_type(
+                &self,
+            ) -> $crate::StoreResult<
+                std::collections::BTreeMap<String, $crate::store::StatusCounts>,
+            > {
+                self.$field.count_by_type().await
+            }
+            async fn claim(
+                &self,
+                request: &$crate::store::ClaimRequest,
+            ) -> $crate::StoreResult<Vec<$crate::store::Claimed>> {
+                self.$field.claim(request).await
+            }
+            async fn claim_job(
+                &self,
+                id: $crate::job::JobId,
+                worker_id: &str,
+                lease_duration: std::time::Duration,
+            ) -> $crate::StoreResult<$crate::store::Claimed> {
+                self.$field.claim_job(id, worker_id, lease_duration).await
+            }
+            async fn heartbeat(
+                &self,
+                lease: &$crate::store::Lease,
+                extend_by: std::time::Duration,
+            ) -> $crate::StoreResult<$crate::store::Heartbeat> {
+                self.$field.heartbeat(lease, extend_by).await
+            }
+            async fn heartbeat_many(
+                &self,
+                leases: &[$crate::store::Lease],
+                extend_by: std::time::Duration,
+            ) -> $crate::StoreResult<Vec<$crate::StoreResult<$crate::store::Heartbeat>>> {
+                self.$field.heartbeat_many(leases, extend_by).await
+            }
+            async fn cancel_requested(
+                &self,
+                leases: &[$crate::store::Lease],
+            ) -> $crate::StoreResult<Vec<$crate::store::Lease>> {
+                self.$field.cancel_requested(leases).await
+            }
+            async fn progress(
+                &self,
+                lease: &$crate::store::Lease,
+                progress: &$crate::job::Progress,
+            ) -> $crate::StoreResult<()> {
+                self.$field.progress(lease, progress).await
+            }
+            async fn complete(
+                &self,
+                lease: &$crate::store::Lease,
+                result: serde_json::Value,
+            ) -> $crate::StoreResult<()> {
+                self.$field.complete(lease, result).await
+            }
+            async fn complete_many(
+                &self,
+                completions: Vec<$crate::store::Completion>,
+            ) -> $crate::StoreResult<Vec<$crate::StoreResult<()>>> {
+                self.$field.complete_many(completions).await
+            }
+            async fn complete_and_claim(
+                &self,
+                completions: Vec<$crate::store::Completion>,
+                request: &$crate::store::ClaimRequest,
+            ) -> $crate::StoreResult<$crate::store::Exchange> {
+                self.$field.complete_and_claim(completions, request).await
+            }
+            async fn fail(
+                &self,
+                lease: &$crate::store::Lease,
+                failure: &$crate::store::Failure,
+            ) -> $crate::StoreResult<$crate::store::FailOutcome> {
+                self.$field.fail(lease, failure).await
+            }
+            async fn release(&self, lease: &$crate::store::Lease) -> $crate::StoreResult<()> {
+                self.$field.release(lease).await
+            }
+            async fn mark_cancelled(
+                &self,
+                lease: &$crate::store::Lease,
+            ) -> $crate::StoreResult<()> {
+                self.$field.mark_cancelled(lease).await
+            }
+            async fn cancel(
+                &self,
+                id: $crate::job::JobId,
+            ) -> $crate::StoreResult<$crate::store::CancelOutcome> {
+                self.$field.cancel(id).await
+            }
+            async fn rescue_expired(&self) -> $crate::StoreResult<$crate::store::RescueSummary> {
+                self.$field.rescue_expired().await
+            }
+            async fn queue_position(
+                &self,
+                id: $crate::job::JobId,
+            ) -> $crate::StoreResult<Option<u64>> {
+                self.$field.queue_position(id).await
+            }
+            async fn queue_positions(
+                &self,
+                ids: &[$crate::job::JobId],
+            ) -> $crate::StoreResult<Vec<Option<u64>>> {
+                self.$field.queue_positions(ids).await
+            }
+            async fn retry(&self, id: $crate::job::JobId) -> $crate::StoreResult<$crate::job::Job> {
+                self.$field.retry(id).await
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::store::CronStore for $store {
+            async fn declare_schedule(
+                &self,
+                schedule: &$crate::cron::NewCronSchedule,
+            ) -> $crate::StoreResult<$crate::cron::CronSchedule> {
+                self.$field.declare_schedule(schedule).await
+            }
+            async fn get_schedule(
+                &self,
+                name: &str,
+            ) -> $crate::StoreResult<$crate::cron::CronSchedule> {
+                self.$field.get_schedule(name).await
+            }
+            async fn list_schedules(&self) -> $crate::StoreResult<Vec<$crate::cron::CronSchedule>> {
+                self.$field.list_schedules().await
+            }
+            async fn set_schedule_enabled(
+                &self,
+                name: &str,
+                enabled: bool,
+            ) -> $crate::StoreResult<$crate::cron::CronSchedule> {
+                self.$field.set_schedule_enabled(name, enabled).await
+            }
+            async fn delete_schedule(&self, name: &str) -> $crate::StoreResult<()> {
+                self.$field.delete_schedule(name).await
+            }
+            async fn fire_due_schedules(&self) -> $crate::StoreResult<$crate::cron::CronFiring> {
+                self.$field.fire_due_schedules().await
+            }
+        }
+    };
+}
+
+pub(crate) use delegate_to_sql;

@@ -1,0 +1,105 @@
+//! Running the shared statements' batches on the pool's connections.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use diesel::sqlite::SqliteConnection;
+use diesel::{Connection, RunQueryDsl};
+
+use super::dynamic::{DynRow, Dynamic};
+use super::owned_pool::OwnedPool;
+use super::{connection, on_connection};
+use crate::error::{StoreError, StoreResult};
+use crate::store::sql::{Batch, Executor, Output, Row, Statement};
+
+/// Runs batches on a pool of Diesel connections to one file.
+#[derive(Clone)]
+pub(crate) struct DieselExecutor {
+    pub(super) pool: Arc<OwnedPool>,
+    /// The file, for messages.
+    pub(super) location: String,
+}
+
+impl std::fmt::Debug for DieselExecutor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DieselExecutor")
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DieselExecutor {
+    /// Runs `f` on a pooled connection without blocking the runtime's
+    /// other tasks (see [`on_connection`]).
+    pub(crate) async fn with_conn<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        F: FnOnce(&mut SqliteConnection) -> StoreResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let conn = self.pool.get().await.map_err(|e| {
+            StoreError::Database(format!(
+                "no database connection: {}",
+                connection::pool_error_reason(e)
+            ))
+        })?;
+        let ran = on_connection::run(&conn, f).await;
+        if ran.broken {
+            tracing::warn!(path = %self.location, "discarding a connection left unusable by an operation");
+            drop(deadpool::managed::Object::take(conn));
+        }
+        ran.result
+            .map_err(|e| crate::store::local_file::name_read_only(e, &self.location))
+    }
+}
+
+#[async_trait]
+impl Executor for DieselExecutor {
+    async fn run(&self, batch: Batch) -> StoreResult<Vec<Output>> {
+        self.with_conn(move |conn| run_batch(conn, &batch)).await
+    }
+}
+
+/// Runs `batch` on `conn`: a write in a `BEGIN IMMEDIATE` transaction (so it
+/// never has to upgrade a read lock half-way), several reads in one
+/// transaction (one snapshot), a single read as it is.
+pub(crate) fn run_batch(conn: &mut SqliteConnection, batch: &Batch) -> StoreResult<Vec<Output>> {
+    if batch.writes {
+        conn.immediate_transaction(|conn| run_all(conn, &batch.statements))
+    } else if batch.needs_transaction() {
+        conn.transaction(|conn| run_all(conn, &batch.statements))
+    } else {
+        run_all(conn, &batch.statements)
+    }
+}
+
+/// Runs `statements` in order, wherever the caller's transaction stands.
+pub(crate) fn run_all(
+    conn: &mut SqliteConnection,
+    statements: &[Statement],
+) -> StoreResult<Vec<Output>> {
+    statements
+        .iter()
+        .map(|statement| run_one(conn, statement))
+        .collect()
+}
+
+fn run_one(conn: &mut SqliteConnection, statement: &Statement) -> StoreResult<Output> {
+    let query = Dynamic::new(statement);
+    if statement.returns_rows {
+        let rows: Vec<Row> = query
+            .load::<DynRow>(conn)?
+            .into_iter()
+            .map(|row| row.0)
+            .collect();
+        Ok(Output {
+            changes: rows.len() as u64,
+            rows,
+        })
+    } else {
+        let changes = query.execute(conn)?;
+        Ok(Output {
+            rows: Vec::new(),
+            changes: changes as u64,
+        })
+    }
+}

@@ -1,0 +1,31 @@
+//! The monitor's own Diesel connection (see
+//! [`Monitor`](crate::store::sql::monitor::Monitor)).
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::sqlite::SqliteConnection;
+use diesel::Connection;
+
+use super::connection::configure;
+use crate::error::{StoreError, StoreResult};
+use crate::store::sql::monitor::MonitorConnection;
+
+/// A connection of the monitor's own to the file at `path`.
+pub(crate) struct DieselMonitorConnection(SqliteConnection);
+
+/// Opens the monitor's connection to `path`.
+pub(crate) fn open(path: &str, busy_timeout: Duration) -> StoreResult<DieselMonitorConnection> {
+    let mut conn = SqliteConnection::establish(path)
+        .map_err(|e| StoreError::Database(format!("cannot open the monitor's connection: {e}")))?;
+    configure(&mut conn, busy_timeout, None)?;
+    Ok(DieselMonitorConnection(conn))
+}
+
+impl MonitorConnection for DieselMonitorConnection {
+    fn checkpoint(&mut self) -> Result<(), String> {
+        self.0
+            .batch_execute("PRAGMA wal_checkpoint(PASSIVE)")
+            .map_err(|e| e.to_string())
+    }
+}

@@ -1,0 +1,130 @@
+//! The shared statements never scan the jobs table: their plans, read with
+//! `EXPLAIN QUERY PLAN` on the exact SQL and values the stores run, use
+//! the indexes the migrations made for them.
+
+use chrono::Utc;
+use diesel::{Connection, SqliteConnection};
+
+use super::executor::run_all;
+use super::migrate;
+use crate::job::{prepare, JobId};
+use crate::store::sql::{cancel, claim, create, cron, read, Batch, Statement};
+use crate::store::{ClaimRequest, ListQuery};
+
+/// The plan of each statement of `batch`, on a migrated database holding
+/// one pending job (whose id is given to `batch`).
+fn plans(batch: impl FnOnce(JobId) -> Batch) -> Vec<(String, Vec<String>)> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plan.db");
+    let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+    migrate::run(&mut conn).unwrap();
+    let job = prepare(
+        &crate::NewJob::new("email", serde_json::json!({})),
+        Utc::now(),
+        None,
+    )
+    .unwrap();
+    run_all(&mut conn, &create::insert(std::slice::from_ref(&job))).unwrap();
+    batch(job.job.id)
+        .statements
+        .into_iter()
+        .map(|statement| {
+            let explain = Statement::query(
+                format!("EXPLAIN QUERY PLAN {}", statement.sql),
+                statement.params.clone(),
+            );
+            let rows = run_all(&mut conn, &[explain]).unwrap().remove(0).rows;
+            let plan = rows.iter().map(|row| row.text(3).unwrap()).collect();
+            (statement.sql.to_string(), plan)
+        })
+        .collect()
+}
+
+/// Every plan uses `index` (somewhere), and none scans a table (reading a
+/// whole covering index is allowed: counting every job does) or sorts.
+fn assert_searches_with(plans: &[(String, Vec<String>)], index: &str) {
+    assert!(!plans.is_empty(), "no statement");
+    for (sql, plan) in plans {
+        for line in plan {
+            assert!(
+                !line.starts_with("SCAN") || line.contains("COVERING INDEX"),
+                "full scan in plan of {sql}: {plan:?}"
+            );
+            assert!(
+                !line.contains("TEMP B-TREE"),
+                "sort in plan of {sql}: {plan:?}"
+            );
+        }
+        assert!(
+            plan.iter().any(|line| line.contains(index)),
+            "{sql} does not use {index}: {plan:?}"
+        );
+    }
+}
+
+#[test]
+fn claims_search_the_claim_index() {
+    let now = Utc::now();
+    for request in [
+        ClaimRequest::new("w", 10),
+        ClaimRequest::new("w", 10).job_types(["a", "b"]),
+    ] {
+        let plans = plans(|_| Batch::write(vec![claim::claim(&request, now).unwrap()]));
+        assert!(plans[0].0.starts_with("UPDATE"));
+        assert_searches_with(&plans, "jobs_claim_idx");
+    }
+}
+
+#[test]
+fn rescue_searches_the_reaper_index() {
+    let plans = plans(|_| cancel::rescue(Utc::now()));
+    assert_eq!(plans.len(), 3, "cancel, requeue and fail statements");
+    assert_searches_with(&plans, "jobs_reaper_idx");
+}
+
+#[test]
+fn queue_positions_count_on_the_claim_index() {
+    let plans = plans(|id| read::queue_positions(&[id]));
+    assert_searches_with(&plans, "jobs_claim_idx");
+}
+
+#[test]
+fn counting_by_type_reads_the_type_index_alone() {
+    let plans = plans(|_| read::count_by_type());
+    assert_searches_with(&plans, "COVERING INDEX jobs_type_idx");
+}
+
+#[test]
+fn listing_a_correlation_id_searches_its_index() {
+    let plans = plans(|_| read::list(&ListQuery::default().correlation_id("cron:nightly")));
+    assert_searches_with(&plans, "SEARCH jobs USING INDEX jobs_correlation_idx");
+}
+
+#[test]
+fn due_schedules_are_searched_on_the_due_index() {
+    let plans = plans(|_| cron::due(Utc::now()));
+    assert_searches_with(&plans, "cron_jobs_due_idx");
+}
+
+#[test]
+fn heartbeats_and_cancel_checks_look_up_each_job_by_its_key() {
+    use crate::store::sql::lease;
+    use crate::store::Lease;
+    let now = Utc::now();
+    let leases = |id| {
+        vec![
+            Lease {
+                job_id: id,
+                attempt: 1,
+            },
+            Lease {
+                job_id: JobId::new_at(now),
+                attempt: 2,
+            },
+        ]
+    };
+    let beats = plans(|id| Batch::write(vec![lease::heartbeat(&leases(id), now, now)]));
+    assert_searches_with(&beats, "id=?)");
+    let checks = plans(|id| lease::cancel_requested(&leases(id)));
+    assert_searches_with(&checks, "id=?)");
+}
