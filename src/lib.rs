@@ -62,6 +62,7 @@ pub use store::libsql::{LibsqlConfig, LibsqlLocation, LibsqlStore};
 pub use store::memory::MemoryStore;
 pub use store::sqlite::{SqliteConfig, SqliteStore};
 pub use store::{
-    CancelOutcome, ClaimRequest, Claimed, Completion, CronStore, FailOutcome, Failure, FailureKind,
-    Heartbeat, JobPage, JobStore, Lease, ListQuery, RescueSummary, StatusCounts,
+    CancelOutcome, Chores, ClaimRequest, Claimed, Completion, CronStore, Exchange, FailOutcome,
+    Failure, FailureKind, Heartbeat, JobPage, JobStore, Lease, ListQuery, Polled, RescueSummary,
+    StatusCounts,
 };

@@ -13,6 +13,7 @@ use tokio::sync::Notify;
 
 use crate::job::{Job, JobId, NewJob};
 use crate::store::JobStore;
+use crate::worker::attempt::keeper::LeaseKeeper;
 use crate::worker::{JobType, WorkerConfig, WorkerError};
 
 pub use batch::{BatchOptions, BatchRun};
@@ -58,6 +59,8 @@ pub use run::{JobRun, RunOptions};
 pub struct Client {
     store: Arc<dyn JobStore>,
     config: Arc<WorkerConfig>,
+    /// Keeps the leases of the inline runs.
+    keeper: LeaseKeeper,
     wake: Option<Arc<Notify>>,
 }
 
@@ -78,6 +81,7 @@ impl Client {
             ..WorkerConfig::default()
         };
         Client {
+            keeper: keeper_for(&store, &config),
             store,
             config: Arc::new(config),
             wake: None,
@@ -91,6 +95,7 @@ impl Client {
     ) -> Result<Self, WorkerError> {
         config.validate()?;
         Ok(Client {
+            keeper: keeper_for(&store, &config),
             store,
             config: Arc::new(config),
             wake: None,
@@ -101,11 +106,13 @@ impl Client {
     pub(crate) fn waking(
         store: Arc<dyn JobStore>,
         config: Arc<WorkerConfig>,
+        keeper: LeaseKeeper,
         wake: Arc<Notify>,
     ) -> Self {
         Client {
             store,
             config,
+            keeper,
             wake: Some(wake),
         }
     }
@@ -163,4 +170,13 @@ impl Client {
             wake.notify_one();
         }
     }
+}
+
+/// The lease keeper of a client's inline runs, with `config`'s timings.
+fn keeper_for(store: &Arc<dyn JobStore>, config: &WorkerConfig) -> LeaseKeeper {
+    LeaseKeeper::new(
+        Arc::clone(store),
+        config.heartbeat_interval,
+        config.lease_duration,
+    )
 }

@@ -9,9 +9,9 @@ use tracing::{info_span, Instrument};
 
 use super::Client;
 use crate::job::{Job, JobId, JobStatus, NewJob};
-use crate::worker::completer::Completer;
-use crate::worker::execute::supervise;
-use crate::worker::outcome::record;
+use crate::worker::attempt::completer::Completer;
+use crate::worker::attempt::outcome::record;
+use crate::worker::attempt::supervise;
 use crate::worker::{AttemptOutcome, JobContext, JobError, JobType, WorkerError};
 
 /// How an inline run is done.
@@ -155,9 +155,14 @@ impl Client {
     ) -> Result<JobRun<J::Output>, WorkerError> {
         let (job_id, lease) = (ctx.job().id, ctx.lease());
         let never = CancellationToken::new();
-        let ended = supervise(ctx, &self.config, job.timeout(), &never, |ctx| async move {
-            job.run(params, &ctx).await
-        })
+        let ended = supervise(
+            ctx,
+            &self.config,
+            &self.keeper,
+            job.timeout(),
+            &never,
+            |ctx| async move { job.run(params, &ctx).await },
+        )
         .await;
         let mut output = None;
         let ended = ended.map_output(|out| {

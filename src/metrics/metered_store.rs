@@ -13,7 +13,7 @@ use crate::error::StoreResult;
 use crate::job::{Job, JobId, NewJob, Progress};
 use crate::store::{
     CancelOutcome, ClaimRequest, Claimed, Completion, CronStore, Exchange, FailOutcome, Failure,
-    Heartbeat, JobPage, JobStore, Lease, ListQuery, RescueSummary, StatusCounts,
+    Heartbeat, JobPage, JobStore, Lease, ListQuery, Polled, RescueSummary, StatusCounts,
 };
 
 /// Wraps a store and records, through the `metrics` facade, the jobs it
@@ -289,6 +289,22 @@ impl<S: JobStore + ?Sized> JobStore for MeteredStore<S> {
             self.claimed(one);
         }
         Ok(exchange)
+    }
+
+    async fn poll(
+        &self,
+        completions: Vec<Completion>,
+        request: Option<&ClaimRequest>,
+    ) -> StoreResult<Polled> {
+        let leases: Vec<Lease> = completions.iter().map(|c| c.lease).collect();
+        let polled = self.inner.poll(completions, request).await?;
+        for (lease, outcome) in leases.iter().zip(&polled.exchange.completed) {
+            self.record_completion(lease, outcome).await;
+        }
+        for one in &polled.exchange.claimed {
+            self.claimed(one);
+        }
+        Ok(polled)
     }
 
     async fn fail(&self, lease: &Lease, failure: &Failure) -> StoreResult<FailOutcome> {

@@ -14,8 +14,8 @@ use crate::error::{StoreError, StoreResult};
 use crate::job::{Job, JobId, JobStatus, NewJob, Progress};
 use crate::store::rules::{self, AfterFailure};
 use crate::store::{
-    CancelOutcome, ClaimRequest, Claimed, Completion, CronStore, Exchange, FailOutcome, Failure,
-    Heartbeat, JobPage, JobStore, Lease, ListQuery, RescueSummary, StatusCounts,
+    CancelOutcome, Chores, ClaimRequest, Claimed, Completion, CronStore, Exchange, FailOutcome,
+    Failure, Heartbeat, JobPage, JobStore, Lease, ListQuery, Polled, RescueSummary, StatusCounts,
 };
 use crate::time;
 
@@ -288,6 +288,37 @@ impl JobStore for MemoryStore {
         let completed = self.complete_many(completions).await?;
         let claimed = self.claim(request).await?;
         Ok(Exchange { completed, claimed })
+    }
+
+    async fn poll(
+        &self,
+        completions: Vec<Completion>,
+        request: Option<&ClaimRequest>,
+    ) -> StoreResult<Polled> {
+        let exchange = match request {
+            Some(request) => self.complete_and_claim(completions, request).await?,
+            None => Exchange {
+                completed: self.complete_many(completions).await?,
+                claimed: Vec::new(),
+            },
+        };
+        let now = self.now();
+        let next_tick = self
+            .schedules()
+            .values()
+            .filter(|s| s.enabled)
+            .map(|s| s.next_run_at)
+            .min();
+        let expired_leases = self.jobs().values().any(|job| {
+            job.status == JobStatus::Running && job.lease_expires_at.is_some_and(|at| at < now)
+        });
+        Ok(Polled {
+            exchange,
+            chores: Chores {
+                expired_leases,
+                next_tick,
+            },
+        })
     }
 
     async fn fail(&self, lease: &Lease, failure: &Failure) -> StoreResult<FailOutcome> {

@@ -33,7 +33,7 @@ pub use config::{
     TURSO_URL_VAR,
 };
 pub use cron::CronStore;
-pub use exchange::Exchange;
+pub use exchange::{Chores, Exchange, Polled};
 pub use list::{JobPage, ListQuery, StatusCounts};
 pub use outcome::{CancelOutcome, FailOutcome, Failure, FailureKind, RescueSummary};
 
@@ -151,6 +151,30 @@ pub trait JobStore: CronStore + Send + Sync {
         request: &ClaimRequest,
     ) -> StoreResult<Exchange>;
 
+    /// A worker's poll: writes `completions` and claims for `request` (if
+    /// any) as [`JobStore::complete_and_claim`] does, and reads in the same
+    /// round trip whether leases have expired and when the next cron tick
+    /// is due, so that a worker learns everything it polls for with one
+    /// request to a server. The default asks the other methods and reports
+    /// both chores as worth doing ([`Chores::unknown`]).
+    async fn poll(
+        &self,
+        completions: Vec<Completion>,
+        request: Option<&ClaimRequest>,
+    ) -> StoreResult<Polled> {
+        let exchange = match request {
+            Some(request) => self.complete_and_claim(completions, request).await?,
+            None => Exchange {
+                completed: self.complete_many(completions).await?,
+                claimed: Vec::new(),
+            },
+        };
+        Ok(Polled {
+            exchange,
+            chores: Chores::unknown(),
+        })
+    }
+
     /// Records a failed attempt: a transient failure goes back to pending
     /// while attempts remain, a permanent one fails the job at once, and a
     /// job whose cancellation was requested ends cancelled.
@@ -177,13 +201,16 @@ pub trait JobStore: CronStore + Send + Sync {
     async fn queue_position(&self, id: JobId) -> StoreResult<Option<u64>>;
 
     /// The queue positions of many jobs at once, in order, as
-    /// [`JobStore::queue_position`] gives each (an unknown id is
-    /// [`StoreError::NotFound`]). The SQL backends read them in one
-    /// statement.
+    /// [`JobStore::queue_position`] gives each, except that a job that no
+    /// longer exists has none rather than being an error. The SQL backends
+    /// read them in one statement.
     async fn queue_positions(&self, ids: &[JobId]) -> StoreResult<Vec<Option<u64>>> {
         let mut positions = Vec::with_capacity(ids.len());
         for id in ids {
-            positions.push(self.queue_position(*id).await?);
+            positions.push(match self.queue_position(*id).await {
+                Err(StoreError::NotFound(_)) => None,
+                other => other?,
+            });
         }
         Ok(positions)
     }

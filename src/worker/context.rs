@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
+use super::attempt::progress::ProgressReports;
 use super::children::Children;
 use super::spawner;
 use super::JobError;
@@ -23,6 +24,8 @@ pub struct JobContext {
     stages: &'static [&'static str],
     cancel: CancellationToken,
     children: Children,
+    /// Where a persisted attempt's progress goes.
+    reports: Option<ProgressReports>,
 }
 
 impl std::fmt::Debug for JobContext {
@@ -43,6 +46,7 @@ impl JobContext {
         lease: Option<Lease>,
         stages: &'static [&'static str],
     ) -> Self {
+        let reports = lease.map(|lease| ProgressReports::new(Arc::clone(&store), lease));
         JobContext {
             store,
             job: Arc::new(job),
@@ -50,7 +54,13 @@ impl JobContext {
             stages,
             cancel: CancellationToken::new(),
             children: Children::default(),
+            reports,
         }
+    }
+
+    /// Where a persisted attempt's progress reports go.
+    pub(crate) fn progress_reports(&self) -> Option<&ProgressReports> {
+        self.reports.as_ref()
     }
 
     /// The lease this attempt holds, when the job is persisted.
@@ -136,18 +146,23 @@ impl JobContext {
     /// percent done within it (0 to 100). Pass `None` for a stage that
     /// cannot measure progress: pollers then show no made-up number.
     ///
-    /// A percent outside 0..=100 is refused; so is any report after the
-    /// job's lease was lost (the handler should then stop).
+    /// Reports closer together than a quarter of a second are coalesced:
+    /// the first is written at once, the latest of those that follow when
+    /// the quarter second is up, and the last one before the attempt ends
+    /// always. A percent outside 0..=100 is refused; so is any report after
+    /// the job's lease was lost (the handler should then stop), at the
+    /// latest one report later.
     pub async fn progress(&self, stage: &str, percent: Option<f32>) -> Result<(), JobError> {
         let progress = Progress {
             stage: stage.to_string(),
             percent,
         };
-        let Some(lease) = self.lease else {
-            return progress.validate().map_err(JobError::permanent);
+        progress.validate().map_err(JobError::permanent)?;
+        let Some(reports) = &self.reports else {
+            return Ok(());
         };
-        self.store
-            .progress(&lease, &progress)
+        reports
+            .report(progress)
             .await
             .map_err(|e| match e {
                 crate::StoreError::InvalidInput(_) | crate::StoreError::LeaseLost { .. } => {

@@ -1,16 +1,14 @@
 //! Running jobs: typed job definitions, the registry of handlers, the
 //! context a handler works with, and the worker that claims and runs jobs.
 
+pub(crate) mod attempt;
 mod backoff;
 mod children;
-pub(crate) mod completer;
 mod config;
 mod context;
 mod error;
-pub(crate) mod execute;
 mod job_type;
 mod loop_thread;
-pub(crate) mod outcome;
 mod registry;
 mod run_loop;
 mod runner;
@@ -22,7 +20,7 @@ pub use config::WorkerConfig;
 pub use context::JobContext;
 pub use error::{JobError, JobErrorKind, ResultExt, WorkerError};
 pub use job_type::JobType;
-pub use outcome::AttemptOutcome;
+pub use attempt::outcome::AttemptOutcome;
 pub use registry::Registry;
 pub use runner::{Worker, WorkerHealth};
 pub use summary::RunSummary;

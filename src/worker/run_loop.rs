@@ -1,6 +1,6 @@
 //! A worker's main loop: it hands back the jobs that finished and claims
-//! the next ones in one transaction, runs its chores (rescue, cron), and
-//! shuts down gracefully.
+//! the next ones in one round trip, keeps an eye on its chores (expired
+//! leases to rescue, cron ticks to fire), and shuts down gracefully.
 //!
 //! Concurrency is counted in slots: an attempt holds one while its handler
 //! runs and frees it as soon as the handler has ended, before its outcome
@@ -14,22 +14,51 @@
 //! moments ago) report too, for at most [`GATHER_WINDOW`] after they were
 //! started, so short jobs share one transaction instead of splitting the
 //! worker into cohorts that take turns.
+//!
+//! Chores ride on the claims: an idle worker's poll, and at most one round
+//! a second of a busy one, also reads whether a lease expired and when the
+//! next cron tick is due ([`JobStore::poll`](crate::JobStore::poll)), so an
+//! idle worker sends one request per poll, and rescues and fires only when
+//! there is something to rescue or fire.
+//!
+//! A round that fails to be written (the database unreachable for a
+//! moment) is written again, with its completions, after a pause that
+//! grows to two seconds, for as long as the leases of its jobs last: a
+//! server restart delays results, it does not lose them.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
-use tokio::time::{sleep, Instant};
+use tokio::time::{sleep, sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
-use super::completer::{self, Completer, Pending, MAX_GROUP};
+use super::attempt::completer::{self, Completer, Pending, MAX_GROUP};
 use super::{AttemptOutcome, RunSummary, Worker};
-use crate::store::Claimed;
+use crate::error::StoreError;
+use crate::store::{Chores, Claimed, Polled};
 
 /// How long after starting a round of jobs the loop waits for more of
 /// them to report before writing the results it has.
 const GATHER_WINDOW: Duration = Duration::from_micros(100);
+
+/// The first pause before a failed round is written again.
+const FIRST_RETRY: Duration = Duration::from_millis(100);
+
+/// The longest pause between two tries of a failed round.
+const MAX_RETRY: Duration = Duration::from_secs(2);
+
+/// The shortest wait for a cron tick (a tick that is due but fired nothing
+/// is not tried again at once).
+const MIN_TICK_WAIT: Duration = Duration::from_millis(10);
+
+/// A round that failed to be written, tried again until its leases lapse.
+struct Retry {
+    since: Instant,
+    pause: Duration,
+    next: Instant,
+}
 
 /// The state of one [`Worker::run`].
 pub(super) struct RunLoop<'w> {
@@ -43,6 +72,12 @@ pub(super) struct RunLoop<'w> {
     summary: RunSummary,
     /// When the loop last started jobs.
     last_start: Instant,
+    /// When chores are next read along with a round.
+    next_look: Instant,
+    /// When the next cron tick is due, as far as this worker knows.
+    next_tick: Option<Instant>,
+    /// The failed round being written again, if any.
+    retry: Option<Retry>,
 }
 
 impl<'w> RunLoop<'w> {
@@ -58,7 +93,25 @@ impl<'w> RunLoop<'w> {
             hard_stop: CancellationToken::new(),
             summary: RunSummary::default(),
             last_start: Instant::now(),
+            next_look: Instant::now(),
+            next_tick: None,
+            retry: None,
         }
+    }
+
+    /// How often chores are read while the worker is busy.
+    fn look_interval(&self) -> Duration {
+        let config = &self.worker.config;
+        config
+            .cron_interval
+            .map_or(config.rescue_interval, |cron| {
+                cron.min(config.rescue_interval)
+            })
+    }
+
+    /// Whether a round may be written now (not waiting to try again).
+    fn may_write(&self, now: Instant) -> bool {
+        self.retry.as_ref().is_none_or(|retry| now >= retry.next)
     }
 
     /// Works until `shutdown` is cancelled, then drains.
@@ -68,29 +121,18 @@ impl<'w> RunLoop<'w> {
         // Whether the queue may hold jobs to claim: false after a claim got
         // fewer than it asked for, until woken or the next poll.
         let mut look = true;
-        let mut next_rescue = Instant::now();
-        let mut next_cron = Instant::now();
 
         while !shutdown.is_cancelled() {
             self.worker.mark_loop_alive();
-            if Instant::now() >= next_rescue {
-                self.summary.rescued += self.worker.rescue().await;
-                next_rescue = Instant::now() + config.rescue_interval;
+            let now = Instant::now();
+            if config.cron_interval.is_some() && self.next_tick.is_some_and(|tick| now >= tick) {
+                self.fire_schedules().await;
             }
-            if let Some(interval) = config.cron_interval {
-                if Instant::now() >= next_cron {
-                    let (fired, wait) = self.worker.fire_schedules(interval).await;
-                    self.summary.cron_fired += fired;
-                    next_cron = Instant::now() + wait;
-                }
-            }
-            let want = if look {
-                self.slots.available_permits()
-            } else {
-                0
-            };
-            if want > 0 || !self.group.is_empty() {
-                if let Some(claimed) = self.exchange(want).await {
+            let free = self.slots.available_permits();
+            let want = if look { free } else { 0 };
+            let chores_due = now >= self.next_look;
+            if self.may_write(now) && (want > 0 || !self.group.is_empty() || chores_due) {
+                if let Some(claimed) = self.exchange(want, chores_due).await {
                     if want > 0 {
                         if claimed > 0 {
                             idle_wait = config.poll_interval;
@@ -99,9 +141,19 @@ impl<'w> RunLoop<'w> {
                     }
                 }
             }
-            let mut until_chore = next_rescue.saturating_duration_since(Instant::now());
-            if config.cron_interval.is_some() {
-                until_chore = until_chore.min(next_cron.saturating_duration_since(Instant::now()));
+            // An idle worker waits for its next poll (its chores go with
+            // it); a busy one looks at its chores now and then.
+            let now = Instant::now();
+            let mut wake = if self.slots.available_permits() > 0 {
+                now + idle_wait
+            } else {
+                self.next_look
+            };
+            if let Some(tick) = self.next_tick {
+                wake = wake.min(tick);
+            }
+            if let Some(retry) = &self.retry {
+                wake = wake.min(retry.next);
             }
             tokio::select! {
                 _ = self.finished.recv_many(&mut self.group, MAX_GROUP) => {}
@@ -115,8 +167,10 @@ impl<'w> RunLoop<'w> {
                     idle_wait = config.poll_interval;
                     look = true;
                 }
-                _ = sleep(idle_wait.min(until_chore)) => {
-                    idle_wait = (idle_wait * 2).min(config.max_poll_interval);
+                _ = sleep_until(wake) => {
+                    if Instant::now() >= now + idle_wait {
+                        idle_wait = (idle_wait * 2).min(config.max_poll_interval);
+                    }
                     look = true;
                 }
                 _ = shutdown.cancelled() => {}
@@ -134,16 +188,20 @@ impl<'w> RunLoop<'w> {
         let grace = sleep(grace);
         tokio::pin!(grace);
         loop {
-            if !self.group.is_empty() {
-                self.exchange(0).await;
+            if !self.group.is_empty() && self.may_write(Instant::now()) {
+                self.exchange(0, false).await;
                 continue;
             }
-            if self.running.is_empty() {
+            if self.running.is_empty() && self.group.is_empty() {
                 break;
             }
+            let retry_at = self.retry.as_ref().map(|retry| retry.next);
             tokio::select! {
                 _ = self.finished.recv_many(&mut self.group, MAX_GROUP) => {}
-                Some(done) = self.running.join_next() => self.summary.record_task(done),
+                Some(done) = self.running.join_next(), if !self.running.is_empty() => {
+                    self.summary.record_task(done)
+                }
+                _ = sleep_until(retry_at.unwrap_or_else(Instant::now)), if retry_at.is_some() => {}
                 _ = &mut grace, if !self.hard_stop.is_cancelled() => {
                     tracing::warn!(running = self.running.len(), "grace period over: stopping running jobs");
                     self.hard_stop.cancel();
@@ -154,47 +212,116 @@ impl<'w> RunLoop<'w> {
     }
 
     /// Writes the completions waiting and claims up to `want` jobs, in one
-    /// transaction; starts what it claimed and returns how many, or `None`
-    /// when the store failed (the completions' attempts are told).
-    async fn exchange(&mut self, want: usize) -> Option<usize> {
+    /// transaction (with `look`, reading the chores too, and doing them);
+    /// starts what it claimed and returns how many, or `None` when the
+    /// store failed (the round is written again later).
+    async fn exchange(&mut self, want: usize, look: bool) -> Option<usize> {
         let (completions, replies) = completer::take(&mut self.group);
         let count = completions.len();
         let store = &self.worker.store;
-        let written = if want > 0 {
-            let request = self.worker.claim_request(want);
-            store
-                .complete_and_claim(completions, &request)
-                .await
-                .map(|exchange| (exchange.completed, exchange.claimed))
+        let request = (want > 0).then(|| self.worker.claim_request(want));
+        // Kept to write again should this round fail.
+        let sent = completions.clone();
+        let written = if look {
+            store.poll(completions, request.as_ref()).await
         } else {
-            store
-                .complete_many(completions)
-                .await
-                .map(|completed| (completed, Vec::new()))
+            match &request {
+                Some(request) => store.complete_and_claim(completions, request).await,
+                None => store
+                    .complete_many(completions)
+                    .await
+                    .map(|completed| crate::store::Exchange {
+                        completed,
+                        claimed: Vec::new(),
+                    }),
+            }
+            .map(|exchange| Polled {
+                exchange,
+                chores: Chores::default(),
+            })
         };
         match written {
-            Ok((completed, claimed)) => {
-                replies.answer(Ok(completed));
-                let n = claimed.len();
+            Ok(Polled { exchange, chores }) => {
+                if self.retry.take().is_some() {
+                    tracing::info!(completions = count, "the round was written after all");
+                }
+                replies.answer(Ok(exchange.completed));
+                let n = exchange.claimed.len();
                 self.summary.claimed += n as u64;
-                for job in claimed {
+                for job in exchange.claimed {
                     self.start(job);
                 }
                 if n > 0 {
                     self.last_start = Instant::now();
                 }
+                if look {
+                    self.do_chores(chores).await;
+                }
                 Some(n)
             }
             Err(error) => {
-                // The claim is tried again; the attempts whose results were
-                // in this group learn of the error, and their jobs are
-                // rescued once their leases expire.
-                tracing::error!(%error, completions = count, claim = want, "writing completions and claiming failed");
-                replies.answer(Err(error));
-                sleep(Duration::from_millis(100)).await;
+                self.round_failed(error, sent, replies, want);
                 None
             }
         }
+    }
+
+    /// Puts a failed round back to be written again, while its leases
+    /// last; past that, tells its attempts.
+    fn round_failed(
+        &mut self,
+        error: StoreError,
+        sent: Vec<crate::store::Completion>,
+        replies: completer::Replies,
+        want: usize,
+    ) {
+        let lease = self.worker.config.lease_duration;
+        let retry = self.retry.get_or_insert(Retry {
+            since: Instant::now(),
+            pause: FIRST_RETRY,
+            next: Instant::now(),
+        });
+        let retryable = matches!(error, StoreError::Database(_));
+        if retryable && retry.since.elapsed() < lease {
+            tracing::warn!(%error, completions = sent.len(), claim = want, pause = ?retry.pause, "writing completions and claiming failed; will try again");
+            retry.next = Instant::now() + retry.pause;
+            retry.pause = (retry.pause * 2).min(MAX_RETRY);
+            self.group.extend(completer::rejoin(sent, replies));
+        } else {
+            // The leases have lapsed: the jobs are rescued and run again.
+            tracing::error!(%error, completions = sent.len(), claim = want, "writing completions and claiming failed");
+            replies.answer(Err(error));
+            self.retry = None;
+        }
+    }
+
+    /// Does what a poll found needed: rescues expired leases, and notes
+    /// (or fires, when due) the next cron tick.
+    async fn do_chores(&mut self, chores: Chores) {
+        self.next_look = Instant::now() + self.look_interval();
+        if chores.expired_leases {
+            self.summary.rescued += self.worker.rescue().await;
+        }
+        if self.worker.config.cron_interval.is_some() {
+            self.next_tick = chores.next_tick.map(until);
+            if self.next_tick.is_some_and(|tick| tick <= Instant::now()) {
+                self.fire_schedules().await;
+            }
+        }
+    }
+
+    /// Fires the due cron schedules and notes the next tick.
+    async fn fire_schedules(&mut self) {
+        let (fired, next_tick) = self.worker.fire_schedules().await;
+        self.summary.cron_fired += fired;
+        let interval = self.look_interval();
+        self.next_tick = Some(match next_tick.map(until) {
+            Some(tick) if tick > Instant::now() => tick,
+            // Due by this machine's clock but not by the store's: look
+            // again at the next chores.
+            _ => Instant::now() + interval,
+        })
+        .map(|tick| tick.max(Instant::now() + MIN_TICK_WAIT));
     }
 
     /// Takes every completion already sent and, while jobs started less
@@ -228,5 +355,14 @@ impl<'w> RunLoop<'w> {
             .worker
             .attempt(claimed, &self.completer, &self.hard_stop, slot);
         self.running.spawn(attempt);
+    }
+}
+
+/// The instant of this machine's monotonic clock at wall-clock `at`.
+fn until(at: chrono::DateTime<chrono::Utc>) -> Instant {
+    let now = Instant::now();
+    match (at - chrono::Utc::now()).to_std() {
+        Ok(ahead) => now + ahead,
+        Err(_) => now,
     }
 }

@@ -3,15 +3,15 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde::Serialize;
 use tokio::sync::{Notify, OwnedSemaphorePermit};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::completer::Completer;
-use super::execute::Attempt;
+use super::attempt::completer::Completer;
+use super::attempt::keeper::LeaseKeeper;
+use super::attempt::Attempt;
 use super::{AttemptOutcome, Registry, RunSummary, WorkerConfig, WorkerError};
 use crate::client::Client;
 use crate::job::{Job, JobId, NewJob};
@@ -35,6 +35,8 @@ pub struct Worker {
     registry: Arc<Registry>,
     pub(super) config: Arc<WorkerConfig>,
     pub(super) wake: Arc<Notify>,
+    /// Keeps the leases of the attempts running.
+    keeper: LeaseKeeper,
     last_loop_ms: Arc<AtomicI64>,
 }
 
@@ -55,11 +57,17 @@ impl Worker {
         config: WorkerConfig,
     ) -> Result<Self, WorkerError> {
         config.validate()?;
+        let keeper = LeaseKeeper::new(
+            Arc::clone(&store),
+            config.heartbeat_interval,
+            config.lease_duration,
+        );
         Ok(Worker {
             store,
             registry: Arc::new(registry),
             config: Arc::new(config),
             wake: Arc::new(Notify::new()),
+            keeper,
             last_loop_ms: Arc::new(AtomicI64::new(0)),
         })
     }
@@ -81,6 +89,7 @@ impl Worker {
         Client::waking(
             Arc::clone(&self.store),
             Arc::clone(&self.config),
+            self.keeper.clone(),
             Arc::clone(&self.wake),
         )
     }
@@ -208,6 +217,7 @@ impl Worker {
             store: Arc::clone(&self.store),
             registry: Arc::clone(&self.registry),
             config: Arc::clone(&self.config),
+            keeper: self.keeper.clone(),
             claimed,
             completer: completer.clone(),
             hard_stop: hard_stop.clone(),
@@ -217,9 +227,9 @@ impl Worker {
     }
 
     /// Fires due cron schedules; returns how many ticks this worker fired
-    /// and how long to wait before looking again: `interval`, or less when
-    /// a tick is due sooner.
-    pub(super) async fn fire_schedules(&self, interval: Duration) -> (u64, Duration) {
+    /// and the next tick any schedule waits for (`None` when the store
+    /// could not say).
+    pub(super) async fn fire_schedules(&self) -> (u64, Option<chrono::DateTime<chrono::Utc>>) {
         match self.store.fire_due_schedules().await {
             Ok(firing) => {
                 for fired in &firing.fired {
@@ -228,16 +238,11 @@ impl Worker {
                 for skipped in &firing.skipped {
                     tracing::warn!(schedule = %skipped, "cron schedule cannot fire");
                 }
-                let until_tick = firing
-                    .next_tick
-                    .and_then(|tick| (tick - chrono::Utc::now()).to_std().ok())
-                    .unwrap_or(interval);
-                let wait = until_tick.clamp(Duration::from_millis(10), interval);
-                (firing.fired.len() as u64, wait)
+                (firing.fired.len() as u64, firing.next_tick)
             }
             Err(e) => {
                 tracing::error!(error = %e, "firing cron schedules failed; will try again");
-                (0, interval)
+                (0, None)
             }
         }
     }

@@ -386,3 +386,99 @@ pub async fn complete_many_guards_each_completion_and_commits_the_rest(h: &Harne
     );
     assert!(h.store.complete_many(Vec::new()).await.unwrap().is_empty());
 }
+
+pub async fn heartbeat_many_extends_each_held_lease_and_refuses_the_others(h: &Harness) {
+    for n in 0..3 {
+        h.job("hb", n).await;
+    }
+    let claimed = h.store.claim(&ClaimRequest::new("w", 3)).await.unwrap();
+    let (a, b, c) = (&claimed[0], &claimed[1], &claimed[2]);
+    h.store.complete(&b.lease, json!(null)).await.unwrap();
+    h.store.cancel(c.job.id).await.unwrap();
+    let stale = Lease {
+        job_id: a.job.id,
+        attempt: a.lease.attempt + 1,
+    };
+    let gone = Lease {
+        job_id: jobstore::JobId::new_at(start()),
+        attempt: 1,
+    };
+    h.advance(Duration::from_secs(20));
+    let beats = h
+        .store
+        .heartbeat_many(
+            &[a.lease, b.lease, c.lease, stale, gone],
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+    let until = start() + chrono::Duration::seconds(80);
+    let a_beat = beats[0].as_ref().unwrap();
+    assert_eq!(a_beat.lease_expires_at, until);
+    assert!(!a_beat.cancel_requested);
+    assert!(
+        matches!(
+            &beats[1],
+            Err(StoreError::LeaseLost {
+                status: JobStatus::Completed,
+                ..
+            })
+        ),
+        "{:?}",
+        beats[1]
+    );
+    let c_beat = beats[2].as_ref().unwrap();
+    assert!(
+        c_beat.cancel_requested,
+        "a cancel request rides on the heartbeat"
+    );
+    assert!(
+        matches!(&beats[3], Err(e) if e.is_lease_lost()),
+        "{:?}",
+        beats[3]
+    );
+    assert!(
+        matches!(&beats[4], Err(StoreError::NotFound(_))),
+        "{:?}",
+        beats[4]
+    );
+    assert_eq!(
+        h.store.get(a.job.id).await.unwrap().lease_expires_at,
+        Some(until)
+    );
+    assert_eq!(
+        h.store.get(b.job.id).await.unwrap().lease_expires_at,
+        None,
+        "a refused lease changes nothing"
+    );
+    assert!(h
+        .store
+        .heartbeat_many(&[], Duration::from_secs(60))
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+pub async fn cancel_requested_names_the_held_jobs_asked_to_stop(h: &Harness) {
+    for n in 0..3 {
+        h.job("c", n).await;
+    }
+    let claimed = h.store.claim(&ClaimRequest::new("w", 3)).await.unwrap();
+    let leases: Vec<Lease> = claimed.iter().map(|c| c.lease).collect();
+    assert!(h.store.cancel_requested(&leases).await.unwrap().is_empty());
+    h.store.cancel(claimed[1].job.id).await.unwrap();
+    h.store.cancel(claimed[2].job.id).await.unwrap();
+    h.store.mark_cancelled(&claimed[2].lease).await.unwrap();
+    let stale = Lease {
+        job_id: claimed[1].job.id,
+        attempt: claimed[1].lease.attempt + 1,
+    };
+    assert_eq!(
+        h.store
+            .cancel_requested(&[leases[0], leases[1], leases[2], stale])
+            .await
+            .unwrap(),
+        vec![leases[1]],
+        "only a job still held by the lease, whose cancel was asked"
+    );
+}

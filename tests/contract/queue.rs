@@ -40,3 +40,19 @@ pub async fn queue_position_of_unknown_job_is_not_found(h: &Harness) {
         .unwrap_err();
     assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
 }
+
+pub async fn queue_positions_read_many_jobs_at_once(h: &Harness) {
+    let a = h.job("q", 1).await;
+    let b = h.job("q", 2).await;
+    let c = h.job("q", 3).await;
+    let running = h.claim_one("w").await;
+    assert_eq!(running.job.id, a.id);
+    let unknown = JobId::new_at(start());
+    let positions = h
+        .store
+        .queue_positions(&[c.id, a.id, unknown, b.id])
+        .await
+        .unwrap();
+    assert_eq!(positions, vec![Some(1), None, None, Some(0)]);
+    assert_eq!(h.store.queue_positions(&[]).await.unwrap(), Vec::new());
+}

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
-use super::view::job_response;
+use super::view::{job_response, job_responses};
 use crate::http::error::ApiError;
 use crate::http::extract::{JobIdPath, JsonBody};
 use crate::http::types::{EnqueueRequest, ErrorCode, JobListResponse, JobResponse};
@@ -58,10 +58,7 @@ pub(crate) async fn list(
     let query = list_query(params)?;
     let store = state.store().as_ref();
     let page = store.list(&query).await?;
-    let mut jobs = Vec::with_capacity(page.jobs.len());
-    for job in page.jobs {
-        jobs.push(job_response(store, job).await?);
-    }
+    let jobs = job_responses(store, page.jobs).await?;
     Ok(Json(JobListResponse {
         jobs,
         next_cursor: page.next_cursor,

@@ -101,3 +101,20 @@ pub(crate) fn rescued(mut outputs: Outputs) -> StoreResult<RescueSummary> {
         failed_by_type: rules::count_types(failed_types),
     })
 }
+
+/// Whether any running job's lease expired before `now` (on the reaper
+/// index, stopping at the first).
+pub(crate) fn any_expired(now: DateTime<Utc>) -> Statement {
+    Statement::query(
+        format!("SELECT EXISTS (SELECT 1 FROM jobs WHERE {EXPIRED})"),
+        vec![time::to_millis(now).into()],
+    )
+}
+
+/// What an [`any_expired`] statement read.
+pub(crate) fn read_any_expired(outputs: &mut Outputs) -> StoreResult<bool> {
+    match outputs.next_rows()?.first() {
+        Some(row) => row.flag(0),
+        None => Ok(false),
+    }
+}

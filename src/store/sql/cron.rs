@@ -181,7 +181,7 @@ pub(crate) fn fire(fires: &[Fire], now: DateTime<Utc>) -> Batch {
 }
 
 /// The earliest tick of any enabled schedule (on the due index).
-fn next_tick() -> Statement {
+pub(crate) fn next_tick() -> Statement {
     Statement::query(
         "SELECT min(next_run_at) FROM cron_jobs WHERE enabled = 1",
         Vec::new(),
@@ -189,7 +189,7 @@ fn next_tick() -> Statement {
 }
 
 /// The tick a [`next_tick`] statement read.
-fn read_next_tick(outputs: &mut Outputs) -> StoreResult<Option<DateTime<Utc>>> {
+pub(crate) fn read_next_tick(outputs: &mut Outputs) -> StoreResult<Option<DateTime<Utc>>> {
     let next = outputs
         .next_rows()?
         .first()

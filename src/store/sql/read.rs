@@ -130,23 +130,19 @@ pub(crate) fn queue_positions(ids: &[JobId]) -> Batch {
     )])
 }
 
-/// The positions [`queue_positions`] read, in the order of `ids`; an id
-/// not found is an error.
+/// The positions [`queue_positions`] read, in the order of `ids`: `None`
+/// for a job not found, else its position (`None` unless pending).
 pub(crate) fn queue_positioned(
     ids: &[JobId],
     mut outputs: Outputs,
-) -> StoreResult<Vec<Option<u64>>> {
+) -> StoreResult<Vec<Option<Option<u64>>>> {
     let mut found = BTreeMap::new();
     for row in outputs.next_rows()? {
         let position = row.opt_int(1)?.map(|n| u64::try_from(n).unwrap_or(0));
         found.insert(row.text(0)?, position);
     }
-    ids.iter()
-        .map(|id| {
-            found
-                .get(&id.to_string())
-                .copied()
-                .ok_or(StoreError::NotFound(*id))
-        })
-        .collect()
+    Ok(ids
+        .iter()
+        .map(|id| found.get(&id.to_string()).copied())
+        .collect())
 }

@@ -14,9 +14,9 @@ use crate::cron::{rules as cron_rules, CronFiring, CronSchedule, NewCronSchedule
 use crate::error::{StoreError, StoreResult};
 use crate::job::{prepare, Job, JobId, JobStatus, NewJob, Progress};
 use crate::store::{
-    aborts_group, rules, CancelOutcome, ClaimRequest, Claimed, Completion, CronStore, Exchange,
-    FailOutcome, Failure, Heartbeat, JobPage, JobStore, Lease, ListQuery, RescueSummary,
-    StatusCounts,
+    aborts_group, rules, CancelOutcome, Chores, ClaimRequest, Claimed, Completion, CronStore,
+    Exchange, FailOutcome, Failure, Heartbeat, JobPage, JobStore, Lease, ListQuery, Polled,
+    RescueSummary, StatusCounts,
 };
 use crate::time;
 
@@ -69,12 +69,14 @@ impl<E: Executor> SqlStore<E> {
         Ok(())
     }
 
-    /// Writes `completions` (and `claim`, if any, after them) in one batch.
+    /// Writes `completions` (and `claim`, if any, after them) in one batch;
+    /// with `look`, the batch also reads what else needs doing.
     async fn exchange(
         &self,
         completions: &[Completion],
         claim: Option<&ClaimRequest>,
-    ) -> StoreResult<Exchange> {
+        look: bool,
+    ) -> StoreResult<Polled> {
         let now = self.now();
         let mut statements = Vec::with_capacity(completions.len() + 1);
         // A result that cannot be written is refused alone.
@@ -95,13 +97,26 @@ impl<E: Executor> SqlStore<E> {
             }
             _ => false,
         };
+        let writes = !statements.is_empty();
+        if look {
+            statements.push(cancel::any_expired(now));
+            statements.push(cron::next_tick());
+        }
         if statements.is_empty() {
-            return Ok(Exchange {
-                completed: refused.into_iter().map(|e| e.map_or(Ok(()), Err)).collect(),
-                claimed: Vec::new(),
+            return Ok(Polled {
+                exchange: Exchange {
+                    completed: refused.into_iter().map(|e| e.map_or(Ok(()), Err)).collect(),
+                    claimed: Vec::new(),
+                },
+                chores: Chores::default(),
             });
         }
-        let mut outputs = self.run(Batch::write(statements)).await?;
+        let batch = if writes {
+            Batch::write(statements)
+        } else {
+            Batch::read(statements)
+        };
+        let mut outputs = self.run(batch).await?;
         let mut completed = Vec::with_capacity(completions.len());
         let mut lost = Vec::new();
         for (completion, refusal) in completions.iter().zip(refused) {
@@ -119,6 +134,14 @@ impl<E: Executor> SqlStore<E> {
         } else {
             Vec::new()
         };
+        let chores = if look {
+            Chores {
+                expired_leases: cancel::read_any_expired(&mut outputs)?,
+                next_tick: cron::read_next_tick(&mut outputs)?,
+            }
+        } else {
+            Chores::default()
+        };
         if !lost.is_empty() {
             let leases: Vec<Lease> = lost.iter().map(|(_, lease)| *lease).collect();
             let errors = self.lease_errors(&leases).await?;
@@ -129,7 +152,10 @@ impl<E: Executor> SqlStore<E> {
         debug_assert!(completed
             .iter()
             .all(|c| c.as_ref().err().is_none_or(|e| !aborts_group(e))));
-        Ok(Exchange { completed, claimed })
+        Ok(Polled {
+            exchange: Exchange { completed, claimed },
+            chores,
+        })
     }
 }
 
@@ -268,7 +294,7 @@ impl<E: Executor> JobStore for SqlStore<E> {
         if completions.is_empty() {
             return Ok(Vec::new());
         }
-        Ok(self.exchange(&completions, None).await?.completed)
+        Ok(self.exchange(&completions, None, false).await?.exchange.completed)
     }
 
     async fn complete_and_claim(
@@ -277,7 +303,18 @@ impl<E: Executor> JobStore for SqlStore<E> {
         request: &ClaimRequest,
     ) -> StoreResult<Exchange> {
         rules::validate_claim(request)?;
-        self.exchange(&completions, Some(request)).await
+        Ok(self.exchange(&completions, Some(request), false).await?.exchange)
+    }
+
+    async fn poll(
+        &self,
+        completions: Vec<Completion>,
+        request: Option<&ClaimRequest>,
+    ) -> StoreResult<Polled> {
+        if let Some(request) = request {
+            rules::validate_claim(request)?;
+        }
+        self.exchange(&completions, request, true).await
     }
 
     async fn fail(&self, lease: &Lease, failure: &Failure) -> StoreResult<FailOutcome> {
@@ -307,15 +344,18 @@ impl<E: Executor> JobStore for SqlStore<E> {
     }
 
     async fn queue_position(&self, id: JobId) -> StoreResult<Option<u64>> {
-        let mut positions = self.queue_positions(&[id]).await?;
-        Ok(positions.pop().flatten())
+        let ids = [id];
+        let mut positions =
+            read::queue_positioned(&ids, self.run(read::queue_positions(&ids)).await?)?;
+        positions.pop().flatten().ok_or(StoreError::NotFound(id))
     }
 
     async fn queue_positions(&self, ids: &[JobId]) -> StoreResult<Vec<Option<u64>>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        read::queue_positioned(ids, self.run(read::queue_positions(ids)).await?)
+        let positions = read::queue_positioned(ids, self.run(read::queue_positions(ids)).await?)?;
+        Ok(positions.into_iter().map(Option::flatten).collect())
     }
 
     async fn retry(&self, id: JobId) -> StoreResult<Job> {
@@ -486,6 +526,13 @@ macro_rules! delegate_to_sql {
                 request: &$crate::store::ClaimRequest,
             ) -> $crate::StoreResult<$crate::store::Exchange> {
                 self.$field.complete_and_claim(completions, request).await
+            }
+            async fn poll(
+                &self,
+                completions: Vec<$crate::store::Completion>,
+                request: Option<&$crate::store::ClaimRequest>,
+            ) -> $crate::StoreResult<$crate::store::Polled> {
+                self.$field.poll(completions, request).await
             }
             async fn fail(
                 &self,

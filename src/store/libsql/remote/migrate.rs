@@ -1,10 +1,14 @@
 //! Applying the embedded migrations on a libSQL server, as the local
 //! backend does: in one immediate transaction, recorded in Diesel's table.
 //!
-//! Which migrations to apply depends on what the database records, so this
-//! is the one exchange with the server that keeps a transaction open across
-//! requests (a stream of the protocol, named by its baton); it runs only
-//! when a store is opened.
+//! Which migrations to apply depends on what the database records, so
+//! applying them is the one exchange with the server that keeps a
+//! transaction open across requests (a stream of the protocol, named by its
+//! baton). A server holding such a transaction makes every other writer
+//! wait (and sqld 0.24 was seen to stop taking writes for good when
+//! interactive transactions met many concurrent writers), so the recorded
+//! versions are first read on their own: a database that is up to date,
+//! as it is for every worker but the first, is never locked.
 
 use std::collections::BTreeSet;
 
@@ -20,6 +24,11 @@ use crate::store::libsql::migrate::{
 pub(crate) async fn run(client: &HranaClient, location: &str) -> StoreResult<Vec<String>> {
     let known = embedded()?;
     let transport = |e: HranaError| e.into_store_error(location);
+    if let Some(applied) = recorded(client).await.map_err(transport)? {
+        if pending(&known, &applied)?.is_empty() {
+            return Ok(Vec::new());
+        }
+    }
     let (baton, mut results) = client
         .pipeline(
             None,
@@ -92,6 +101,31 @@ pub(crate) async fn run(client: &HranaClient, location: &str) -> StoreResult<Vec
             Err(error)
         }
     }
+}
+
+/// The versions Diesel's table records, read without a transaction;
+/// `None` when the table does not exist yet.
+async fn recorded(client: &HranaClient) -> Result<Option<BTreeSet<String>>, HranaError> {
+    let (_, mut results) = client
+        .pipeline(
+            None,
+            vec![hrana::execute(APPLIED_VERSIONS, true), hrana::close()],
+        )
+        .await?;
+    let rows = match hrana::execute_result(results.swap_remove(0)) {
+        Ok(result) => result.rows,
+        Err(HranaError::Sql { message, .. }) if message.contains("no such table") => {
+            return Ok(None)
+        }
+        Err(error) => return Err(error),
+    };
+    let mut applied = BTreeSet::new();
+    for row in rows {
+        if let Some(libsql_hrana::proto::Value::Text { value }) = row.values.first() {
+            applied.insert(value.to_string());
+        }
+    }
+    Ok(Some(applied))
 }
 
 /// An open stream of the protocol.

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::completer::Completer;
-use super::{JobError, JobErrorKind, WorkerConfig};
+use crate::worker::{JobError, JobErrorKind, WorkerConfig};
 use crate::store::{FailOutcome, Failure, JobStore, Lease};
 
 /// How one attempt ended, as recorded in the store.

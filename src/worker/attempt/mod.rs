@@ -1,25 +1,40 @@
-//! Running one attempt of a job under supervision: its heartbeats, its
-//! timeout, cancellation, shutdown, and the child processes it started.
+//! Running one attempt of a job under supervision: its lease kept, its
+//! timeout, cancellation, shutdown, its progress written, and the child
+//! processes it started. The worker's loop and a client's inline runs both
+//! run their attempts through here.
+//!
+//! - [`keeper`]: one heartbeat for every lease a worker holds;
+//! - [`progress`]: progress reports written at most every quarter second;
+//! - [`completer`]: results written alone or together with others;
+//! - [`outcome`]: how an attempt ended, written to the store.
+
+pub(crate) mod completer;
+pub(crate) mod keeper;
+pub(crate) mod outcome;
+pub(crate) mod progress;
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::OwnedSemaphorePermit;
-use tokio::time::{interval_at, timeout, Instant, MissedTickBehavior};
+use tokio::time::{sleep_until, timeout};
 use tokio_util::sync::CancellationToken;
 use tracing::{info_span, Instrument};
 
-use super::completer::Completer;
-use super::outcome::{record, record_failure, AttemptOutcome, Ended};
 use super::{JobContext, JobError, Registry, WorkerConfig};
 use crate::store::{Claimed, Failure, JobStore};
+use completer::Completer;
+use keeper::{LeaseKeeper, Signal};
+use outcome::{record, record_failure, AttemptOutcome, Ended};
 
 /// A claimed job, and what running it in the worker needs.
 pub(crate) struct Attempt {
     pub store: Arc<dyn JobStore>,
     pub registry: Arc<Registry>,
     pub config: Arc<WorkerConfig>,
+    /// Keeps the attempt's lease.
+    pub keeper: LeaseKeeper,
     pub claimed: Claimed,
     /// Where the result is written.
     pub completer: Completer,
@@ -45,6 +60,7 @@ impl Attempt {
             store,
             registry,
             config,
+            keeper,
             claimed,
             completer,
             hard_stop,
@@ -65,6 +81,7 @@ impl Attempt {
         let ended = supervise(
             ctx,
             &config,
+            &keeper,
             handler.timeout(),
             &hard_stop,
             |ctx| async move { handler.run(params, &ctx).await },
@@ -86,14 +103,16 @@ pub(crate) fn job_span(claimed: &Claimed) -> tracing::Span {
 }
 
 /// Runs `handler` with `ctx` until it returns, times out after `limit`, is
-/// cancelled (noticed on a heartbeat), loses its lease, or `hard_stop`
-/// fires. Whatever happened, the handler is then told to stop, its future
-/// is dropped, and every process it started is stopped and confirmed dead
-/// before this returns. A context without a lease (an unpersisted inline
-/// run) sends no heartbeats.
+/// cancelled (as `keeper` learns on a heartbeat), loses its lease, or
+/// `hard_stop` fires. Whatever happened, the handler is then told to stop,
+/// its future is dropped, every process it started is stopped and
+/// confirmed dead, and its last progress report is written before this
+/// returns. A context without a lease (an unpersisted inline run) keeps no
+/// lease.
 pub(crate) async fn supervise<T, F, Fut>(
     ctx: JobContext,
     config: &WorkerConfig,
+    keeper: &LeaseKeeper,
     limit: Duration,
     hard_stop: &CancellationToken,
     handler: F,
@@ -102,31 +121,26 @@ where
     F: FnOnce(JobContext) -> Fut,
     Fut: Future<Output = Result<T, JobError>>,
 {
-    let store = Arc::clone(ctx.store());
-    let lease = ctx.lease();
+    let mut kept = ctx.lease().map(|lease| keeper.keep(lease));
+    let reports = ctx.progress_reports().cloned();
     let mut run = Box::pin(timeout(limit, handler(ctx.clone())));
-    // The claim itself just set the lease: the first beat is one interval
-    // away. (Awaiting an interval's immediate first tick instead would wait
-    // for the timer's next millisecond.)
-    let first_beat = Instant::now() + config.heartbeat_interval;
-    let mut beat = interval_at(first_beat, config.heartbeat_interval);
-    beat.set_missed_tick_behavior(MissedTickBehavior::Delay);
-
     let ended = loop {
+        let due = reports.as_ref().and_then(|r| r.due());
         tokio::select! {
             result = &mut run => break match result {
                 Ok(returned) => Ended::Returned(returned),
                 Err(_elapsed) => Ended::TimedOut(limit),
             },
-            _ = beat.tick(), if lease.is_some() => {
-                let Some(lease) = lease else { continue };
-                match store.heartbeat(&lease, config.lease_duration).await {
-                    Ok(heartbeat) if heartbeat.cancel_requested => break Ended::CancelRequested,
-                    Ok(_) => {}
-                    Err(e) if e.is_lease_lost() => break Ended::LeaseLost,
-                    Err(e) => tracing::warn!(error = %e, "heartbeat failed; will try again"),
+            signal = keeper_signal(&mut kept) => match signal {
+                Signal::CancelRequested => break Ended::CancelRequested,
+                Signal::LeaseLost => break Ended::LeaseLost,
+            },
+            _ = sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => {
+                if let Some(reports) = &reports {
+                    reports.flush().await;
                 }
             },
+            _ = report_waiting(&reports), if due.is_none() => {},
             _ = hard_stop.cancelled() => break Ended::Shutdown,
         }
     };
@@ -136,5 +150,26 @@ where
     if !survivors.is_empty() {
         tracing::error!(?survivors, "child process groups are still alive");
     }
+    if let Some(reports) = &reports {
+        reports.flush().await;
+    }
+    drop(kept.take());
     ended
+}
+
+/// The keeper's signal about the lease kept, if any (never without one).
+async fn keeper_signal(kept: &mut Option<keeper::Kept>) -> Signal {
+    match kept {
+        Some(kept) => kept.signal().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Completes when a progress report starts waiting (never without
+/// reports).
+async fn report_waiting(reports: &Option<progress::ProgressReports>) {
+    match reports {
+        Some(reports) => reports.waiting().await,
+        None => std::future::pending().await,
+    }
 }

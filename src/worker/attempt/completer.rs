@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::error::{StoreError, StoreResult};
+use crate::job::JobStatus;
 use crate::store::{Completion, JobStore, Lease};
 
 /// The most completions written in one transaction.
@@ -60,7 +61,7 @@ impl Completer {
         lease: &Lease,
         result: serde_json::Value,
     ) -> StoreResult<()> {
-        match self {
+        let outcome = match self {
             Completer::Direct(store) => store.complete(lease, result).await,
             Completer::Grouped(sender) => {
                 let (reply, outcome) = oneshot::channel();
@@ -71,7 +72,8 @@ impl Completer {
                 sender.send(pending).map_err(|_| writer_gone())?;
                 outcome.await.map_err(|_| writer_gone())?
             }
-        }
+        };
+        written_before(lease, outcome)
     }
 }
 
@@ -80,6 +82,31 @@ impl Completer {
 pub(crate) fn take(group: &mut Vec<Pending>) -> (Vec<Completion>, Replies) {
     let (completions, replies) = group.drain(..).map(|p| (p.completion, p.reply)).unzip();
     (completions, Replies(replies))
+}
+
+/// Puts completions taken by [`take`] back together with their replies, to
+/// be written again.
+pub(crate) fn rejoin(completions: Vec<Completion>, replies: Replies) -> Vec<Pending> {
+    completions
+        .into_iter()
+        .zip(replies.0)
+        .map(|(completion, reply)| Pending { completion, reply })
+        .collect()
+}
+
+/// A refusal that means the completion was written after all: the job is
+/// completed at the very attempt that completed it (a write whose answer
+/// was lost, written again). No other attempt can complete it at that
+/// attempt.
+fn written_before(lease: &Lease, outcome: StoreResult<()>) -> StoreResult<()> {
+    match outcome {
+        Err(StoreError::LeaseLost {
+            status: JobStatus::Completed,
+            current_attempt,
+            ..
+        }) if current_attempt == lease.attempt => Ok(()),
+        other => other,
+    }
 }
 
 impl Replies {
