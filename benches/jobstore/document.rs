@@ -72,10 +72,19 @@ pub fn write(
     );
     out.push_str("## Results\n\n");
     out.push_str(&report.markdown_table());
-    let _ = write!(
-        out,
-        "\n![Throughput by concurrency]({chart})\n\n## Targets\n\n"
-    );
+    let _ = write!(out, "\n![Throughput by concurrency]({chart})\n\n");
+    if !report.server.is_empty() {
+        out.push_str(
+            "### Over a libSQL server\n\n\
+             A real `sqld` on 127.0.0.1 behind a proxy that delays each direction by half the\n\
+             round trip; workers in processes of their own, with the default settings but the\n\
+             concurrency; no-op jobs, from the first claim to the last completion. Requests\n\
+             and connections are the workers' own (opening their store included).\n\n",
+        );
+        out.push_str(&report.server_table());
+        out.push('\n');
+    }
+    out.push_str("## Targets\n\n");
     out.push_str(&Target::markdown_table(targets));
     out.push('\n');
     out.push_str(ANALYSIS_MARKER);

@@ -7,9 +7,12 @@
 //! `BENCHMARKS.md` and `benches/throughput.png`. Without `--bench` (as
 //! `cargo test` runs it) it is a quick smoke pass with small counts that
 //! writes its report under the target directory and asserts no speed.
-//! `--only SECTION` (enqueue, process, pickup, claims, memory), `--runs N`
-//! and `--no-peers` narrow a run; a narrowed full run writes under the
-//! target directory too.
+//! `--only SECTION` (enqueue, process, pickup, claims, memory, remote),
+//! `--runs N` and `--no-peers` narrow a run (an unknown section is an
+//! error); a narrowed full run writes under the target directory too.
+//!
+//! The `remote` section starts a libSQL server of its own (`sqld`, through
+//! `.ci/start-sqld`) and puts it at a distance with a delaying proxy.
 
 mod backend;
 mod chart;
@@ -21,6 +24,7 @@ mod noop;
 mod peers;
 mod pickup;
 mod process;
+mod remote;
 mod report;
 mod running;
 mod settings;
@@ -143,7 +147,8 @@ fn series(report: &report::Report, levels: &[u32]) -> Vec<chart::Series> {
 
 /// The helper processes the bench starts from its own binary:
 /// `child enqueue-probes` and `child worker`, each with
-/// `--backend B --db PATH --count N`.
+/// `--backend B --db PATH --count N`, and `child remote-worker --url URL
+/// --count CONCURRENCY`.
 async fn child(args: &[String]) -> BenchResult<()> {
     let value = |flag: &str| -> BenchResult<&str> {
         let at = args
@@ -154,6 +159,10 @@ async fn child(args: &[String]) -> BenchResult<()> {
             .get(at + 1)
             .ok_or_else(|| format!("child: {flag} needs a value"))?)
     };
+    if args.first().map(String::as_str) == Some("remote-worker") {
+        let concurrency: usize = value("--count")?.parse()?;
+        return remote::run_worker(value("--url")?, concurrency).await;
+    }
     let backend = Backend::parse(value("--backend")?)?;
     let path = PathBuf::from(value("--db")?);
     let count: usize = value("--count")?.parse()?;

@@ -51,13 +51,13 @@ pub fn probe_job() -> NewJob {
     NewJob::new(PROBE, serde_json::json!({ "sent_us": unix_micros() }))
 }
 
-/// An idle worker with default settings on a fresh store at `path`, and
-/// the receiver of its probes' start reports.
-async fn idle_worker(
-    backend: Backend,
-    path: &Path,
-) -> BenchResult<(Worker, mpsc::UnboundedReceiver<(Instant, Option<f64>)>)> {
-    let store = backend.open(path).await?;
+/// Where a probe's start reports arrive: when it started, and the
+/// milliseconds since its enqueuer's wall-clock time (if it carried one).
+pub type Reports = mpsc::UnboundedReceiver<(Instant, Option<f64>)>;
+
+/// A worker with default settings on `store` running probes, and the
+/// receiver of their start reports.
+pub fn probe_worker(store: Arc<dyn jobstore::JobStore>) -> BenchResult<(Worker, Reports)> {
     let (started, reports) = mpsc::unbounded_channel();
     let mut registry = Registry::new();
     registry.register(Probe(started))?;
@@ -65,6 +65,12 @@ async fn idle_worker(
         Worker::new(store, registry, WorkerConfig::default())?,
         reports,
     ))
+}
+
+/// An idle worker with default settings on a fresh store at `path`, and
+/// the receiver of its probes' start reports.
+async fn idle_worker(backend: Backend, path: &Path) -> BenchResult<(Worker, Reports)> {
+    probe_worker(backend.open(path).await?)
 }
 
 /// Milliseconds from `worker.enqueue` to the handler's start, `samples`

@@ -29,6 +29,23 @@ pub struct Row {
 pub struct Report {
     /// The table's lines.
     pub rows: Vec<Row>,
+    /// The measurements over a libSQL server.
+    pub server: Vec<ServerRow>,
+}
+
+/// One measurement over a libSQL server.
+#[derive(Debug)]
+pub struct ServerRow {
+    /// What was measured.
+    pub measurement: String,
+    /// Its unit.
+    pub unit: &'static str,
+    /// The repeated measurements.
+    pub samples: Samples,
+    /// HTTP requests per job, when counted.
+    pub requests_per_job: Option<f64>,
+    /// TCP connections opened, when counted.
+    pub connections: Option<u64>,
 }
 
 impl Report {
@@ -49,6 +66,53 @@ impl Report {
                 cells: vec![(subject, samples)],
             }),
         }
+    }
+
+    /// Records a measurement over a server (and prints it).
+    pub fn add_server(&mut self, row: ServerRow) {
+        let mut line = format!(
+            "{:<48} {:<22} {} {}",
+            row.measurement,
+            "jobstore (libSQL server)",
+            cell(&row.samples),
+            row.unit
+        );
+        if let Some(requests) = row.requests_per_job {
+            line.push_str(&format!(", {requests:.2} requests/job"));
+        }
+        if let Some(connections) = row.connections {
+            line.push_str(&format!(", {connections} connections"));
+        }
+        println!("{line}");
+        self.server.push(row);
+    }
+
+    /// The median of a measurement over the server, when measured.
+    pub fn server_median(&self, measurement: &str) -> Option<f64> {
+        self.server
+            .iter()
+            .find(|r| r.measurement == measurement)
+            .map(|r| r.samples.median())
+    }
+
+    /// The server measurements in Markdown.
+    pub fn server_table(&self) -> String {
+        let mut out = String::from(
+            "| Measurement | Unit | jobstore (libSQL server) | Requests per job | TCP connections opened |\n|---|---|---:|---:|---:|\n",
+        );
+        for row in &self.server {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} |",
+                row.measurement,
+                row.unit,
+                cell(&row.samples),
+                row.requests_per_job
+                    .map_or_else(String::new, |r| format!("{r:.2}")),
+                row.connections.map_or_else(String::new, |c| c.to_string()),
+            );
+        }
+        out
     }
 
     /// The median of `measurement` for `subject`, when measured.

@@ -27,9 +27,18 @@ pub struct Settings {
     pub memory_jobs: usize,
     /// Whether to build and measure the baselines.
     pub peers: bool,
-    /// Measure only this section (enqueue, process, pickup, claims, memory).
+    /// Measure only this section (one of [`SECTIONS`]).
     pub only: Option<String>,
+    /// Round trips (ms) of the server measurements (section `remote`).
+    pub round_trips: Vec<u64>,
+    /// Seconds of work each server processing figure is sized for.
+    pub remote_seconds: f64,
+    /// Pickup samples over the server.
+    pub server_pickups: usize,
 }
+
+/// The sections of a run, in order.
+pub const SECTIONS: [&str; 6] = ["enqueue", "process", "pickup", "claims", "memory", "remote"];
 
 impl Settings {
     /// The settings the command line asks for: full under `cargo bench`
@@ -54,7 +63,14 @@ impl Settings {
                         .ok_or_else(|| format!("--runs {value:?}: not a positive number"))?;
                 }
                 "--only" => {
-                    settings.only = Some(args.next().ok_or("--only needs a section")?.clone())
+                    let section = args.next().ok_or("--only needs a section")?;
+                    if !SECTIONS.contains(&section.as_str()) {
+                        return Err(format!(
+                            "--only {section:?}: no such section; the sections are {}",
+                            SECTIONS.join(", ")
+                        ));
+                    }
+                    settings.only = Some(section.clone())
                 }
                 "--no-peers" => settings.peers = false,
                 _ => {}
@@ -77,6 +93,9 @@ impl Settings {
             memory_jobs: 1_000_000,
             peers: true,
             only: None,
+            round_trips: vec![0, 20, 50],
+            remote_seconds: 4.0,
+            server_pickups: 40,
         }
     }
 
@@ -94,6 +113,9 @@ impl Settings {
             memory_jobs: 1_000,
             peers: true,
             only: None,
+            round_trips: vec![0],
+            remote_seconds: 0.05,
+            server_pickups: 2,
         }
     }
 

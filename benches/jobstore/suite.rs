@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 use crate::backend::Backend;
 use crate::peers::{number, Peers};
 use crate::report::Report;
+use crate::report::ServerRow;
 use crate::settings::Settings;
 use crate::stats::{percentile, Samples};
-use crate::{claims, enqueue, memory, pickup, process, BenchResult};
+use crate::{claims, enqueue, memory, pickup, process, remote, BenchResult};
 
 /// The subject name of a jobstore backend.
 pub fn subject(backend: Backend) -> &'static str {
@@ -55,6 +56,26 @@ pub mod names {
     pub const RSS_END: &str = "Worker RSS after every job";
     /// Worker peak memory.
     pub const RSS_PEAK: &str = "Worker peak RSS";
+    /// Processing over a server.
+    pub fn server_processing(rtt_ms: u64, workers: usize, concurrency: usize) -> String {
+        let plural = if workers == 1 { "" } else { "s" };
+        format!(
+            "Processing, {rtt_ms} ms round trip, {workers} worker{plural} × concurrency {concurrency}"
+        )
+    }
+    /// Enqueue over a server.
+    pub fn server_enqueue(rtt_ms: u64, batch: usize) -> String {
+        let per_call = if batch == 1 {
+            "one job".to_string()
+        } else {
+            format!("{batch} jobs")
+        };
+        format!("Enqueue, {rtt_ms} ms round trip, {per_call} per call")
+    }
+    /// Pickup over a server.
+    pub fn server_pickup(rtt_ms: u64, how: &str, p: u32) -> String {
+        format!("Idle pickup p{p}, {rtt_ms} ms round trip, {how}")
+    }
 }
 
 /// Runs everything `settings` asks for.
@@ -96,6 +117,110 @@ impl<'a> Suite<'a> {
         }
         if s.measures("memory") {
             self.memory().await?;
+        }
+        if s.measures("remote") {
+            self.remote().await?;
+        }
+        Ok(())
+    }
+
+    /// Over a server of the bench's own: processing at each round trip,
+    /// one and three worker processes, concurrency 4 and 16; enqueue; and
+    /// pickup. A quick pass on a machine that cannot start a server says
+    /// so and measures nothing.
+    async fn remote(&mut self) -> BenchResult<()> {
+        let server = match remote::start_server() {
+            Ok(server) => server,
+            Err(error) if !self.settings.full => {
+                println!("remote section skipped: no libSQL server could be started: {error}");
+                return Ok(());
+            }
+            Err(error) => return Err(error),
+        };
+        let seconds = self.settings.remote_seconds;
+        for rtt in self.settings.round_trips.clone() {
+            let round_trip = std::time::Duration::from_millis(rtt);
+            for workers in [1, 3] {
+                for concurrency in [4, 16] {
+                    // Sized for `seconds` at a rough guess of the rate.
+                    let guess = (workers * concurrency) as f64 * 1000.0 / (rtt as f64 + 4.0);
+                    let jobs = ((guess.min(4000.0) * seconds) as usize).max(40);
+                    let mut samples = Samples::default();
+                    let (mut requests, mut connections) = (0.0, 0);
+                    for _ in 0..self.settings.runs {
+                        let run = remote::process(&server, round_trip, workers, concurrency, jobs)
+                            .await?;
+                        samples.0.push(run.per_sec);
+                        requests = run.requests_per_job;
+                        connections = run.connections;
+                    }
+                    self.report.add_server(ServerRow {
+                        measurement: names::server_processing(rtt, workers, concurrency),
+                        unit: "jobs/s",
+                        samples,
+                        requests_per_job: Some(requests),
+                        connections: Some(connections),
+                    });
+                }
+            }
+        }
+        for rtt in self
+            .settings
+            .round_trips
+            .iter()
+            .copied()
+            .filter(|r| *r <= 20)
+        {
+            let round_trip = std::time::Duration::from_millis(rtt);
+            for batch in [1, 100] {
+                let jobs = if batch == 1 {
+                    ((1000.0 / (rtt as f64 + 2.0)) * self.settings.remote_seconds) as usize
+                } else {
+                    ((100_000.0 / (rtt as f64 + 20.0)) * self.settings.remote_seconds) as usize
+                }
+                .max(batch);
+                let mut samples = Samples::default();
+                for _ in 0..self.settings.runs {
+                    samples
+                        .0
+                        .push(remote::enqueue(&server, round_trip, jobs, batch).await?);
+                }
+                self.report.add_server(ServerRow {
+                    measurement: names::server_enqueue(rtt, batch),
+                    unit: "jobs/s",
+                    samples,
+                    requests_per_job: None,
+                    connections: None,
+                });
+            }
+        }
+        let rtt = self
+            .settings
+            .round_trips
+            .iter()
+            .copied()
+            .max()
+            .unwrap_or(0)
+            .min(20);
+        let (woken, polled) = remote::pickup(
+            &server,
+            std::time::Duration::from_millis(rtt),
+            self.settings.server_pickups,
+        )
+        .await?;
+        for (how, latencies) in [
+            ("enqueued through the worker", &woken),
+            ("enqueued by another client", &polled),
+        ] {
+            for p in [50, 99] {
+                self.report.add_server(ServerRow {
+                    measurement: names::server_pickup(rtt, how, p),
+                    unit: "ms",
+                    samples: Samples(vec![percentile(latencies, f64::from(p))]),
+                    requests_per_job: None,
+                    connections: None,
+                });
+            }
         }
         Ok(())
     }

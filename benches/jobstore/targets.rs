@@ -94,5 +94,34 @@ pub fn evaluate(report: &Report, poll_interval_ms: f64) -> Vec<Target> {
         ratio(&at_default, libsql, sqlite).map(|r| r * 2.0),
         1.0,
     );
+    let server = |rtt, workers, c| report.server_median(&names::server_processing(rtt, workers, c));
+    add(
+        "Server at 20 ms, one worker × 16: jobs/s / 300".into(),
+        server(20, 1, 16).map(|v| v / 300.0),
+        1.0,
+    );
+    add(
+        "Server at 20 ms, × 16: three workers / one worker".into(),
+        server(20, 3, 16)
+            .zip(server(20, 1, 16))
+            .map(|(three, one)| three / one),
+        2.5,
+    );
+    add(
+        "Server at 50 ms, one worker × 16: jobs/s / 120".into(),
+        server(50, 1, 16).map(|v| v / 120.0),
+        1.0,
+    );
+    add(
+        format!("Server at 0 ms, one worker × 16: jobs/s / {BEFORE_AT_ZERO_MS} (the code before, measured the same day)"),
+        server(0, 1, 16).map(|v| v / BEFORE_AT_ZERO_MS),
+        3.0,
+    );
     targets
 }
+
+/// Jobs per second of one worker of concurrency 16 over the server at a 0 ms
+/// round trip, built from the code before the one-request-per-operation
+/// change and measured on the day of the last full run (see the analysis
+/// in BENCHMARKS.md).
+const BEFORE_AT_ZERO_MS: f64 = 909.0;

@@ -161,15 +161,12 @@ impl JobContext {
         let Some(reports) = &self.reports else {
             return Ok(());
         };
-        reports
-            .report(progress)
-            .await
-            .map_err(|e| match e {
-                crate::StoreError::InvalidInput(_) | crate::StoreError::LeaseLost { .. } => {
-                    JobError::permanent(e)
-                }
-                other => JobError::transient(other),
-            })
+        reports.report(progress).await.map_err(|e| match e {
+            crate::StoreError::InvalidInput(_) | crate::StoreError::LeaseLost { .. } => {
+                JobError::permanent(e)
+            }
+            other => JobError::transient(other),
+        })
     }
 
     /// Where `stage` stands among the job type's declared stages: `(2, 4)`

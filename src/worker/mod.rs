@@ -15,12 +15,12 @@ mod runner;
 mod spawner;
 mod summary;
 
+pub use attempt::outcome::AttemptOutcome;
 pub use backoff::Backoff;
 pub use config::WorkerConfig;
 pub use context::JobContext;
 pub use error::{JobError, JobErrorKind, ResultExt, WorkerError};
 pub use job_type::JobType;
-pub use attempt::outcome::AttemptOutcome;
 pub use registry::Registry;
 pub use runner::{Worker, WorkerHealth};
 pub use summary::RunSummary;

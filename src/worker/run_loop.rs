@@ -102,11 +102,9 @@ impl<'w> RunLoop<'w> {
     /// How often chores are read while the worker is busy.
     fn look_interval(&self) -> Duration {
         let config = &self.worker.config;
-        config
-            .cron_interval
-            .map_or(config.rescue_interval, |cron| {
-                cron.min(config.rescue_interval)
-            })
+        config.cron_interval.map_or(config.rescue_interval, |cron| {
+            cron.min(config.rescue_interval)
+        })
     }
 
     /// Whether a round may be written now (not waiting to try again).
@@ -222,24 +220,24 @@ impl<'w> RunLoop<'w> {
         let request = (want > 0).then(|| self.worker.claim_request(want));
         // Kept to write again should this round fail.
         let sent = completions.clone();
-        let written = if look {
-            store.poll(completions, request.as_ref()).await
-        } else {
-            match &request {
-                Some(request) => store.complete_and_claim(completions, request).await,
-                None => store
-                    .complete_many(completions)
-                    .await
-                    .map(|completed| crate::store::Exchange {
-                        completed,
-                        claimed: Vec::new(),
+        let written =
+            if look {
+                store.poll(completions, request.as_ref()).await
+            } else {
+                match &request {
+                    Some(request) => store.complete_and_claim(completions, request).await,
+                    None => store.complete_many(completions).await.map(|completed| {
+                        crate::store::Exchange {
+                            completed,
+                            claimed: Vec::new(),
+                        }
                     }),
-            }
-            .map(|exchange| Polled {
-                exchange,
-                chores: Chores::default(),
-            })
-        };
+                }
+                .map(|exchange| Polled {
+                    exchange,
+                    chores: Chores::default(),
+                })
+            };
         match written {
             Ok(Polled { exchange, chores }) => {
                 if self.retry.take().is_some() {

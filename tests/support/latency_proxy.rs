@@ -145,7 +145,10 @@ async fn pump(
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
                     let delay = Duration::from_micros(shared.delay_us.load(Ordering::Relaxed));
-                    if chunks.send((Instant::now() + delay, buf[..n].to_vec())).is_err() {
+                    if chunks
+                        .send((Instant::now() + delay, buf[..n].to_vec()))
+                        .is_err()
+                    {
                         break;
                     }
                 }

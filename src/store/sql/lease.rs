@@ -131,23 +131,51 @@ pub(crate) fn progress(lease: &Lease, now: DateTime<Utc>, progress: &Progress) -
     )
 }
 
-/// Finishes a running job with its result.
-pub(crate) fn complete(
-    lease: &Lease,
-    now: DateTime<Utc>,
-    result: &serde_json::Value,
-) -> StoreResult<Statement> {
-    let result = serde_json::to_string(result)
-        .map_err(|e| StoreError::InvalidInput(format!("result is not valid JSON: {e}")))?;
-    let mut params = lease_params(lease);
-    params.extend([Value::Text(result), Value::from(time::to_millis(now))]);
-    Ok(Statement::execute(
+/// Finishes many running jobs with their results in one statement: each
+/// `(lease, result as JSON text)` is guarded by its lease (the job's id,
+/// running, at the lease's attempt). Each job is found by its key (`id IN (...)`), its attempt
+/// and result picked by a `CASE` on its id; returns the id and attempt of
+/// every job completed. One statement per group size, which an executor
+/// keeps prepared.
+pub(crate) fn complete_all(completions: &[(Lease, String)], now: DateTime<Utc>) -> Statement {
+    let mut params = Vec::with_capacity(completions.len() * 3 + 1);
+    params.push(Value::from(time::to_millis(now)));
+    let mut ids = Vec::with_capacity(completions.len());
+    let mut attempts = String::new();
+    let mut results = String::new();
+    for (lease, result) in completions {
+        params.push(lease.job_id.to_string().into());
+        let id = params.len();
+        params.push(lease.attempt.into());
+        params.push(Value::Text(result.clone()));
+        ids.push(format!("?{id}"));
+        attempts.push_str(&format!(" WHEN ?{id} THEN ?{}", id + 1));
+        results.push_str(&format!(" WHEN ?{id} THEN ?{}", id + 2));
+    }
+    Statement::query(
         format!(
-            "UPDATE jobs SET status = 'completed', result = ?3, locked_by = NULL, \
-             lease_expires_at = NULL, updated_at = ?4, completed_at = ?4 WHERE {HELD}"
+            "UPDATE jobs SET status = 'completed', result = CASE id{results} END, \
+             locked_by = NULL, lease_expires_at = NULL, updated_at = ?1, completed_at = ?1 \
+             WHERE id IN ({}) AND status = 'running' AND attempt = CASE id{attempts} END \
+             RETURNING id, attempt",
+            ids.join(", ")
         ),
         params,
-    ))
+    )
+}
+
+/// The leases a [`complete_all`] statement completed.
+pub(crate) fn completed_all(outputs: &mut Outputs) -> StoreResult<Vec<Lease>> {
+    outputs
+        .next_rows()?
+        .iter()
+        .map(|row| {
+            Ok(Lease {
+                job_id: id_from_db(&row.text(0)?)?,
+                attempt: row.count(1)?,
+            })
+        })
+        .collect()
 }
 
 /// Moves the job held by `lease` out of running into `status` (pending on

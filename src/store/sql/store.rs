@@ -1,7 +1,7 @@
 //! The [`JobStore`] every SQL backend is: the shared statements, run
 //! through the backend's [`Executor`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -78,17 +78,24 @@ impl<E: Executor> SqlStore<E> {
         look: bool,
     ) -> StoreResult<Polled> {
         let now = self.now();
-        let mut statements = Vec::with_capacity(completions.len() + 1);
+        let mut statements = Vec::with_capacity(4);
         // A result that cannot be written is refused alone.
         let mut refused = Vec::with_capacity(completions.len());
+        let mut group = Vec::with_capacity(completions.len());
         for completion in completions {
-            match lease::complete(&completion.lease, now, &completion.result) {
-                Ok(statement) => {
-                    statements.push(statement);
+            match serde_json::to_string(&completion.result) {
+                Ok(result) => {
+                    group.push((completion.lease, result));
                     refused.push(None);
                 }
-                Err(error) => refused.push(Some(error)),
+                Err(e) => refused.push(Some(StoreError::InvalidInput(format!(
+                    "result is not valid JSON: {e}"
+                )))),
             }
+        }
+        let completes = !group.is_empty();
+        if completes {
+            statements.push(lease::complete_all(&group, now));
         }
         let claims = match claim {
             Some(request) if !claims_nothing(request) => {
@@ -117,12 +124,17 @@ impl<E: Executor> SqlStore<E> {
             Batch::read(statements)
         };
         let mut outputs = self.run(batch).await?;
+        let done: HashSet<Lease> = if completes {
+            lease::completed_all(&mut outputs)?.into_iter().collect()
+        } else {
+            HashSet::new()
+        };
         let mut completed = Vec::with_capacity(completions.len());
         let mut lost = Vec::new();
         for (completion, refusal) in completions.iter().zip(refused) {
             match refusal {
                 Some(error) => completed.push(Err(error)),
-                None if outputs.next_changes()? == 0 => {
+                None if !done.contains(&completion.lease) => {
                     lost.push((completed.len(), completion.lease));
                     completed.push(Ok(()));
                 }
@@ -283,8 +295,16 @@ impl<E: Executor> JobStore for SqlStore<E> {
     }
 
     async fn complete(&self, lease: &Lease, result: serde_json::Value) -> StoreResult<()> {
-        let statement = lease::complete(lease, self.now(), &result)?;
-        self.guarded(lease, Batch::write(vec![statement])).await
+        let completion = Completion::new(*lease, result);
+        let polled = self
+            .exchange(std::slice::from_ref(&completion), None, false)
+            .await?;
+        polled
+            .exchange
+            .completed
+            .into_iter()
+            .next()
+            .unwrap_or(Err(StoreError::NotFound(lease.job_id)))
     }
 
     async fn complete_many(
@@ -294,7 +314,11 @@ impl<E: Executor> JobStore for SqlStore<E> {
         if completions.is_empty() {
             return Ok(Vec::new());
         }
-        Ok(self.exchange(&completions, None, false).await?.exchange.completed)
+        Ok(self
+            .exchange(&completions, None, false)
+            .await?
+            .exchange
+            .completed)
     }
 
     async fn complete_and_claim(
@@ -303,7 +327,10 @@ impl<E: Executor> JobStore for SqlStore<E> {
         request: &ClaimRequest,
     ) -> StoreResult<Exchange> {
         rules::validate_claim(request)?;
-        Ok(self.exchange(&completions, Some(request), false).await?.exchange)
+        Ok(self
+            .exchange(&completions, Some(request), false)
+            .await?
+            .exchange)
     }
 
     async fn poll(

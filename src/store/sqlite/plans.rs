@@ -107,7 +107,7 @@ fn due_schedules_are_searched_on_the_due_index() {
 }
 
 #[test]
-fn heartbeats_and_cancel_checks_look_up_each_job_by_its_key() {
+fn completions_heartbeats_and_cancel_checks_look_up_each_job_by_its_key() {
     use crate::store::sql::lease;
     use crate::store::Lease;
     let now = Utc::now();
@@ -127,4 +127,12 @@ fn heartbeats_and_cancel_checks_look_up_each_job_by_its_key() {
     assert_searches_with(&beats, "id=?)");
     let checks = plans(|id| lease::cancel_requested(&leases(id)));
     assert_searches_with(&checks, "id=?)");
+    let completions = plans(|id| {
+        let group: Vec<(Lease, String)> = leases(id)
+            .into_iter()
+            .map(|lease| (lease, "null".to_string()))
+            .collect();
+        Batch::write(vec![lease::complete_all(&group, now)])
+    });
+    assert_searches_with(&completions, "id=?)");
 }

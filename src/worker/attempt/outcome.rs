@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use super::completer::Completer;
-use crate::worker::{JobError, JobErrorKind, WorkerConfig};
 use crate::store::{FailOutcome, Failure, JobStore, Lease};
+use crate::worker::{JobError, JobErrorKind, WorkerConfig};
 
 /// How one attempt ended, as recorded in the store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use libsql_hrana::proto::{self, BatchCond, BatchStep, BatchStreamReq, Stmt, StreamRequest};
+use libsql_hrana::proto::{self, BatchCond, BatchStep, Stmt};
 
 use super::retry_busy;
 use crate::error::{StoreError, StoreResult};
@@ -32,22 +32,13 @@ impl RemoteExecutor {
         let (steps, first) = steps(batch);
         let count = batch.statements.len();
         let sent = async {
-            let (_, mut results) = self
+            let result = self
                 .client
-                .pipeline(
-                    None,
-                    vec![
-                        StreamRequest::Batch(BatchStreamReq {
-                            batch: proto::Batch {
-                                steps,
-                                replication_index: None,
-                            },
-                        }),
-                        hrana::close(),
-                    ],
-                )
+                .send_kept(proto::Batch {
+                    steps,
+                    replication_index: None,
+                })
                 .await?;
-            let result = hrana::batch_result(results.swap_remove(0))?;
             // Of the steps that matter (the transaction's and the
             // statements'), the first error is the batch's.
             let last = if first == 0 { count } else { count + 2 };
