@@ -1,8 +1,10 @@
 //! Model check of the backends: random sequences of store operations run
-//! against [`MemoryStore`] (the model), [`SqliteStore`] and [`LibsqlStore`],
-//! each on its own manual clock moved identically and on a fresh file, and
-//! every step must be observed the same way on all three: the same value or
-//! the same refusal, then the same jobs in the store.
+//! against [`MemoryStore`] (the model), [`SqliteStore`] and [`LibsqlStore`]
+//! (on a local file, and on the libSQL server `JOBSTORE_TEST_LIBSQL_URL`
+//! names, when it names one), each on its own manual clock moved
+//! identically and on a fresh database, and every step must be observed the
+//! same way on all of them: the same value or the same refusal, then the
+//! same jobs in the store.
 //!
 //! Job ids are UUIDv7 made by each store, so they are compared by creation
 //! order: the n-th job a backend created is named n on every backend
@@ -19,10 +21,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use jobstore::{
-    CancelOutcome, ClaimRequest, Claimed, Clock, FailOutcome, Failure, Heartbeat, Job, JobId,
-    JobPage, JobStatus, JobStore, Lease, LibsqlConfig, LibsqlStore, ListQuery, ManualClock,
-    MemoryStore, NewJob, Progress, RescueSummary, SqliteConfig, SqliteStore, StatusCounts,
-    StoreError, StoreResult,
+    CancelOutcome, Chores, ClaimRequest, Claimed, Clock, Completion, FailOutcome, Failure,
+    Heartbeat, Job, JobId, JobPage, JobStatus, JobStore, Lease, LibsqlConfig, LibsqlStore,
+    ListQuery, ManualClock, MemoryStore, NewJob, Progress, RescueSummary, SqliteConfig,
+    SqliteStore, StatusCounts, StoreError, StoreResult,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, FileFailurePersistence, TestCaseError};
@@ -127,6 +129,16 @@ enum Op {
         lease: LeaseRef,
         extend_by: Duration,
     },
+    HeartbeatMany {
+        leases: Vec<LeaseRef>,
+        extend_by: Duration,
+    },
+    CancelRequested(Vec<LeaseRef>),
+    /// A worker's poll: completions, and a claim when a worker is given.
+    Poll {
+        completions: Vec<(LeaseRef, serde_json::Value)>,
+        claim: Option<(String, u32)>,
+    },
     Progress {
         lease: LeaseRef,
         progress: Progress,
@@ -145,6 +157,7 @@ enum Op {
     RescueExpired,
     Retry(JobRef),
     QueuePosition(JobRef),
+    QueuePositions(Vec<JobRef>),
     Get(JobRef),
     List {
         status: Option<JobStatus>,
@@ -370,6 +383,18 @@ fn op() -> impl Strategy<Value = Op> {
             lease,
             extend_by: Duration::from_millis(ms),
         }),
+        2 => (prop::collection::vec(lease_ref(), 0..4), 0u64..=30_000).prop_map(|(leases, ms)| {
+            Op::HeartbeatMany {
+                leases,
+                extend_by: Duration::from_millis(ms),
+            }
+        }),
+        1 => prop::collection::vec(lease_ref(), 0..4).prop_map(Op::CancelRequested),
+        3 => (
+            prop::collection::vec((lease_ref(), json()), 0..4),
+            prop::option::of((worker(), 1u32..4)),
+        )
+            .prop_map(|(completions, claim)| Op::Poll { completions, claim }),
         2 => (lease_ref(), progress()).prop_map(|(lease, progress)| Op::Progress { lease, progress }),
         3 => (lease_ref(), json()).prop_map(|(lease, result)| Op::Complete { lease, result }),
         4 => (lease_ref(), failure()).prop_map(|(lease, failure)| Op::Fail { lease, failure }),
@@ -379,6 +404,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => Just(Op::RescueExpired),
         2 => job_ref().prop_map(Op::Retry),
         1 => job_ref().prop_map(Op::QueuePosition),
+        1 => prop::collection::vec(job_ref(), 0..4).prop_map(Op::QueuePositions),
         1 => job_ref().prop_map(Op::Get),
         2 => list_op(),
         1 => Just(Op::CountByStatus),
@@ -399,6 +425,14 @@ enum Seen {
     Cancel(CancelOutcome),
     Rescued(RescueSummary),
     Position(Option<u64>),
+    Positions(Vec<Option<u64>>),
+    Beats(Vec<Result<Heartbeat, Refusal>>),
+    Leases(Vec<Lease>),
+    Polled {
+        completed: Vec<Result<(), Refusal>>,
+        claimed: Vec<Claimed>,
+        chores: Chores,
+    },
     Page(JobPage),
     Counts(StatusCounts),
     TypeCounts(BTreeMap<String, StatusCounts>),
@@ -463,6 +497,22 @@ impl Backend {
             .await
             .expect("open libsql store");
         Self::new("libsql", Arc::new(store), clock, Some(dir))
+    }
+
+    /// On the server the environment names (emptied first), if any.
+    async fn libsql_remote() -> Option<Self> {
+        let url = std::env::var("JOBSTORE_TEST_LIBSQL_URL")
+            .ok()
+            .filter(|url| !url.is_empty())?;
+        let token = std::env::var("JOBSTORE_TEST_LIBSQL_AUTH_TOKEN").unwrap_or_default();
+        let clock = ManualClock::new(start());
+        let config =
+            LibsqlConfig::remote(url.clone(), token.clone()).clock(Arc::new(clock.clone()));
+        let store = LibsqlStore::open_with(config)
+            .await
+            .expect("open remote libsql store");
+        empty_server(&url, &token).await;
+        Some(Self::new("libsql server", Arc::new(store), clock, None))
     }
 
     fn new(
@@ -562,6 +612,48 @@ impl Backend {
             Op::Heartbeat { lease, extend_by } => {
                 Seen::Heartbeat(store.heartbeat(&self.lease(*lease), *extend_by).await?)
             }
+            Op::HeartbeatMany { leases, extend_by } => {
+                let leases: Vec<Lease> = leases.iter().map(|l| self.lease(*l)).collect();
+                let beats = store.heartbeat_many(&leases, *extend_by).await?;
+                Seen::Beats(
+                    beats
+                        .into_iter()
+                        .map(|beat| beat.map_err(|e| self.refusal(e)))
+                        .collect(),
+                )
+            }
+            Op::CancelRequested(leases) => {
+                let leases: Vec<Lease> = leases.iter().map(|l| self.lease(*l)).collect();
+                let requested = store.cancel_requested(&leases).await?;
+                Seen::Leases(
+                    requested
+                        .into_iter()
+                        .map(|l| self.shared_lease(l))
+                        .collect(),
+                )
+            }
+            Op::Poll { completions, claim } => {
+                let completions: Vec<Completion> = completions
+                    .iter()
+                    .map(|(lease, result)| Completion::new(self.lease(*lease), result.clone()))
+                    .collect();
+                let request = claim
+                    .as_ref()
+                    .map(|(worker, limit)| ClaimRequest::new(worker.clone(), *limit));
+                let polled = store.poll(completions, request.as_ref()).await?;
+                self.leases
+                    .extend(polled.exchange.claimed.iter().map(|c| c.lease));
+                Seen::Polled {
+                    completed: polled
+                        .exchange
+                        .completed
+                        .into_iter()
+                        .map(|done| done.map_err(|e| self.refusal(e)))
+                        .collect(),
+                    claimed: polled.exchange.claimed,
+                    chores: polled.chores,
+                }
+            }
             Op::Progress { lease, progress } => {
                 store.progress(&self.lease(*lease), progress).await?;
                 Seen::Done
@@ -590,6 +682,10 @@ impl Backend {
             }
             Op::QueuePosition(job) => {
                 Seen::Position(store.queue_position(self.job_id(*job)).await?)
+            }
+            Op::QueuePositions(jobs) => {
+                let ids: Vec<JobId> = jobs.iter().map(|job| self.job_id(*job)).collect();
+                Seen::Positions(store.queue_positions(&ids).await?)
             }
             Op::Get(job) => Seen::Job(Box::new(store.get(self.job_id(*job)).await?)),
             Op::List {
@@ -626,6 +722,23 @@ impl Backend {
         }
     }
 
+    fn shared_lease(&self, lease: Lease) -> Lease {
+        Lease {
+            job_id: self.shared_id(lease.job_id),
+            attempt: lease.attempt,
+        }
+    }
+
+    fn shared_claimed(&self, claimed: Vec<Claimed>) -> Vec<Claimed> {
+        claimed
+            .into_iter()
+            .map(|c| Claimed {
+                job: self.shared_job(c.job),
+                lease: self.shared_lease(c.lease),
+            })
+            .collect()
+    }
+
     fn shared_job(&self, job: Job) -> Job {
         Job {
             id: self.shared_id(job.id),
@@ -638,18 +751,16 @@ impl Backend {
         match seen {
             Seen::Job(job) => Seen::Job(Box::new(self.shared_job(*job))),
             Seen::Jobs(jobs) => Seen::Jobs(jobs.into_iter().map(|j| self.shared_job(j)).collect()),
-            Seen::Claimed(claimed) => Seen::Claimed(
-                claimed
-                    .into_iter()
-                    .map(|c| Claimed {
-                        job: self.shared_job(c.job),
-                        lease: Lease {
-                            job_id: self.shared_id(c.lease.job_id),
-                            attempt: c.lease.attempt,
-                        },
-                    })
-                    .collect(),
-            ),
+            Seen::Claimed(claimed) => Seen::Claimed(self.shared_claimed(claimed)),
+            Seen::Polled {
+                completed,
+                claimed,
+                chores,
+            } => Seen::Polled {
+                completed,
+                claimed: self.shared_claimed(claimed),
+                chores,
+            },
             Seen::Page(page) => Seen::Page(JobPage {
                 jobs: page.jobs.into_iter().map(|j| self.shared_job(j)).collect(),
                 next_cursor: page.next_cursor.map(|id| self.shared_id(id)),
@@ -688,12 +799,12 @@ impl Backend {
 /// returned.
 async fn check(ops: &[Op]) -> Result<Vec<Outcome>, TestCaseError> {
     let mut model = Backend::memory();
-    let mut sqlite = Backend::sqlite().await;
-    let mut libsql = Backend::libsql().await;
+    let mut backends = vec![Backend::sqlite().await, Backend::libsql().await];
+    backends.extend(Backend::libsql_remote().await);
     let mut outcomes = Vec::with_capacity(ops.len());
     for (step, op) in ops.iter().enumerate() {
         let expected = model.step(op).await;
-        for backend in [&mut sqlite, &mut libsql] {
+        for backend in &mut backends {
             let observed = backend.step(op).await;
             prop_assert_eq!(
                 &observed,
@@ -705,7 +816,7 @@ async fn check(ops: &[Op]) -> Result<Vec<Outcome>, TestCaseError> {
             );
         }
         let jobs = model.snapshot().await;
-        for backend in [&sqlite, &libsql] {
+        for backend in &backends {
             let observed = backend.snapshot().await;
             prop_assert_eq!(
                 &observed,
@@ -731,9 +842,43 @@ fn runtime() -> tokio::runtime::Runtime {
 /// Replays one sequence, panicking with the divergence if there is one;
 /// otherwise returns what each step returned.
 fn replay(ops: &[Op]) -> Vec<Outcome> {
+    let _turn = server_turn();
     runtime()
         .block_on(check(ops))
         .unwrap_or_else(|error| panic!("{error}"))
+}
+
+/// The tests of this file take turns, as they share the server.
+fn server_turn() -> std::sync::MutexGuard<'static, ()> {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    TURN.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Deletes every job and schedule on the server.
+async fn empty_server(url: &str, token: &str) {
+    let url = format!("{}/v3/pipeline", url.trim_end_matches('/'));
+    let execute = |sql: &str| json!({ "type": "execute", "stmt": { "sql": sql } });
+    let body = json!({
+        "baton": null,
+        "requests": [execute("DELETE FROM jobs"), execute("DELETE FROM cron_jobs"), { "type": "close" }],
+    });
+    let mut request = reqwest::Client::new().post(url).json(&body);
+    if !token.is_empty() {
+        request = request.bearer_auth(token);
+    }
+    let answer: serde_json::Value = request
+        .send()
+        .await
+        .expect("reach the server")
+        .json()
+        .await
+        .expect("a JSON answer");
+    let results = answer["results"].as_array().expect("results");
+    assert!(
+        results.iter().all(|r| r["type"] == "ok"),
+        "emptying the server failed: {answer}"
+    );
 }
 
 /// 64 cases unless `PROPTEST_CASES` says otherwise; failures are saved in
@@ -759,6 +904,7 @@ proptest! {
 
     #[test]
     fn every_backend_observes_what_the_model_does(ops in prop::collection::vec(op(), 1..60)) {
+        let _turn = server_turn();
         runtime().block_on(check(&ops))?;
     }
 }

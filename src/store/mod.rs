@@ -103,12 +103,15 @@ pub trait JobStore: CronStore + Send + Sync {
         Ok(beats)
     }
 
-    /// Which of `leases` still hold a job whose cancellation was requested:
-    /// a read that extends nothing, for a worker to notice a cancel sooner
-    /// than its next heartbeat.
+    /// Which of `leases` still hold a job whose cancellation was requested
+    /// (each once, in the order given): a read that extends nothing, for a
+    /// worker to notice a cancel sooner than its next heartbeat.
     async fn cancel_requested(&self, leases: &[Lease]) -> StoreResult<Vec<Lease>> {
         let mut requested = Vec::new();
         for lease in leases {
+            if requested.contains(lease) {
+                continue;
+            }
             let job = match self.get(lease.job_id).await {
                 Ok(job) => job,
                 Err(StoreError::NotFound(_)) => continue,

@@ -83,7 +83,8 @@ pub(crate) fn db_error(error: libsql::Error) -> StoreError {
     StoreError::Database(error.to_string())
 }
 
-/// Whether the database refused because another writer holds it.
+/// Whether the database refused because another writer holds it (or a
+/// server has too much to do for now).
 fn is_busy(error: &StoreError) -> bool {
     matches!(error, StoreError::Database(message)
         if message.contains("SQLITE_BUSY") || message.contains("database is locked"))

@@ -102,19 +102,21 @@ pub(crate) fn cancel_requested(leases: &[Lease]) -> Batch {
     )])
 }
 
-/// The leases [`cancel_requested`] found asked to stop.
+/// The leases [`cancel_requested`] found asked to stop: each once, in the
+/// order of `leases`.
 pub(crate) fn cancels_requested(leases: &[Lease], mut outputs: Outputs) -> StoreResult<Vec<Lease>> {
-    let mut found = Vec::new();
+    let mut found = std::collections::HashSet::new();
     for row in outputs.next_rows()? {
-        let lease = Lease {
+        found.insert(Lease {
             job_id: id_from_db(&row.text(0)?)?,
             attempt: row.count(1)?,
-        };
-        if leases.contains(&lease) {
-            found.push(lease);
-        }
+        });
     }
-    Ok(found)
+    Ok(leases
+        .iter()
+        .filter(|lease| found.remove(lease))
+        .copied()
+        .collect())
 }
 
 /// Records the stage and percent a running job reports.
@@ -256,20 +258,34 @@ pub(crate) fn failed(outputs: &mut Outputs) -> StoreResult<Option<FailOutcome>> 
 /// The status and attempt of each job of `ids`: why a guarded write
 /// through a lease found nothing to change.
 pub(crate) fn lease_states(ids: &[JobId]) -> Batch {
+    Batch::read(vec![lease_state(ids)])
+}
+
+/// The statement of [`lease_states`], to run inside another batch (right
+/// after the writes whose refusals it explains).
+pub(crate) fn lease_state(ids: &[JobId]) -> Statement {
     let placeholders: Vec<String> = (1..=ids.len()).map(|n| format!("?{n}")).collect();
-    Batch::read(vec![Statement::query(
+    Statement::query(
         format!(
             "SELECT id, status, attempt FROM jobs WHERE id IN ({})",
             placeholders.join(", ")
         ),
         ids.iter().map(|id| id.to_string().into()).collect(),
-    )])
+    )
 }
 
 /// The error of each lease in `leases` that [`lease_states`] read:
 /// the lease was lost (with the job's status and attempt now), or the job
 /// is gone.
 pub(crate) fn lease_errors(leases: &[Lease], mut outputs: Outputs) -> StoreResult<Vec<StoreError>> {
+    read_lease_errors(leases, &mut outputs)
+}
+
+/// What a [`lease_state`] statement read, as the error of each lease.
+pub(crate) fn read_lease_errors(
+    leases: &[Lease],
+    outputs: &mut Outputs,
+) -> StoreResult<Vec<StoreError>> {
     let mut states = BTreeMap::new();
     for row in outputs.next_rows()? {
         states.insert(

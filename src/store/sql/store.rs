@@ -71,6 +71,13 @@ impl<E: Executor> SqlStore<E> {
 
     /// Writes `completions` (and `claim`, if any, after them) in one batch;
     /// with `look`, the batch also reads what else needs doing.
+    ///
+    /// The completions are one statement. Why one was refused is read
+    /// afterwards, only when one was (the job as it is then, unless this
+    /// batch's claim took it, which tells how it was before). A group
+    /// that names a job twice (a caller's mistake) is written one
+    /// completion after the other, each followed by a read of its job, so
+    /// the second finds the job as the first left it.
     async fn exchange(
         &self,
         completions: &[Completion],
@@ -78,24 +85,29 @@ impl<E: Executor> SqlStore<E> {
         look: bool,
     ) -> StoreResult<Polled> {
         let now = self.now();
-        let mut statements = Vec::with_capacity(4);
         // A result that cannot be written is refused alone.
-        let mut refused = Vec::with_capacity(completions.len());
+        let mut completed: Vec<Option<StoreResult<()>>> = Vec::with_capacity(completions.len());
         let mut group = Vec::with_capacity(completions.len());
         for completion in completions {
             match serde_json::to_string(&completion.result) {
                 Ok(result) => {
                     group.push((completion.lease, result));
-                    refused.push(None);
+                    completed.push(None);
                 }
-                Err(e) => refused.push(Some(StoreError::InvalidInput(format!(
+                Err(e) => completed.push(Some(Err(StoreError::InvalidInput(format!(
                     "result is not valid JSON: {e}"
-                )))),
+                ))))),
             }
         }
-        let completes = !group.is_empty();
-        if completes {
-            statements.push(lease::complete_all(&group, now));
+        let parts = parts(&group, |(lease, _)| lease.job_id);
+        let one_by_one = parts.len() > 1;
+        let mut statements = Vec::with_capacity(parts.len() * 2 + 3);
+        for part in &parts {
+            statements.push(lease::complete_all(part, now));
+            if one_by_one {
+                let ids: Vec<JobId> = part.iter().map(|(lease, _)| lease.job_id).collect();
+                statements.push(lease::lease_state(&ids));
+            }
         }
         let claims = match claim {
             Some(request) if !claims_nothing(request) => {
@@ -109,36 +121,33 @@ impl<E: Executor> SqlStore<E> {
             statements.push(cancel::any_expired(now));
             statements.push(cron::next_tick());
         }
-        if statements.is_empty() {
-            return Ok(Polled {
-                exchange: Exchange {
-                    completed: refused.into_iter().map(|e| e.map_or(Ok(()), Err)).collect(),
-                    claimed: Vec::new(),
-                },
-                chores: Chores::default(),
-            });
-        }
-        let batch = if writes {
-            Batch::write(statements)
+        let mut outputs = if statements.is_empty() {
+            Outputs::new(Vec::new())
+        } else if writes {
+            self.run(Batch::write(statements)).await?
         } else {
-            Batch::read(statements)
+            self.run(Batch::read(statements)).await?
         };
-        let mut outputs = self.run(batch).await?;
-        let done: HashSet<Lease> = if completes {
-            lease::completed_all(&mut outputs)?.into_iter().collect()
-        } else {
-            HashSet::new()
-        };
-        let mut completed = Vec::with_capacity(completions.len());
-        let mut lost = Vec::new();
-        for (completion, refusal) in completions.iter().zip(refused) {
-            match refusal {
-                Some(error) => completed.push(Err(error)),
-                None if !done.contains(&completion.lease) => {
-                    lost.push((completed.len(), completion.lease));
-                    completed.push(Ok(()));
-                }
-                None => completed.push(Ok(())),
+        // Each part's outcomes, in the group's order: `None` for a refusal
+        // whose reason is read below.
+        let mut outcomes: Vec<Option<StoreResult<()>>> = Vec::with_capacity(group.len());
+        for part in &parts {
+            let done: HashSet<Lease> = lease::completed_all(&mut outputs)?.into_iter().collect();
+            let leases: Vec<Lease> = part.iter().map(|(lease, _)| *lease).collect();
+            let errors: Vec<Option<StoreError>> = if one_by_one {
+                lease::read_lease_errors(&leases, &mut outputs)?
+                    .into_iter()
+                    .map(Some)
+                    .collect()
+            } else {
+                leases.iter().map(|_| None).collect()
+            };
+            for (lease, error) in leases.iter().zip(errors) {
+                outcomes.push(if done.contains(lease) {
+                    Some(Ok(()))
+                } else {
+                    error.map(Err)
+                });
             }
         }
         let claimed = if claims {
@@ -146,6 +155,11 @@ impl<E: Executor> SqlStore<E> {
         } else {
             Vec::new()
         };
+        let mut outcomes = outcomes.into_iter();
+        let mut completed: Vec<Option<StoreResult<()>>> = completed
+            .into_iter()
+            .map(|refused| refused.or_else(|| outcomes.next().flatten()))
+            .collect();
         let chores = if look {
             Chores {
                 expired_leases: cancel::read_any_expired(&mut outputs)?,
@@ -154,13 +168,16 @@ impl<E: Executor> SqlStore<E> {
         } else {
             Chores::default()
         };
-        if !lost.is_empty() {
-            let leases: Vec<Lease> = lost.iter().map(|(_, lease)| *lease).collect();
-            let errors = self.lease_errors(&leases).await?;
-            for ((at, _), error) in lost.into_iter().zip(errors) {
-                completed[at] = Err(error);
-            }
-        }
+        self.explain_refusals(completions, &mut completed, &claimed)
+            .await?;
+        let completed: Vec<StoreResult<()>> = completed
+            .into_iter()
+            .map(|c| {
+                c.unwrap_or_else(|| {
+                    Err(StoreError::Database("a completion went unanswered".into()))
+                })
+            })
+            .collect();
         debug_assert!(completed
             .iter()
             .all(|c| c.as_ref().err().is_none_or(|e| !aborts_group(e))));
@@ -168,6 +185,61 @@ impl<E: Executor> SqlStore<E> {
             exchange: Exchange { completed, claimed },
             chores,
         })
+    }
+}
+
+impl<E: Executor> SqlStore<E> {
+    /// Fills in why each completion still without an outcome was refused:
+    /// a job this batch's claim took was pending one attempt earlier when
+    /// its completion was refused; the others are read as they are now.
+    async fn explain_refusals(
+        &self,
+        completions: &[Completion],
+        completed: &mut [Option<StoreResult<()>>],
+        claimed: &[Claimed],
+    ) -> StoreResult<()> {
+        let mut unexplained = Vec::new();
+        for (at, completion) in completions.iter().enumerate() {
+            if completed[at].is_some() {
+                continue;
+            }
+            let lease = completion.lease;
+            match claimed.iter().find(|c| c.job.id == lease.job_id) {
+                Some(taken) => {
+                    completed[at] = Some(Err(rules::lease_lost(
+                        lease.job_id,
+                        lease.attempt,
+                        JobStatus::Pending,
+                        taken.lease.attempt.saturating_sub(1),
+                    )))
+                }
+                None => unexplained.push((at, lease)),
+            }
+        }
+        if unexplained.is_empty() {
+            return Ok(());
+        }
+        let leases: Vec<Lease> = unexplained.iter().map(|(_, lease)| *lease).collect();
+        let errors = self.lease_errors(&leases).await?;
+        for ((at, _), error) in unexplained.into_iter().zip(errors) {
+            completed[at] = Some(Err(error));
+        }
+        Ok(())
+    }
+}
+
+/// `items` as the parts that each take one statement keyed by job id: all
+/// of them together, or, when they name a job twice (a caller's mistake),
+/// one by one, so that each finds the job as the one before left it.
+fn parts<T>(items: &[T], job: impl Fn(&T) -> JobId) -> Vec<&[T]> {
+    if items.is_empty() {
+        return Vec::new();
+    }
+    let distinct = items.iter().map(job).collect::<HashSet<_>>().len() == items.len();
+    if distinct {
+        vec![items]
+    } else {
+        items.chunks(1).collect()
     }
 }
 
@@ -254,9 +326,16 @@ impl<E: Executor> JobStore for SqlStore<E> {
         }
         let now = self.now();
         let until = lease::extended_until(now, extend_by)?;
-        let statement = lease::heartbeat(leases, now, until);
-        let mut outputs = self.run(Batch::write(vec![statement])).await?;
-        let beats = lease::heartbeats(leases, until, &mut outputs)?;
+        let parts = parts(leases, |lease| lease.job_id);
+        let statements = parts
+            .iter()
+            .map(|part| lease::heartbeat(part, now, until))
+            .collect();
+        let mut outputs = self.run(Batch::write(statements)).await?;
+        let mut beats = Vec::with_capacity(leases.len());
+        for part in &parts {
+            beats.extend(lease::heartbeats(part, until, &mut outputs)?);
+        }
         let lost: Vec<Lease> = leases
             .iter()
             .zip(&beats)

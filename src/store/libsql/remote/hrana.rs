@@ -62,6 +62,11 @@ impl HranaError {
             HranaError::Transport(reason) => {
                 StoreError::Database(format!("cannot reach {location}: {reason}"))
             }
+            // Too many connections or requests for now: waited out as a
+            // busy database is.
+            HranaError::Status { status: 429, body } => StoreError::Database(format!(
+                "{location} is busy (HTTP 429, SQLITE_BUSY): {body}"
+            )),
             other => StoreError::Database(other.to_string()),
         }
     }
@@ -75,8 +80,51 @@ pub(crate) struct HranaClient {
     auth: Option<hyper::header::HeaderValue>,
     timeout: Duration,
     requests: Arc<AtomicU64>,
-    /// Streams kept open between batches, by their batons.
-    streams: Arc<Mutex<Vec<Idle>>>,
+    /// Streams kept open between batches, closed when the last clone of
+    /// the client is dropped.
+    streams: Arc<Streams>,
+}
+
+/// The streams kept open, by their batons.
+struct Streams {
+    idle: Mutex<Vec<Idle>>,
+    /// How to close them.
+    http: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    pipeline_url: hyper::Uri,
+    auth: Option<hyper::header::HeaderValue>,
+}
+
+impl Drop for Streams {
+    /// Closes the streams still open, so the server frees their
+    /// connections now rather than when they expire (a server has only so
+    /// many: sqld 128).
+    fn drop(&mut self) {
+        let idle = std::mem::take(self.idle.get_mut().unwrap_or_else(PoisonError::into_inner));
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        for stream in idle {
+            let body = PipelineReqBody {
+                baton: Some(stream.baton),
+                requests: vec![close()],
+            };
+            let Ok(body) = serde_json::to_vec(&body) else {
+                continue;
+            };
+            let mut request = hyper::Request::post(self.pipeline_url.clone())
+                .header(hyper::header::CONTENT_TYPE, "application/json");
+            if let Some(auth) = &self.auth {
+                request = request.header(hyper::header::AUTHORIZATION, auth.clone());
+            }
+            let Ok(request) = request.body(Full::new(Bytes::from(body))) else {
+                continue;
+            };
+            let http = self.http.clone();
+            runtime.spawn(async move {
+                let _ = tokio::time::timeout(Duration::from_secs(5), http.request(request)).await;
+            });
+        }
+    }
 }
 
 /// A stream waiting for its next batch.
@@ -147,18 +195,26 @@ impl HranaClient {
             Some(value)
         };
         Ok(HranaClient {
+            streams: Arc::new(Streams {
+                idle: Mutex::new(Vec::new()),
+                http: client.clone(),
+                pipeline_url: pipeline_url.clone(),
+                auth: auth.clone(),
+            }),
             http: client,
             pipeline_url,
             auth,
             timeout,
             requests: Arc::new(AtomicU64::new(0)),
-            streams: Arc::new(Mutex::new(Vec::new())),
         })
     }
 
     fn idle_streams(&self) -> std::sync::MutexGuard<'_, Vec<Idle>> {
         // Nothing panics while holding the lock.
-        self.streams.lock().unwrap_or_else(PoisonError::into_inner)
+        self.streams
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Sends `batch` (one that ends with the stream in autocommit mode, as
