@@ -4,6 +4,10 @@
 
 mod support;
 
+#[allow(dead_code)]
+#[path = "../support/latency_proxy.rs"]
+mod latency_proxy;
+
 mod cancel;
 mod claim;
 mod create;

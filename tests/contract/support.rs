@@ -16,6 +16,7 @@ pub struct Harness {
     pub clock: ManualClock,
     _dir: Option<tempfile::TempDir>,
     _exclusive: Option<tokio::sync::MutexGuard<'static, ()>>,
+    _proxy: Option<crate::latency_proxy::LatencyProxy>,
 }
 
 /// The instant every harness clock starts at.
@@ -32,6 +33,7 @@ pub async fn memory() -> Harness {
         clock,
         _dir: None,
         _exclusive: None,
+        _proxy: None,
     }
 }
 
@@ -47,6 +49,7 @@ pub async fn sqlite() -> Harness {
         clock,
         _dir: Some(dir),
         _exclusive: None,
+        _proxy: None,
     }
 }
 
@@ -62,6 +65,7 @@ pub async fn libsql() -> Harness {
         clock,
         _dir: Some(dir),
         _exclusive: None,
+        _proxy: None,
     }
 }
 
@@ -89,14 +93,42 @@ pub fn libsql_server() -> Option<(String, String)> {
     }
 }
 
+/// The round trip `JOBSTORE_TEST_LIBSQL_RTT_MS` asks the remote suite to
+/// run at (through a delaying proxy), if any.
+fn round_trip() -> Option<Duration> {
+    let ms: u64 = std::env::var("JOBSTORE_TEST_LIBSQL_RTT_MS")
+        .ok()?
+        .parse()
+        .expect("JOBSTORE_TEST_LIBSQL_RTT_MS: a number of milliseconds");
+    Some(Duration::from_millis(ms))
+}
+
 /// A harness on the remote server, which every test shares: tests take
-/// turns, and each starts from empty tables.
+/// turns, and each starts from empty tables. With
+/// `JOBSTORE_TEST_LIBSQL_RTT_MS`, the store reaches the server through a
+/// proxy that adds that round trip.
 pub async fn libsql_remote() -> Option<Harness> {
     static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     let (url, token) = libsql_server()?;
     let turn = TURN.lock().await;
     let clock = ManualClock::new(start());
-    let config = LibsqlConfig::remote(url.clone(), token.clone()).clock(Arc::new(clock.clone()));
+    let proxy = match round_trip() {
+        Some(rtt) => {
+            let addr = url
+                .trim_start_matches("http://")
+                .trim_end_matches('/')
+                .parse()
+                .expect("a delaying proxy needs an http://IP:PORT server URL");
+            Some(
+                crate::latency_proxy::LatencyProxy::start(addr, rtt / 2)
+                    .await
+                    .expect("start the proxy"),
+            )
+        }
+        None => None,
+    };
+    let store_url = proxy.as_ref().map_or_else(|| url.clone(), |p| p.url());
+    let config = LibsqlConfig::remote(store_url, token.clone()).clock(Arc::new(clock.clone()));
     let store = LibsqlStore::open_with(config)
         .await
         .expect("open remote libsql store");
@@ -106,6 +138,7 @@ pub async fn libsql_remote() -> Option<Harness> {
         clock,
         _dir: None,
         _exclusive: Some(turn),
+        _proxy: proxy,
     })
 }
 

