@@ -350,6 +350,14 @@ impl<S: JobStore + ?Sized> JobStore for MeteredStore<S> {
         self.inner.queue_positions(ids).await
     }
 
+    async fn claimable(&self, request: &ClaimRequest) -> StoreResult<bool> {
+        self.inner.claimable(request).await
+    }
+
+    fn changes(&self) -> Option<crate::store::ChangeFeed> {
+        self.inner.changes()
+    }
+
     async fn retry(&self, id: JobId) -> StoreResult<Job> {
         let job = self.inner.retry(id).await?;
         count(ENQUEUED, &job.job_type);

@@ -28,6 +28,9 @@ pub struct Chores {
     /// is not in the future (worth a
     /// [`fire_due_schedules`](crate::CronStore::fire_due_schedules)).
     pub next_tick: Option<DateTime<Utc>>,
+    /// When the earliest pending job becomes claimable (in the past when
+    /// one is claimable now): an idle worker sleeps until then.
+    pub next_due: Option<DateTime<Utc>>,
 }
 
 impl Chores {
@@ -36,6 +39,7 @@ impl Chores {
         Chores {
             expired_leases: true,
             next_tick: Some(DateTime::<Utc>::MIN_UTC),
+            next_due: None,
         }
     }
 }

@@ -14,7 +14,7 @@ use crate::error::{StoreError, StoreResult};
 use crate::job::{Job, JobId, JobStatus, NewJob, Progress};
 use crate::store::rules::{self, AfterFailure};
 use crate::store::{
-    CancelOutcome, Chores, ClaimRequest, Claimed, Completion, CronStore, Exchange, FailOutcome,
+    CancelOutcome, ChangeFeed, Chores, ClaimRequest, Claimed, Completion, CronStore, Exchange, FailOutcome,
     Failure, Heartbeat, JobPage, JobStore, Lease, ListQuery, Polled, RescueSummary, StatusCounts,
 };
 use crate::time;
@@ -27,6 +27,8 @@ pub struct MemoryStore {
     jobs: Arc<Mutex<BTreeMap<JobId, Job>>>,
     schedules: Arc<Mutex<BTreeMap<String, CronSchedule>>>,
     clock: SharedClock,
+    /// Told of every write.
+    changes: ChangeFeed,
 }
 
 impl Default for MemoryStore {
@@ -47,6 +49,7 @@ impl MemoryStore {
             jobs: Arc::new(Mutex::new(BTreeMap::new())),
             schedules: Arc::new(Mutex::new(BTreeMap::new())),
             clock,
+            changes: ChangeFeed::new(None),
         }
     }
 
@@ -58,6 +61,22 @@ impl MemoryStore {
         // No operation panics while holding the lock, so the map is consistent
         // even if a caller's thread panicked elsewhere.
         self.jobs.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The jobs, to change: the change feed is told once the guard goes.
+    fn jobs_mut(&self) -> Written<'_, BTreeMap<JobId, Job>> {
+        Written {
+            guard: self.jobs(),
+            changes: &self.changes,
+        }
+    }
+
+    /// The schedules, to change (see [`MemoryStore::jobs_mut`]).
+    fn schedules_mut(&self) -> Written<'_, BTreeMap<String, CronSchedule>> {
+        Written {
+            guard: self.schedules(),
+            changes: &self.changes,
+        }
     }
 
     fn schedules(&self) -> MutexGuard<'_, BTreeMap<String, CronSchedule>> {
@@ -75,7 +94,7 @@ impl MemoryStore {
         write: impl FnOnce(&mut Job, DateTime<Utc>) -> StoreResult<T>,
     ) -> StoreResult<T> {
         let now = self.now();
-        let mut jobs = self.jobs();
+        let mut jobs = self.jobs_mut();
         let job = jobs
             .get_mut(&lease.job_id)
             .ok_or(StoreError::NotFound(lease.job_id))?;
@@ -88,6 +107,31 @@ impl MemoryStore {
             ));
         }
         write(job, now)
+    }
+}
+
+/// A lock held to write, which tells the change feed when released.
+struct Written<'a, T> {
+    guard: MutexGuard<'a, T>,
+    changes: &'a ChangeFeed,
+}
+
+impl<T> std::ops::Deref for Written<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.guard
+    }
+}
+
+impl<T> std::ops::DerefMut for Written<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.guard
+    }
+}
+
+impl<T> Drop for Written<'_, T> {
+    fn drop(&mut self) {
+        self.changes.notify();
     }
 }
 
@@ -106,7 +150,8 @@ fn leave_running(job: &mut Job, status: JobStatus, now: DateTime<Utc>) {
 impl JobStore for MemoryStore {
     async fn create(&self, job: NewJob) -> StoreResult<Job> {
         let prepared = crate::job::prepare(&job, self.now(), None)?;
-        self.jobs().insert(prepared.job.id, prepared.job.clone());
+        self.jobs_mut()
+            .insert(prepared.job.id, prepared.job.clone());
         Ok(prepared.job)
     }
 
@@ -116,7 +161,7 @@ impl JobStore for MemoryStore {
             .iter()
             .map(|job| crate::job::prepare(job, now, None).map(|p| p.job))
             .collect::<StoreResult<Vec<_>>>()?;
-        let mut stored = self.jobs();
+        let mut stored = self.jobs_mut();
         for job in &prepared {
             stored.insert(job.id, job.clone());
         }
@@ -178,7 +223,7 @@ impl JobStore for MemoryStore {
         rules::validate_claim(request)?;
         let now = self.now();
         let lease_until = time::truncate(time::add(now, request.lease_duration)?);
-        let mut jobs = self.jobs();
+        let mut jobs = self.jobs_mut();
         let mut ready: Vec<(DateTime<Utc>, JobId)> = jobs
             .values()
             .filter(|job| job.status == JobStatus::Pending && job.run_at <= now)
@@ -217,7 +262,7 @@ impl JobStore for MemoryStore {
         rules::validate_lease_holder(worker_id, lease_duration)?;
         let now = self.now();
         let lease_until = time::truncate(time::add(now, lease_duration)?);
-        let mut jobs = self.jobs();
+        let mut jobs = self.jobs_mut();
         let job = jobs.get_mut(&id).ok_or(StoreError::NotFound(id))?;
         if job.status != JobStatus::Pending {
             return Err(StoreError::InvalidTransition {
@@ -309,14 +354,21 @@ impl JobStore for MemoryStore {
             .filter(|s| s.enabled)
             .map(|s| s.next_run_at)
             .min();
-        let expired_leases = self.jobs().values().any(|job| {
+        let jobs = self.jobs();
+        let expired_leases = jobs.values().any(|job| {
             job.status == JobStatus::Running && job.lease_expires_at.is_some_and(|at| at < now)
         });
+        let next_due = jobs
+            .values()
+            .filter(|job| job.status == JobStatus::Pending)
+            .map(|job| job.run_at)
+            .min();
         Ok(Polled {
             exchange,
             chores: Chores {
                 expired_leases,
                 next_tick,
+                next_due,
             },
         })
     }
@@ -372,7 +424,7 @@ impl JobStore for MemoryStore {
 
     async fn cancel(&self, id: JobId) -> StoreResult<CancelOutcome> {
         let now = self.now();
-        let mut jobs = self.jobs();
+        let mut jobs = self.jobs_mut();
         let job = jobs.get_mut(&id).ok_or(StoreError::NotFound(id))?;
         Ok(match job.status {
             JobStatus::Pending => {
@@ -393,7 +445,7 @@ impl JobStore for MemoryStore {
     async fn rescue_expired(&self) -> StoreResult<RescueSummary> {
         let now = self.now();
         let mut summary = RescueSummary::default();
-        for job in self.jobs().values_mut() {
+        for job in self.jobs_mut().values_mut() {
             let expired = job.status == JobStatus::Running
                 && job.lease_expires_at.is_some_and(|until| until < now);
             if !expired {
@@ -434,9 +486,26 @@ impl JobStore for MemoryStore {
         Ok(Some(ahead as u64))
     }
 
+    async fn claimable(&self, request: &ClaimRequest) -> StoreResult<bool> {
+        rules::validate_claim(request)?;
+        let now = self.now();
+        Ok(self.jobs().values().any(|job| {
+            job.status == JobStatus::Pending
+                && job.run_at <= now
+                && request
+                    .job_types
+                    .as_ref()
+                    .is_none_or(|types| types.contains(&job.job_type))
+        }))
+    }
+
+    fn changes(&self) -> Option<ChangeFeed> {
+        Some(self.changes.clone())
+    }
+
     async fn retry(&self, id: JobId) -> StoreResult<Job> {
         let now = self.now();
-        let mut jobs = self.jobs();
+        let mut jobs = self.jobs_mut();
         let original = jobs.get(&id).ok_or(StoreError::NotFound(id))?;
         let new = crate::job::retry_of(original)?;
         let prepared = crate::job::prepare(&new, now, Some(id))?;
@@ -449,7 +518,7 @@ impl JobStore for MemoryStore {
 impl CronStore for MemoryStore {
     async fn declare_schedule(&self, schedule: &NewCronSchedule) -> StoreResult<CronSchedule> {
         let now = self.now();
-        let mut schedules = self.schedules();
+        let mut schedules = self.schedules_mut();
         let existing = schedules.get(schedule.name()).cloned();
         let stored = cron::rules::declare(schedule, existing, now)?;
         schedules.insert(stored.name.clone(), stored.clone());
@@ -469,7 +538,7 @@ impl CronStore for MemoryStore {
 
     async fn set_schedule_enabled(&self, name: &str, enabled: bool) -> StoreResult<CronSchedule> {
         let now = self.now();
-        let mut schedules = self.schedules();
+        let mut schedules = self.schedules_mut();
         let schedule = schedules
             .get_mut(name)
             .ok_or_else(|| StoreError::ScheduleNotFound(name.to_string()))?;
@@ -480,7 +549,7 @@ impl CronStore for MemoryStore {
     }
 
     async fn delete_schedule(&self, name: &str) -> StoreResult<()> {
-        self.schedules()
+        self.schedules_mut()
             .remove(name)
             .map(|_| ())
             .ok_or_else(|| StoreError::ScheduleNotFound(name.to_string()))
@@ -488,7 +557,7 @@ impl CronStore for MemoryStore {
 
     async fn fire_due_schedules(&self) -> StoreResult<CronFiring> {
         let now = self.now();
-        let mut schedules = self.schedules();
+        let mut schedules = self.schedules_mut();
         let mut firing = CronFiring::default();
         for schedule in schedules.values_mut() {
             if !schedule.enabled || schedule.next_run_at > now {
@@ -503,7 +572,7 @@ impl CronStore for MemoryStore {
             };
             let fired = fire.fired();
             let job_id = fire.job.job.id;
-            self.jobs().insert(job_id, fire.job.job);
+            self.jobs_mut().insert(job_id, fire.job.job);
             schedule.last_run_at = Some(fire.tick);
             schedule.next_run_at = fire.next_run_at;
             schedule.last_job_id = Some(job_id);

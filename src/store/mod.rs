@@ -3,6 +3,7 @@
 //! Every backend implements the same trait with the same semantics; one
 //! contract test suite runs unchanged against each of them.
 
+mod changes;
 mod claim;
 mod completion;
 mod config;
@@ -25,6 +26,7 @@ use async_trait::async_trait;
 use crate::error::{StoreError, StoreResult};
 use crate::job::{Job, JobId, NewJob, Progress};
 
+pub use changes::{ChangeFeed, Changes};
 pub use claim::{ClaimRequest, Claimed, Heartbeat, Lease};
 pub(crate) use completion::aborts_group;
 pub use completion::Completion;
@@ -221,4 +223,19 @@ pub trait JobStore: CronStore + Send + Sync {
     /// Creates a new job with the type, params and settings of a failed or
     /// cancelled one, recording which job it retries.
     async fn retry(&self, id: JobId) -> StoreResult<Job>;
+
+    /// Whether a claim for `request` would find a job now: a read, which
+    /// takes no write lock (an idle worker woken by a change asks this
+    /// before it claims). The default says yes, so the caller claims.
+    async fn claimable(&self, request: &ClaimRequest) -> StoreResult<bool> {
+        let _ = request;
+        Ok(true)
+    }
+
+    /// The store's change feed, when it has one: a local file's (every
+    /// commit of any process) or the in-memory store's. A libSQL server
+    /// pushes nothing: `None`, and waiters poll.
+    fn changes(&self) -> Option<ChangeFeed> {
+        None
+    }
 }

@@ -56,6 +56,11 @@ pub struct LibsqlConfig {
     /// [`SqliteConfig::checkpoint_interval`](crate::SqliteConfig)); `None`
     /// leaves it to SQLite, inside commits. Unused for a server.
     pub checkpoint_interval: Option<Duration>,
+    /// For a local file: whether commits are noticed the moment the file is
+    /// written, or by a poll only (see
+    /// [`SqliteConfig::watch_changes`](crate::SqliteConfig)). Unused for a
+    /// server, which pushes nothing.
+    pub watch_changes: bool,
 }
 
 impl LibsqlConfig {
@@ -86,6 +91,7 @@ impl LibsqlConfig {
             operation_timeout: Self::DEFAULT_OPERATION_TIMEOUT,
             clock: Arc::new(SystemClock),
             checkpoint_interval: Some(crate::SqliteConfig::DEFAULT_CHECKPOINT_INTERVAL),
+            watch_changes: true,
         }
     }
 
@@ -105,6 +111,13 @@ impl LibsqlConfig {
     /// checkpoints to SQLite.
     pub fn checkpoint_interval(mut self, interval: Option<Duration>) -> Self {
         self.checkpoint_interval = interval;
+        self
+    }
+
+    /// For a local file: whether commits are noticed as the file is written
+    /// (default), or by a poll only.
+    pub fn watch_changes(mut self, watch: bool) -> Self {
+        self.watch_changes = watch;
         self
     }
 

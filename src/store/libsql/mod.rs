@@ -24,7 +24,7 @@ use async_trait::async_trait;
 use libsql::{Builder, Database};
 
 use crate::error::{StoreError, StoreResult};
-use crate::store::sql::monitor::Monitor;
+use crate::store::sql::monitor::{Monitor, MonitorSettings};
 use crate::store::sql::store::delegate_to_sql;
 use crate::store::sql::{Batch, Executor, Output, SqlStore};
 
@@ -40,9 +40,9 @@ pub struct LibsqlStore {
     sql: SqlStore<Arc<LibsqlExecutor>>,
     location: LibsqlLocation,
     applied_on_open: Vec<String>,
-    /// Checkpoints a local file's log (see `SqliteConfig::checkpoint_interval`);
-    /// the last clone of the store to drop stops it.
-    _monitor: Option<Arc<Monitor>>,
+    /// Checkpoints and watches a local file (see `SqliteConfig`); the last
+    /// clone of the store to drop stops it. None for a server.
+    monitor: Option<Arc<Monitor>>,
 }
 
 impl std::fmt::Debug for LibsqlStore {
@@ -154,19 +154,20 @@ impl LibsqlStore {
             LibsqlLocation::Local(path) => {
                 crate::store::local_file::check_writable(path, &location)?;
                 let db = open_local_file(path).await.map_err(&open_error)?;
-                let monitor = match config.checkpoint_interval {
-                    Some(interval) => Some(Arc::new(Monitor::start(
-                        monitor_connection::open(&db, config.busy_timeout)?,
-                        interval,
-                    )?)),
-                    None => None,
+                let settings = MonitorSettings {
+                    checkpoint: config.checkpoint_interval,
+                    watch: config.watch_changes.then(|| path.clone()),
                 };
+                let monitor = Some(Arc::new(Monitor::start(
+                    monitor_connection::open(&db, config.busy_timeout)?,
+                    settings,
+                )?));
                 let local = LocalExecutor {
                     db: Arc::new(db),
                     idle: Arc::new(IdleConnections::default()),
                     busy_timeout: config.busy_timeout,
                     operation_timeout: config.operation_timeout,
-                    monitored: monitor.is_some(),
+                    monitored: config.checkpoint_interval.is_some(),
                     location: location.clone(),
                 };
                 let applied = open_local_schema(&local).await.map_err(|e| match e {
@@ -202,7 +203,7 @@ impl LibsqlStore {
             sql: SqlStore::new(Arc::new(executor), config.clock),
             location: config.location,
             applied_on_open: applied,
-            _monitor: monitor,
+            monitor,
         })
     }
 
@@ -222,7 +223,10 @@ impl LibsqlStore {
     }
 }
 
-delegate_to_sql!(LibsqlStore, sql);
+delegate_to_sql!(LibsqlStore, sql, |store: &LibsqlStore| store
+    .monitor
+    .as_ref()
+    .map(|monitor| monitor.feed()));
 
 /// Opens the libSQL database handle of a local file.
 async fn open_local_file(path: &std::path::Path) -> Result<Database, String> {

@@ -26,7 +26,29 @@ pub(crate) fn open(db: &Database, busy_timeout: Duration) -> StoreResult<LibsqlM
     Ok(LibsqlMonitorConnection { conn, runtime })
 }
 
+impl LibsqlMonitorConnection {
+    /// The first column of the first row `sql` returns, as an integer.
+    fn integer(&self, sql: &str) -> Result<i64, String> {
+        let conn = &self.conn;
+        self.runtime.block_on(async {
+            let mut rows = conn.query(sql, ()).await.map_err(|e| e.to_string())?;
+            let row = rows
+                .next()
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("{sql} returned nothing"))?;
+            let value = row.get::<i64>(0).map_err(|e| e.to_string())?;
+            while rows.next().await.map_err(|e| e.to_string())?.is_some() {}
+            Ok(value)
+        })
+    }
+}
+
 impl MonitorConnection for LibsqlMonitorConnection {
+    fn data_version(&mut self) -> Result<i64, String> {
+        self.integer("PRAGMA data_version")
+    }
+
     fn checkpoint(&mut self) -> Result<(), String> {
         let conn = &self.conn;
         self.runtime.block_on(async {

@@ -31,6 +31,20 @@ pub(crate) fn claim(request: &ClaimRequest, now: DateTime<Utc>) -> StoreResult<S
         Value::from(time::to_millis(lease_until)),
         Value::from(time::to_millis(now)),
     ];
+    let claimable = claimable_where(request, "?3", &mut params);
+    let limit = request.limit;
+    Ok(Statement::query(
+        format!(
+            "UPDATE jobs {CLAIM_SET} WHERE rowid IN (SELECT rowid FROM jobs \
+             WHERE {claimable} ORDER BY run_at, id LIMIT {limit}) RETURNING {SELECTED}"
+        ),
+        params,
+    ))
+}
+
+/// The condition a job must meet to be claimed for `request` at `now`
+/// (the parameter named `now`), binding what it needs after `params`.
+fn claimable_where(request: &ClaimRequest, now: &str, params: &mut Vec<Value>) -> String {
     let type_filter = match &request.job_types {
         None => String::new(),
         Some(types) => {
@@ -39,18 +53,29 @@ pub(crate) fn claim(request: &ClaimRequest, now: DateTime<Utc>) -> StoreResult<S
             let placeholders: Vec<String> = (first..first + types.len())
                 .map(|n| format!("?{n}"))
                 .collect();
-            format!("AND job_type IN ({}) ", placeholders.join(", "))
+            format!(" AND job_type IN ({})", placeholders.join(", "))
         }
     };
-    let limit = request.limit;
-    Ok(Statement::query(
-        format!(
-            "UPDATE jobs {CLAIM_SET} WHERE rowid IN (SELECT rowid FROM jobs \
-             WHERE status = 'pending' AND run_at <= ?3 {type_filter}\
-             ORDER BY run_at, id LIMIT {limit}) RETURNING {SELECTED}"
-        ),
+    format!("status = 'pending' AND run_at <= {now}{type_filter}")
+}
+
+/// Whether a claim for `request` would find a job at `now`: a read on the
+/// claim index that stops at the first (no write lock taken).
+pub(crate) fn claimable(request: &ClaimRequest, now: DateTime<Utc>) -> Batch {
+    let mut params = vec![Value::from(time::to_millis(now))];
+    let claimable = claimable_where(request, "?1", &mut params);
+    Batch::read(vec![Statement::query(
+        format!("SELECT EXISTS (SELECT 1 FROM jobs WHERE {claimable})"),
         params,
-    ))
+    )])
+}
+
+/// What a [`claimable`] statement read.
+pub(crate) fn read_claimable(outputs: &mut Outputs) -> StoreResult<bool> {
+    match outputs.next_rows()?.first() {
+        Some(row) => row.flag(0),
+        None => Ok(false),
+    }
 }
 
 /// A claimed row, with the lease its new attempt holds.

@@ -146,3 +146,25 @@ pub(crate) fn queue_positioned(
         .map(|id| found.get(&id.to_string()).copied())
         .collect())
 }
+
+/// When the earliest pending job becomes claimable (the first entry of the
+/// claim index).
+pub(crate) fn next_due() -> Statement {
+    Statement::query(
+        "SELECT min(run_at) FROM jobs WHERE status = 'pending'",
+        Vec::new(),
+    )
+}
+
+/// What a [`next_due`] statement read.
+pub(crate) fn read_next_due(
+    outputs: &mut Outputs,
+) -> StoreResult<Option<chrono::DateTime<chrono::Utc>>> {
+    let at = outputs
+        .next_rows()?
+        .first()
+        .map(|row| row.opt_int(0))
+        .transpose()?
+        .flatten();
+    super::job_row::optional_time(at)
+}

@@ -120,6 +120,7 @@ impl<E: Executor> SqlStore<E> {
         if look {
             statements.push(cancel::any_expired(now));
             statements.push(cron::next_tick());
+            statements.push(read::next_due());
         }
         let mut outputs = if statements.is_empty() {
             Outputs::new(Vec::new())
@@ -164,6 +165,7 @@ impl<E: Executor> SqlStore<E> {
             Chores {
                 expired_leases: cancel::read_any_expired(&mut outputs)?,
                 next_tick: cron::read_next_tick(&mut outputs)?,
+                next_due: read::read_next_due(&mut outputs)?,
             }
         } else {
             Chores::default()
@@ -469,6 +471,15 @@ impl<E: Executor> JobStore for SqlStore<E> {
         let new_id = JobId::new_at(now);
         create::retried(id, self.run(create::retry(id, new_id, now)).await?)
     }
+
+    async fn claimable(&self, request: &ClaimRequest) -> StoreResult<bool> {
+        rules::validate_claim(request)?;
+        if claims_nothing(request) {
+            return Ok(false);
+        }
+        let mut outputs = self.run(claim::claimable(request, self.now())).await?;
+        claim::read_claimable(&mut outputs)
+    }
 }
 
 #[async_trait]
@@ -541,7 +552,7 @@ impl<E: Executor> CronStore for SqlStore<E> {
 /// Implements [`JobStore`] and [`CronStore`] for a backend's public store
 /// type by handing every call to its [`SqlStore`] field.
 macro_rules! delegate_to_sql {
-    ($store:ty, $field:ident) => {
+    ($store:ty, $field:ident, $changes:expr) => {
         #[async_trait::async_trait]
         impl $crate::store::JobStore for $store {
             async fn create(&self, job: $crate::job::NewJob) -> $crate::StoreResult<$crate::job::Job> {
@@ -679,6 +690,16 @@ macro_rules! delegate_to_sql {
             }
             async fn retry(&self, id: $crate::job::JobId) -> $crate::StoreResult<$crate::job::Job> {
                 self.$field.retry(id).await
+            }
+            async fn claimable(
+                &self,
+                request: &$crate::store::ClaimRequest,
+            ) -> $crate::StoreResult<bool> {
+                self.$field.claimable(request).await
+            }
+            fn changes(&self) -> Option<$crate::store::ChangeFeed> {
+                let changes: fn(&$store) -> Option<$crate::store::ChangeFeed> = $changes;
+                changes(self)
             }
         }
 

@@ -22,6 +22,11 @@ pub struct SqliteConfig {
     /// SQLite, which checkpoints inside the commit that takes the log past
     /// 1,000 pages.
     pub checkpoint_interval: Option<Duration>,
+    /// Whether commits are noticed the moment the file is written (inotify
+    /// on its directory), to wake whoever waits for one at once; with
+    /// `false`, for a file system that does not report writes, they are
+    /// noticed by a poll every quarter second.
+    pub watch_changes: bool,
     /// Where the store reads the current time.
     pub clock: SharedClock,
 }
@@ -42,6 +47,7 @@ impl SqliteConfig {
             max_connections: Self::DEFAULT_MAX_CONNECTIONS,
             busy_timeout: Self::DEFAULT_BUSY_TIMEOUT,
             checkpoint_interval: Some(Self::DEFAULT_CHECKPOINT_INTERVAL),
+            watch_changes: true,
             clock: Arc::new(SystemClock),
         }
     }
@@ -62,6 +68,13 @@ impl SqliteConfig {
     /// commits.
     pub fn checkpoint_interval(mut self, interval: Option<Duration>) -> Self {
         self.checkpoint_interval = interval;
+        self
+    }
+
+    /// Whether commits are noticed as the file is written (default), or by
+    /// a poll only.
+    pub fn watch_changes(mut self, watch: bool) -> Self {
+        self.watch_changes = watch;
         self
     }
 

@@ -24,7 +24,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::error::{StoreError, StoreResult};
-use crate::store::sql::monitor::{Monitor, FALLBACK_AUTOCHECKPOINT};
+use crate::store::sql::monitor::{Monitor, MonitorSettings, FALLBACK_AUTOCHECKPOINT};
 use crate::store::sql::store::delegate_to_sql;
 use crate::store::sql::SqlStore;
 
@@ -38,10 +38,11 @@ pub use transactional::{enqueue_in, enqueue_many_in};
 pub struct SqliteStore {
     sql: SqlStore<DieselExecutor>,
     applied_on_open: Vec<String>,
-    /// Stops when the last clone of the store is dropped. Declared after
-    /// `sql` (which holds the pool) so that it is dropped after the pooled
-    /// connections: its own connection closes last (see [`Monitor`]).
-    _monitor: Option<Arc<Monitor>>,
+    /// Checkpoints and watches the file; stops when the last clone of the
+    /// store is dropped. Declared after `sql` (which holds the pool) so
+    /// that it is dropped after the pooled connections: its own connection
+    /// closes last (see [`Monitor`]).
+    monitor: Arc<Monitor>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -96,15 +97,14 @@ impl SqliteStore {
             .map_err(|e| open_error(format!("connection task failed: {e}")))?
             .map_err(|e| crate::store::local_file::name_read_only(e, &location))?;
         drop(conn);
-        let monitor = match config.checkpoint_interval {
-            Some(interval) => {
-                let conn = monitor_connection::open(path, config.busy_timeout)
-                    .map_err(|e| open_error(e.to_string()))?;
-                Some(Arc::new(
-                    Monitor::start(conn, interval).map_err(|e| open_error(e.to_string()))?,
-                ))
-            }
-            None => None,
+        let monitor = {
+            let conn = monitor_connection::open(path, config.busy_timeout)
+                .map_err(|e| open_error(e.to_string()))?;
+            let settings = MonitorSettings {
+                checkpoint: config.checkpoint_interval,
+                watch: config.watch_changes.then(|| config.path.clone()),
+            };
+            Arc::new(Monitor::start(conn, settings).map_err(|e| open_error(e.to_string()))?)
         };
         let executor = DieselExecutor {
             pool: Arc::new(OwnedPool::new(pool)),
@@ -113,7 +113,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             sql: SqlStore::new(executor, config.clock),
             applied_on_open,
-            _monitor: monitor,
+            monitor,
         })
     }
 
@@ -142,7 +142,7 @@ impl SqliteStore {
     }
 }
 
-delegate_to_sql!(SqliteStore, sql);
+delegate_to_sql!(SqliteStore, sql, |store: &SqliteStore| Some(store.monitor.feed()));
 
 #[cfg(test)]
 mod tests {

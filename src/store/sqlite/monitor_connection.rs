@@ -4,8 +4,9 @@
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
+use diesel::sql_types::BigInt;
 use diesel::sqlite::SqliteConnection;
-use diesel::Connection;
+use diesel::{Connection, QueryableByName, RunQueryDsl};
 
 use super::connection::configure;
 use crate::error::{StoreError, StoreResult};
@@ -22,10 +23,23 @@ pub(crate) fn open(path: &str, busy_timeout: Duration) -> StoreResult<DieselMoni
     Ok(DieselMonitorConnection(conn))
 }
 
+#[derive(QueryableByName)]
+struct DataVersion {
+    #[diesel(sql_type = BigInt)]
+    data_version: i64,
+}
+
 impl MonitorConnection for DieselMonitorConnection {
     fn checkpoint(&mut self) -> Result<(), String> {
         self.0
             .batch_execute("PRAGMA wal_checkpoint(PASSIVE)")
+            .map_err(|e| e.to_string())
+    }
+
+    fn data_version(&mut self) -> Result<i64, String> {
+        diesel::sql_query("PRAGMA data_version")
+            .get_result::<DataVersion>(&mut self.0)
+            .map(|v| v.data_version)
             .map_err(|e| e.to_string())
     }
 }

@@ -6,15 +6,27 @@
 //! interval (one statement, or one request to a server), and tells each
 //! attempt when its job was asked to stop or its lease was lost. With no
 //! lease to keep it sends nothing.
+//!
+//! On a store with a change feed (a local file), the task also listens for
+//! commits while it keeps leases, and asks at most every
+//! [`CANCEL_CHECK_GAP`] whether a cancel was requested for one of its jobs
+//! (a read of those jobs by key): a cancel from any process reaches its job
+//! within milliseconds instead of at the next heartbeat, which stays the
+//! way it is noticed against a server.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, Notify};
 use tokio::time::Instant;
 
-use crate::store::{JobStore, Lease};
+use crate::store::{Changes, JobStore, Lease};
+
+/// The shortest time between two checks for cancel requests prompted by
+/// commits: a worker busy committing does not read its jobs at every one.
+pub(crate) const CANCEL_CHECK_GAP: Duration = Duration::from_millis(5);
 
 /// What the keeper tells an attempt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,6 +47,12 @@ struct Inner {
     interval: Duration,
     lease: Duration,
     held: Mutex<Held>,
+    /// Notified when a lease starts being kept while the task is not
+    /// listening for commits yet.
+    kept: Notify,
+    /// Whether the task listens for commits (or the store has none to
+    /// tell): a new lease then needs nothing of it.
+    listening: AtomicBool,
 }
 
 #[derive(Default)]
@@ -52,6 +70,8 @@ impl LeaseKeeper {
             interval,
             lease,
             held: Mutex::new(Held::default()),
+            kept: Notify::new(),
+            listening: AtomicBool::new(false),
         }))
     }
 
@@ -71,6 +91,9 @@ impl LeaseKeeper {
         };
         if start {
             tokio::spawn(beat(Arc::downgrade(&self.0)));
+        }
+        if !self.0.listening.load(Ordering::SeqCst) {
+            self.0.kept.notify_one();
         }
         Kept {
             keeper: self.clone(),
@@ -118,34 +141,91 @@ impl Drop for Kept {
     }
 }
 
-/// Extends every kept lease once per interval, until the keeper is gone.
+/// Extends every kept lease once per interval, and looks for cancel
+/// requests when the store tells of a commit, until the keeper is gone.
 async fn beat(keeper: Weak<Inner>) {
     let Some(interval) = keeper.upgrade().map(|inner| inner.interval) else {
         return;
     };
     let mut next = Instant::now() + interval;
+    let mut changes: Option<Changes> = None;
+    let mut last_check = Instant::now();
     loop {
-        tokio::time::sleep_until(next).await;
-        next += interval;
         let Some(inner) = keeper.upgrade() else {
             return;
         };
-        let keeper = LeaseKeeper(inner);
-        let leases = keeper.leases();
-        if leases.is_empty() {
+        let keeper_now = LeaseKeeper(inner);
+        let keeping = !keeper_now.held().leases.is_empty();
+        // Commits matter only while leases are kept.
+        let listening = keeper_now.0.listening.load(Ordering::Acquire);
+        match (keeping, listening) {
+            (true, false) => {
+                changes = keeper_now.0.store.changes().map(|feed| feed.subscribe());
+                keeper_now.0.listening.store(true, Ordering::Release);
+                if changes.is_some() {
+                    // A cancel may have come before the subscription.
+                    keeper_now.check_cancels().await;
+                    last_check = Instant::now();
+                }
+            }
+            (false, true) => {
+                changes = None;
+                keeper_now.0.listening.store(false, Ordering::SeqCst);
+                // A lease kept meanwhile saw the task still listening.
+                if !keeper_now.held().leases.is_empty() {
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        let kept = Arc::clone(&keeper_now.0);
+        drop(keeper_now);
+        let commit = tokio::select! {
+            _ = tokio::time::sleep_until(next) => false,
+            _ = kept.kept.notified() => continue,
+            _ = next_change(&mut changes) => true,
+        };
+        drop(kept);
+        let Some(inner) = keeper.upgrade() else {
+            return;
+        };
+        let keeper_now = LeaseKeeper(inner);
+        if commit {
+            let since = last_check.elapsed();
+            if since < CANCEL_CHECK_GAP {
+                tokio::time::sleep(CANCEL_CHECK_GAP - since).await;
+            }
+            keeper_now.check_cancels().await;
+            last_check = Instant::now();
             continue;
         }
-        match keeper.0.store.heartbeat_many(&leases, keeper.0.lease).await {
+        next += interval;
+        keeper_now.beat_all().await;
+        // A beat that took longer than the interval is followed at once,
+        // not by a burst of the beats it missed.
+        next = next.max(Instant::now());
+    }
+}
+
+impl LeaseKeeper {
+    /// Extends every lease kept, telling the attempts whose job was asked
+    /// to stop or whose lease was lost.
+    async fn beat_all(&self) {
+        let leases = self.leases();
+        if leases.is_empty() {
+            return;
+        }
+        match self.0.store.heartbeat_many(&leases, self.0.lease).await {
             Ok(beats) => {
                 for (lease, beat) in leases.iter().zip(beats) {
                     match beat {
                         Ok(beat) if beat.cancel_requested => {
-                            keeper.tell(lease, Signal::CancelRequested)
+                            self.tell(lease, Signal::CancelRequested)
                         }
                         Ok(_) => {}
                         Err(error) if error.is_lease_lost() || is_gone(&error) => {
                             tracing::warn!(job_id = %lease.job_id, %error, "heartbeat refused: the lease was lost");
-                            keeper.tell(lease, Signal::LeaseLost);
+                            self.tell(lease, Signal::LeaseLost);
                         }
                         Err(error) => {
                             tracing::warn!(job_id = %lease.job_id, %error, "heartbeat failed; will try again")
@@ -157,9 +237,30 @@ async fn beat(keeper: Weak<Inner>) {
                 tracing::warn!(%error, leases = leases.len(), "heartbeat failed; will try again")
             }
         }
-        // A beat that took longer than the interval is followed at once,
-        // not by a burst of the beats it missed.
-        next = next.max(Instant::now());
+    }
+
+    /// Tells the attempts whose job was asked to stop.
+    async fn check_cancels(&self) {
+        let leases = self.leases();
+        if leases.is_empty() {
+            return;
+        }
+        match self.0.store.cancel_requested(&leases).await {
+            Ok(requested) => {
+                for lease in requested {
+                    self.tell(&lease, Signal::CancelRequested);
+                }
+            }
+            Err(error) => tracing::warn!(%error, "cannot read cancel requests; the heartbeat will tell"),
+        }
+    }
+}
+
+/// The next commit the feed tells of (never, without a feed).
+async fn next_change(changes: &mut Option<Changes>) {
+    match changes {
+        Some(changes) => changes.changed().await,
+        None => std::future::pending().await,
     }
 }
 
