@@ -206,11 +206,11 @@ async fn a_server_restarted_mid_run_loses_nothing_and_applies_no_completion_twic
     let counts = observer.count_by_status().await.unwrap();
     assert_eq!(counts.completed, total, "{counts:?}");
     assert_eq!(counts.total(), total, "{counts:?}");
-    let runs = runs.lock().unwrap();
     let mut page = observer
         .list(&jobstore::ListQuery::default().limit(1000))
         .await
         .unwrap();
+    let runs = runs.lock().unwrap();
     assert_eq!(page.jobs.len() as u64, total);
     for job in page.jobs.drain(..) {
         // The result is the attempt that held the lease when it completed:

@@ -85,6 +85,29 @@ impl Changes {
     }
 }
 
+/// Waits until `changes` tells of a commit, or `every` has passed (how a
+/// waiter on a store without a feed still notices changes); waits at least
+/// `gap` after `since` either way, so a watcher does not read at every
+/// commit of a busy database.
+pub(crate) async fn changed_or_after(
+    changes: &mut Option<Changes>,
+    every: std::time::Duration,
+    gap: std::time::Duration,
+    since: tokio::time::Instant,
+) {
+    let fallback = tokio::time::sleep(every);
+    match changes {
+        Some(changes) => {
+            tokio::select! {
+                _ = changes.changed() => {}
+                _ = fallback => {}
+            }
+        }
+        None => fallback.await,
+    }
+    tokio::time::sleep_until(since + gap).await;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,8 +14,9 @@ use crate::error::{StoreError, StoreResult};
 use crate::job::{Job, JobId, JobStatus, NewJob, Progress};
 use crate::store::rules::{self, AfterFailure};
 use crate::store::{
-    CancelOutcome, ChangeFeed, Chores, ClaimRequest, Claimed, Completion, CronStore, Exchange, FailOutcome,
-    Failure, Heartbeat, JobPage, JobStore, Lease, ListQuery, Polled, RescueSummary, StatusCounts,
+    CancelOutcome, ChangeFeed, Chores, ClaimRequest, Claimed, Completion, CronStore, Exchange,
+    FailOutcome, Failure, Heartbeat, JobPage, JobStore, Lease, ListQuery, Polled, RescueSummary,
+    StatusCounts,
 };
 use crate::time;
 

@@ -26,6 +26,7 @@ use async_trait::async_trait;
 use crate::error::{StoreError, StoreResult};
 use crate::job::{Job, JobId, NewJob, Progress};
 
+pub(crate) use changes::changed_or_after;
 pub use changes::{ChangeFeed, Changes};
 pub use claim::{ClaimRequest, Claimed, Heartbeat, Lease};
 pub(crate) use completion::aborts_group;

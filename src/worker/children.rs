@@ -16,8 +16,12 @@ use nix::sys::wait::{waitpid, WaitPidFlag};
 use nix::unistd::Pid;
 use tokio::time::{sleep, Instant};
 
-/// How often a group is checked while waiting for it to die.
+/// How often a group is checked while waiting for it to die: at first
+/// every millisecond (most die at once), then less often, up to this.
 const CHECK_EVERY: Duration = Duration::from_millis(10);
+
+/// The first wait before a group is checked again.
+const FIRST_CHECK: Duration = Duration::from_millis(1);
 
 /// How long to wait after SIGKILL before reporting survivors (a process in
 /// uninterruptible sleep can outlive SIGKILL for a while).
@@ -119,6 +123,7 @@ fn signal_group(pgid: i32, signal: Signal) {
 
 async fn wait_until_dead(pgid: i32, within: Duration) -> bool {
     let deadline = Instant::now() + within;
+    let mut pause = FIRST_CHECK;
     loop {
         if !group_alive(pgid) {
             return true;
@@ -126,7 +131,8 @@ async fn wait_until_dead(pgid: i32, within: Duration) -> bool {
         if Instant::now() >= deadline {
             return false;
         }
-        sleep(CHECK_EVERY).await;
+        sleep(pause).await;
+        pause = (pause * 2).min(CHECK_EVERY);
     }
 }
 

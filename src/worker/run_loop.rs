@@ -132,8 +132,10 @@ impl<'w> RunLoop<'w> {
         // Commits anywhere, on a store that tells them.
         let mut changes = self.worker.store.changes().map(|feed| feed.subscribe());
         // Whether the loop was woken by a commit (not yet known to concern
-        // it).
+        // it), and whether a commit came since the chores were last read
+        // (a schedule declared elsewhere, say).
         let mut changed = false;
+        let mut chores_stale = false;
 
         while !shutdown.is_cancelled() {
             self.worker.mark_loop_alive();
@@ -148,6 +150,9 @@ impl<'w> RunLoop<'w> {
                 look = false;
             }
             let chores_due = now >= self.next_look;
+            if chores_due {
+                chores_stale = false;
+            }
             if self.may_write(now) && (want > 0 || !self.group.is_empty() || chores_due) {
                 if let Some(claimed) = self.exchange(want, chores_due).await {
                     if want > 0 {
@@ -161,10 +166,10 @@ impl<'w> RunLoop<'w> {
             // An idle worker waits for its next poll (its chores go with
             // it); a busy one looks at its chores now and then.
             let now = Instant::now();
-            let mut wake = if self.slots.available_permits() > 0 {
+            let mut wake = if self.slots.available_permits() > 0 && !chores_stale {
                 now + idle_wait
             } else {
-                self.next_look
+                self.next_look.max(now)
             };
             if let Some(tick) = self.next_tick {
                 wake = wake.min(tick);
@@ -190,6 +195,7 @@ impl<'w> RunLoop<'w> {
                 _ = next_change(&mut changes), if !look => {
                     look = true;
                     changed = true;
+                    chores_stale = true;
                 }
                 _ = sleep_until(wake) => {
                     if Instant::now() >= now + idle_wait {

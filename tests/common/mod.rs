@@ -134,3 +134,52 @@ pub fn wal_frames(db: &std::path::Path) -> (u32, u32) {
     let word = |at: usize| u32::from_ne_bytes(shm[at..at + 4].try_into().unwrap());
     (word(16), word(96))
 }
+
+/// A child process a test started: killed and reaped when dropped, so a
+/// failing test leaves nothing running.
+pub struct ChildGuard(Option<std::process::Child>);
+
+impl ChildGuard {
+    /// Guards `child`.
+    pub fn new(child: std::process::Child) -> Self {
+        ChildGuard(Some(child))
+    }
+
+    /// The child's pid.
+    pub fn id(&self) -> u32 {
+        self.0.as_ref().map_or(0, std::process::Child::id)
+    }
+
+    /// The child itself, to signal or read.
+    pub fn child(&mut self) -> &mut std::process::Child {
+        self.0.as_mut().expect("the child is still guarded")
+    }
+
+    /// Waits for the child to exit on its own (failing the test after
+    /// `within`) and returns what it printed.
+    pub fn wait_with_output(mut self, within: Duration) -> Output {
+        let deadline = std::time::Instant::now() + within;
+        let child = self.child();
+        while child.try_wait().expect("wait for the child").is_none() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the child did not exit within {within:?}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.0
+            .take()
+            .expect("the child is still guarded")
+            .wait_with_output()
+            .expect("read the child's output")
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}

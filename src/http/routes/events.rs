@@ -12,6 +12,7 @@ use crate::http::extract::JobIdPath;
 use crate::http::types::JobResponse;
 use crate::http::HttpState;
 use crate::job::{JobId, JobStatus};
+use crate::store::{changed_or_after, Changes};
 
 /// The name of the event carrying the job (a [`JobResponse`]).
 pub const JOB_EVENT: &str = "job";
@@ -22,6 +23,10 @@ pub const ERROR_EVENT: &str = "error";
 /// Streams the job as it is now, then each change of its status, stage,
 /// progress, queue position or attempt, until the event that shows it
 /// ended; then the stream ends. An unknown job gets 404 before any event.
+///
+/// On a store with a change feed, the job is read again at each commit
+/// (at most every 2 ms), so a change made by any process shows within
+/// milliseconds; on a server, every `events_interval`.
 pub(crate) async fn stream(
     State(state): State<HttpState>,
     JobIdPath(id): JobIdPath,
@@ -61,19 +66,30 @@ struct Follow {
     next: Option<JobResponse>,
     last: Option<Snapshot>,
     done: bool,
+    /// The store's commits, when it tells them (a local file): the job is
+    /// read again at each, else every `events_interval`.
+    changes: Option<Changes>,
+    /// When the job was last read.
+    read_at: tokio::time::Instant,
 }
+
+/// The shortest time between two reads of a followed job.
+const READ_GAP: std::time::Duration = std::time::Duration::from_millis(2);
 
 fn follow(
     state: HttpState,
     id: JobId,
     first: JobResponse,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
+    let changes = state.store().changes().map(|feed| feed.subscribe());
     let start = Follow {
         state,
         id,
         next: Some(first),
         last: None,
         done: false,
+        changes,
+        read_at: tokio::time::Instant::now(),
     };
     stream::unfold(start, |mut follow| async move {
         if follow.done {
@@ -83,10 +99,12 @@ fn follow(
             let job = match follow.next.take() {
                 Some(job) => job,
                 None => {
+                    let every = follow.state.settings().events_interval;
                     tokio::select! {
-                        _ = tokio::time::sleep(follow.state.settings().events_interval) => {}
+                        _ = changed_or_after(&mut follow.changes, every, READ_GAP, follow.read_at) => {}
                         _ = follow.state.shutdown().cancelled() => return None,
                     }
+                    follow.read_at = tokio::time::Instant::now();
                     let store = follow.state.store().as_ref();
                     let loaded = match store.get(follow.id).await {
                         Ok(job) => job_response(store, job).await,

@@ -118,8 +118,10 @@ impl Monitor {
         conn: impl MonitorConnection,
         settings: MonitorSettings,
     ) -> StoreResult<Monitor> {
-        let kick = EventFd::from_flags(EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK)
-            .map_err(|e| StoreError::Database(format!("cannot create the monitor's eventfd: {e}")))?;
+        let kick =
+            EventFd::from_flags(EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK).map_err(|e| {
+                StoreError::Database(format!("cannot create the monitor's eventfd: {e}"))
+            })?;
         let shared = Arc::new(Shared {
             kick,
             stopping: AtomicBool::new(false),

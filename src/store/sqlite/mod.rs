@@ -142,7 +142,9 @@ impl SqliteStore {
     }
 }
 
-delegate_to_sql!(SqliteStore, sql, |store: &SqliteStore| Some(store.monitor.feed()));
+delegate_to_sql!(SqliteStore, sql, |store: &SqliteStore| Some(
+    store.monitor.feed()
+));
 
 #[cfg(test)]
 mod tests {

@@ -251,7 +251,9 @@ impl LeaseKeeper {
                     self.tell(&lease, Signal::CancelRequested);
                 }
             }
-            Err(error) => tracing::warn!(%error, "cannot read cancel requests; the heartbeat will tell"),
+            Err(error) => {
+                tracing::warn!(%error, "cannot read cancel requests; the heartbeat will tell")
+            }
         }
     }
 }
