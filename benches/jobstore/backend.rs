@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use diesel::sql_types::{BigInt, Nullable};
 use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
-use jobstore::{JobStore, LibsqlStore, SqliteStore};
+use jobstore::{JobStore, LibsqlConfig, LibsqlStore, SqliteConfig, SqliteStore};
 
 /// A backend on a local file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,9 +38,23 @@ impl Backend {
 
     /// Opens (creating) the store at `path`.
     pub async fn open(self, path: &Path) -> Result<Arc<dyn JobStore>, jobstore::StoreError> {
+        self.open_watching(path, true).await
+    }
+
+    /// Opens (creating) the store at `path`, its file watched for commits
+    /// or not (then only polled for them).
+    pub async fn open_watching(
+        self,
+        path: &Path,
+        watch: bool,
+    ) -> Result<Arc<dyn JobStore>, jobstore::StoreError> {
         Ok(match self {
-            Backend::Sqlite => Arc::new(SqliteStore::open(path).await?),
-            Backend::Libsql => Arc::new(LibsqlStore::open_local(path).await?),
+            Backend::Sqlite => Arc::new(
+                SqliteStore::open_with(SqliteConfig::new(path).watch_changes(watch)).await?,
+            ),
+            Backend::Libsql => Arc::new(
+                LibsqlStore::open_with(LibsqlConfig::local(path).watch_changes(watch)).await?,
+            ),
         })
     }
 }

@@ -31,6 +31,7 @@ mod settings;
 mod stats;
 mod suite;
 mod targets;
+mod wake;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -167,8 +168,22 @@ async fn child(args: &[String]) -> BenchResult<()> {
     let path = PathBuf::from(value("--db")?);
     let count: usize = value("--count")?.parse()?;
     match args.first().map(String::as_str) {
-        Some("enqueue-probes") => pickup::enqueue_probes(backend, &path, count).await,
+        Some("enqueue-probes") => {
+            let pause = match args.iter().position(|a| a == "--pause-ms") {
+                Some(_) => Some(std::time::Duration::from_millis(
+                    value("--pause-ms")?.parse()?,
+                )),
+                None => None,
+            };
+            pickup::enqueue_probes(backend, &path, count, pause).await
+        }
         Some("worker") => memory::run_worker(backend, &path, count).await,
+        Some("cancel-probes") => wake::cancel_probes(backend, &path, count).await,
+        Some("progress-probes") => {
+            let job = value("--job")?.parse()?;
+            wake::progress_probes(backend, &path, count, job).await
+        }
+        Some("idle-worker") => wake::idle_worker(backend, &path).await,
         other => Err(format!("unknown child mode {other:?}").into()),
     }
 }

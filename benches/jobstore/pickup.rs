@@ -94,11 +94,18 @@ pub async fn same_process(backend: Backend, path: &Path, samples: usize) -> Benc
 
 /// Milliseconds from another process's enqueue (its wall-clock time, in
 /// the job) to the handler's start, `samples` times; the other process
-/// pauses a random 50 to 250 ms between jobs.
-pub async fn other_process(backend: Backend, path: &Path, samples: usize) -> BenchResult<Vec<f64>> {
+/// pauses `pause` before each job (a random 50 to 250 ms for `None`), so
+/// the worker has been idle that long.
+pub async fn other_process(
+    backend: Backend,
+    path: &Path,
+    samples: usize,
+    pause: Option<Duration>,
+) -> BenchResult<Vec<f64>> {
     let (worker, mut reports) = idle_worker(backend, path).await?;
     let running = Running::start(&worker);
-    let mut enqueuer = tokio::process::Command::new(std::env::current_exe()?)
+    let mut command = tokio::process::Command::new(std::env::current_exe()?);
+    command
         .args([
             "child",
             "enqueue-probes",
@@ -108,15 +115,17 @@ pub async fn other_process(backend: Backend, path: &Path, samples: usize) -> Ben
         ])
         .arg(samples.to_string())
         .arg("--db")
-        .arg(path)
-        .stdout(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()?;
+        .arg(path);
+    if let Some(pause) = pause {
+        command.arg("--pause-ms").arg(pause.as_millis().to_string());
+    }
+    let mut enqueuer = command.stdout(Stdio::null()).kill_on_drop(true).spawn()?;
+    let wait = pause.unwrap_or_default() + Duration::from_secs(60);
     let mut latencies = Vec::with_capacity(samples);
     while latencies.len() < samples {
-        let report = tokio::time::timeout(Duration::from_secs(60), reports.recv()).await;
+        let report = tokio::time::timeout(wait, reports.recv()).await;
         let Ok(Some((_, Some(ms)))) = report else {
-            return Err("no probe from the other process within a minute".into());
+            return Err("no probe from the other process in time".into());
         };
         latencies.push(ms);
     }
@@ -128,12 +137,18 @@ pub async fn other_process(backend: Backend, path: &Path, samples: usize) -> Ben
     Ok(latencies)
 }
 
-/// The other process: enqueues `count` probe jobs, pausing a random 50 to
-/// 250 ms before each.
-pub async fn enqueue_probes(backend: Backend, path: &Path, count: usize) -> BenchResult<()> {
+/// The other process: enqueues `count` probe jobs, pausing `pause` (a
+/// random 50 to 250 ms for `None`) before each.
+pub async fn enqueue_probes(
+    backend: Backend,
+    path: &Path,
+    count: usize,
+    pause: Option<Duration>,
+) -> BenchResult<()> {
     let store: Arc<dyn jobstore::JobStore> = backend.open(path).await?;
     for _ in 0..count {
-        tokio::time::sleep(Duration::from_millis(fastrand::u64(50..=250))).await;
+        let wait = pause.unwrap_or_else(|| Duration::from_millis(fastrand::u64(50..=250)));
+        tokio::time::sleep(wait).await;
         store.create(probe_job()).await?;
     }
     Ok(())

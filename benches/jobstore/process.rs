@@ -31,7 +31,18 @@ pub async fn jobs_per_sec(
     jobs: usize,
     concurrency: usize,
 ) -> BenchResult<f64> {
-    let store = backend.open(path).await?;
+    jobs_per_sec_watching(backend, path, jobs, concurrency, true).await
+}
+
+/// [`jobs_per_sec`], with the file watched for commits or not.
+pub async fn jobs_per_sec_watching(
+    backend: Backend,
+    path: &Path,
+    jobs: usize,
+    concurrency: usize,
+    watch: bool,
+) -> BenchResult<f64> {
+    let store = backend.open_watching(path, watch).await?;
     fill(&*store, jobs).await?;
     let counter = Counter::until(jobs as u64);
     let config = WorkerConfig {

@@ -35,10 +35,20 @@ pub struct Settings {
     pub remote_seconds: f64,
     /// Pickup samples over the server.
     pub server_pickups: usize,
+    /// Pickups from another process after each idle pause (seconds, samples).
+    pub idle_pickups: Vec<(u64, usize)>,
+    /// Cancels from another process timed down to the child's death.
+    pub cancels: usize,
+    /// Progress events from another process timed on a job's stream.
+    pub stream_events: usize,
+    /// How long an idle worker's CPU use is measured.
+    pub idle_window: std::time::Duration,
 }
 
 /// The sections of a run, in order.
-pub const SECTIONS: [&str; 6] = ["enqueue", "process", "pickup", "claims", "memory", "remote"];
+pub const SECTIONS: [&str; 7] = [
+    "enqueue", "process", "pickup", "wake", "claims", "memory", "remote",
+];
 
 impl Settings {
     /// The settings the command line asks for: full under `cargo bench`
@@ -96,6 +106,10 @@ impl Settings {
             round_trips: vec![0, 20, 50],
             remote_seconds: 4.0,
             server_pickups: 40,
+            idle_pickups: vec![(1, 30), (60, 5)],
+            cancels: 40,
+            stream_events: 200,
+            idle_window: std::time::Duration::from_secs(30),
         }
     }
 
@@ -116,6 +130,10 @@ impl Settings {
             round_trips: vec![0],
             remote_seconds: 0.05,
             server_pickups: 2,
+            idle_pickups: vec![(1, 2)],
+            cancels: 3,
+            stream_events: 10,
+            idle_window: std::time::Duration::from_secs(2),
         }
     }
 

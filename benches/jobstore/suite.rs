@@ -10,7 +10,7 @@ use crate::report::Report;
 use crate::report::ServerRow;
 use crate::settings::Settings;
 use crate::stats::{percentile, Samples};
-use crate::{claims, enqueue, memory, pickup, process, remote, BenchResult};
+use crate::{claims, enqueue, memory, pickup, process, remote, wake, BenchResult};
 
 /// The subject name of a jobstore backend.
 pub fn subject(backend: Backend) -> &'static str {
@@ -56,6 +56,27 @@ pub mod names {
     pub const RSS_END: &str = "Worker RSS after every job";
     /// Worker peak memory.
     pub const RSS_PEAK: &str = "Worker peak RSS";
+    /// Pickup from another process after the worker idled `seconds`.
+    pub fn idle_pickup(seconds: u64, p: u32) -> String {
+        format!("Idle pickup p{p}, enqueued in another process after {seconds} s idle")
+    }
+    /// Cancel from another process to the child's death.
+    pub fn cancel(p: u32) -> String {
+        format!("Cancel from another process to its job's child dead, p{p}")
+    }
+    /// Another process's progress on a job's event stream.
+    pub fn stream(p: u32) -> String {
+        format!("Progress from another process on a job's event stream, p{p}")
+    }
+    /// An idle worker's CPU.
+    pub const IDLE_CPU: &str = "Idle worker's CPU, percent of one core";
+    /// Processing with the file watched or not, runs taking turns.
+    pub fn watched(watch: bool) -> String {
+        format!(
+            "Processing no-op jobs, concurrency 4, file {} (runs taking turns)",
+            if watch { "watched" } else { "not watched" }
+        )
+    }
     /// Processing over a server.
     pub fn server_processing(rtt_ms: u64, workers: usize, concurrency: usize) -> String {
         let plural = if workers == 1 { "" } else { "s" };
@@ -111,6 +132,9 @@ impl<'a> Suite<'a> {
         }
         if s.measures("pickup") {
             self.pickup().await?;
+        }
+        if s.measures("wake") {
+            self.wake().await?;
         }
         if s.measures("claims") {
             self.claims().await?;
@@ -351,6 +375,23 @@ impl<'a> Suite<'a> {
                 }
             }
         }
+        // The change feed's cost to a busy worker: runs with and without
+        // the file watched, taking turns.
+        let (mut watched, mut unwatched) = (Samples::default(), Samples::default());
+        for _ in 0..self.settings.runs {
+            for (watch, samples) in [(true, &mut watched), (false, &mut unwatched)] {
+                let path = self.fresh();
+                samples.0.push(
+                    process::jobs_per_sec_watching(Backend::Sqlite, &path, jobs, 4, watch).await?,
+                );
+                remove_database(&path);
+            }
+        }
+        let sqlite = subject(Backend::Sqlite);
+        self.report
+            .add(&names::watched(true), "jobs/s", sqlite, watched);
+        self.report
+            .add(&names::watched(false), "jobs/s", sqlite, unwatched);
         for (threads, label) in [("1", "one thread"), ("4", "four threads")] {
             let options = ["--batch", "1", "--concurrency", threads];
             if let Some(samples) = self
@@ -372,7 +413,7 @@ impl<'a> Suite<'a> {
             self.add_percentiles("the same process", subject(backend), &latencies);
             remove_database(&path);
             let path = self.fresh();
-            let latencies = pickup::other_process(backend, &path, remote).await?;
+            let latencies = pickup::other_process(backend, &path, remote, None).await?;
             self.add_percentiles("another process", subject(backend), &latencies);
             remove_database(&path);
         }
@@ -390,6 +431,73 @@ impl<'a> Suite<'a> {
             }
             remove_database(&path);
         }
+        Ok(())
+    }
+
+    /// Between processes: pickup after idle pauses, cancels, event
+    /// streams, and an idle worker's CPU.
+    async fn wake(&mut self) -> BenchResult<()> {
+        for (seconds, samples) in self.settings.idle_pickups.clone() {
+            // Both backends idle at once: a long pause costs its time once.
+            let pause = Some(std::time::Duration::from_secs(seconds));
+            let (sqlite_path, libsql_path) = (self.fresh(), self.fresh());
+            let (sqlite, libsql) = tokio::join!(
+                pickup::other_process(Backend::Sqlite, &sqlite_path, samples, pause),
+                pickup::other_process(Backend::Libsql, &libsql_path, samples, pause),
+            );
+            for (backend, latencies) in [(Backend::Sqlite, sqlite?), (Backend::Libsql, libsql?)] {
+                for p in [50, 99] {
+                    self.report.add(
+                        &names::idle_pickup(seconds, p),
+                        "ms",
+                        subject(backend),
+                        Samples(vec![percentile(&latencies, f64::from(p))]),
+                    );
+                }
+            }
+            remove_database(&sqlite_path);
+            remove_database(&libsql_path);
+        }
+        for backend in Backend::ALL {
+            let path = self.fresh();
+            let latencies = wake::cancel(backend, &path, self.settings.cancels).await?;
+            remove_database(&path);
+            for p in [50, 99] {
+                self.report.add(
+                    &names::cancel(p),
+                    "ms",
+                    subject(backend),
+                    Samples(vec![percentile(&latencies, f64::from(p))]),
+                );
+            }
+            let path = self.fresh();
+            let latencies = wake::stream(backend, &path, self.settings.stream_events).await?;
+            remove_database(&path);
+            for p in [50, 99] {
+                self.report.add(
+                    &names::stream(p),
+                    "ms",
+                    subject(backend),
+                    Samples(vec![percentile(&latencies, f64::from(p))]),
+                );
+            }
+        }
+        let window = self.settings.idle_window;
+        let (sqlite_path, libsql_path) = (self.fresh(), self.fresh());
+        let (sqlite, libsql) = tokio::join!(
+            wake::idle_cpu(Backend::Sqlite, &sqlite_path, window),
+            wake::idle_cpu(Backend::Libsql, &libsql_path, window),
+        );
+        for (backend, percent) in [(Backend::Sqlite, sqlite?), (Backend::Libsql, libsql?)] {
+            self.report.add(
+                names::IDLE_CPU,
+                "%",
+                subject(backend),
+                Samples(vec![percent]),
+            );
+        }
+        remove_database(&sqlite_path);
+        remove_database(&libsql_path);
         Ok(())
     }
 

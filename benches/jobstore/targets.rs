@@ -46,29 +46,66 @@ pub fn evaluate(report: &Report, poll_interval_ms: f64) -> Vec<Target> {
         ratio(names::ENQUEUE_BATCH, sqlite, "raw SQLite"),
         0.8,
     );
+    let _ = poll_interval_ms;
     for backend in Backend::ALL {
+        let s = subject(backend);
         let place = "the same process";
         add(
-            format!(
-                "Idle pickup in the same process, {}: 1 ms / p50",
-                subject(backend)
-            ),
+            format!("Idle pickup in the same process, {s}: 1 ms / p50"),
             report
-                .median(&names::pickup(place, 50), subject(backend))
+                .median(&names::pickup(place, 50), s)
                 .map(|ms| 1.0 / ms),
             1.0,
         );
+        for seconds in [1, 60] {
+            add(
+                format!("Idle pickup from another process after {seconds} s idle, {s}: 2 ms / p50"),
+                report
+                    .median(&names::idle_pickup(seconds, 50), s)
+                    .map(|ms| 2.0 / ms),
+                1.0,
+            );
+            add(
+                format!(
+                    "Idle pickup from another process after {seconds} s idle, {s}: 10 ms / p99"
+                ),
+                report
+                    .median(&names::idle_pickup(seconds, 99), s)
+                    .map(|ms| 10.0 / ms),
+                1.0,
+            );
+        }
         add(
-            format!(
-                "Idle pickup from another process, {}: poll interval / p99",
-                subject(backend)
-            ),
+            format!("Cancel from another process to the child dead, {s}: 20 ms / p50"),
+            report.median(&names::cancel(50), s).map(|ms| 20.0 / ms),
+            1.0,
+        );
+        add(
+            format!("Cancel from another process to the child dead, {s}: 100 ms / p99"),
+            report.median(&names::cancel(99), s).map(|ms| 100.0 / ms),
+            1.0,
+        );
+        add(
+            format!("Another process's progress on an event stream, {s}: 10 ms / p99"),
+            report.median(&names::stream(99), s).map(|ms| 10.0 / ms),
+            1.0,
+        );
+        add(
+            format!("An idle worker's CPU, {s}: 1% of a core / measured"),
             report
-                .median(&names::pickup("another process", 99), subject(backend))
-                .map(|ms| poll_interval_ms / ms),
+                .median(names::IDLE_CPU, s)
+                .map(|pct| 1.0 / pct.max(0.01)),
             1.0,
         );
     }
+    add(
+        "Processing at concurrency 4, file watched / not watched (the change feed's cost)".into(),
+        report
+            .median(&names::watched(true), sqlite)
+            .zip(report.median(&names::watched(false), sqlite))
+            .map(|(on, off)| on / off),
+        0.95,
+    );
     let [shallow, deep] = [names::claims(1_000), names::claims(1_000_000)];
     for backend in Backend::ALL {
         let s = subject(backend);
