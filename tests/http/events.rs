@@ -169,3 +169,28 @@ async fn shutting_down_ends_open_streams() {
     server.stop().await;
     assert_eq!(events.next().await, None);
 }
+
+#[tokio::test]
+async fn the_counts_stream_tells_each_change_of_the_counts() {
+    let server = Server::start().await;
+    let response = server
+        .client
+        .get(server.url("/events"))
+        .send()
+        .await
+        .unwrap();
+    let mut events = EventReader::new(response);
+    let (name, data) = events.next().await.expect("the counts now");
+    assert_eq!(name, "stats");
+    let stats: jobstore::http::StatsResponse = serde_json::from_str(&data).unwrap();
+    assert_eq!(stats.total, 0);
+    server
+        .store
+        .create(NewJob::new("counted", json!({})))
+        .await
+        .unwrap();
+    let (name, data) = events.next().await.expect("the counts after a job");
+    assert_eq!(name, "stats");
+    let stats: jobstore::http::StatsResponse = serde_json::from_str(&data).unwrap();
+    assert_eq!((stats.total, stats.by_status.pending), (1, 1));
+}

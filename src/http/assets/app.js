@@ -501,8 +501,38 @@
     $("detail-cancel").addEventListener("click", (e) => act("cancel", state.selected, e.target));
     $("detail-retry").addEventListener("click", (e) => act("retry", state.selected, e.target));
 
+    follow();
+    document.addEventListener("visibilitychange", follow);
+  }
+
+  // One change stream per tab ("events"): the page refreshes when the
+  // counts change, and not at all while the tab is hidden. Should the
+  // stream fail, the page polls instead.
+  let changes = null;
+  let polling = null;
+  function follow() {
+    if (document.hidden) {
+      if (changes) changes.close();
+      changes = null;
+      clearInterval(polling);
+      polling = null;
+      return;
+    }
+    if (changes || polling) return;
+    changes = new EventSource("events");
+    let first = true;
+    changes.addEventListener("stats", () => {
+      // The first event is the counts the page just loaded.
+      if (!first) refresh();
+      first = false;
+    });
+    changes.addEventListener("error", () => {
+      if (changes && changes.readyState === EventSource.CLOSED) {
+        changes = null;
+        polling = setInterval(refresh, REFRESH_MS);
+      }
+    });
     refresh();
-    setInterval(refresh, REFRESH_MS);
   }
 
   document.addEventListener("DOMContentLoaded", start);

@@ -1,5 +1,6 @@
 //! The endpoints, one file per concern, and the router that joins them.
 
+pub(crate) mod changes;
 mod control;
 mod cron;
 pub(crate) mod dashboard;
@@ -53,6 +54,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/cron/{name}/enable", post(cron::enable))
         .route("/cron/{name}/disable", post(cron::disable))
         .route("/stats", get(stats::show))
+        .route("/events", get(changes::stream))
         .route("/healthz", get(health::check))
         .route("/metrics", get(metrics::render))
         .fallback(no_such_endpoint)
