@@ -1,5 +1,7 @@
 //! The `jobstore` binary, run as a user runs it.
 
+#![cfg(feature = "cli")]
+
 use std::process::{Command, Output};
 
 fn jobstore(dir: &std::path::Path, args: &[&str]) -> Output {
@@ -254,6 +256,7 @@ fn the_environment_chooses_the_backend() {
     assert!(d.join("url.db").is_file());
 }
 
+#[cfg(feature = "libsql")]
 #[test]
 fn libsql_urls_and_environment_reach_the_libsql_backend() {
     let dir = tempfile::tempdir().unwrap();

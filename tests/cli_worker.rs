@@ -1,5 +1,7 @@
 //! `jobstore worker` and `jobstore demo`, run as a user runs them.
 
+#![cfg(feature = "cli")]
+
 use std::process::{Command, Stdio};
 use std::time::Duration;
 

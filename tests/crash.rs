@@ -13,6 +13,8 @@
 //! `--ignored --exact worker_process`, told what to do by environment
 //! variables, or the `jobstore` binary itself.
 
+#![cfg(feature = "cli")]
+
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;

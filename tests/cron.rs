@@ -1,6 +1,8 @@
 //! Cron schedules fired by real worker processes sharing one database file,
 //! and the `jobstore cron` commands.
 
+#![cfg(feature = "cli")]
+
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};

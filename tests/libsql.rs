@@ -2,6 +2,8 @@
 //! either order, the same migrations recorded in Diesel's own table, files
 //! that either backend opens, and clear errors for bad locations.
 
+#![cfg(feature = "libsql")]
+
 mod common;
 
 use std::process::Command;

@@ -1,7 +1,8 @@
 //! Model check of the backends: random sequences of store operations run
-//! against [`MemoryStore`] (the model), [`SqliteStore`] and [`LibsqlStore`]
-//! (on a local file, and on the libSQL server `JOBSTORE_TEST_LIBSQL_URL`
-//! names, when it names one), each on its own manual clock moved
+//! against [`MemoryStore`] (the model), [`SqliteStore`] and, with the
+//! `libsql` feature, `LibsqlStore` (on a local file, and on a libSQL
+//! server: the one `JOBSTORE_TEST_LIBSQL_URL` names, or else a `sqld` this
+//! test process starts itself), each on its own manual clock moved
 //! identically and on a fresh database, and every step must be observed the
 //! same way on all of them: the same value or the same refusal, then the
 //! same jobs in the store.
@@ -15,6 +16,11 @@
 //! shrunk and its seed saved in `proptest-regressions/model.txt`, which
 //! replays it first on every later run.
 
+#[cfg(feature = "libsql")]
+#[allow(dead_code)]
+#[path = "support/sqld.rs"]
+mod sqld;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,10 +28,12 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use jobstore::{
     CancelOutcome, Chores, ClaimRequest, Claimed, Clock, Completion, FailOutcome, Failure,
-    Heartbeat, Job, JobId, JobPage, JobStatus, JobStore, Lease, LibsqlConfig, LibsqlStore,
-    ListQuery, ManualClock, MemoryStore, NewJob, Progress, RescueSummary, SqliteConfig,
-    SqliteStore, StatusCounts, StoreError, StoreResult,
+    Heartbeat, Job, JobId, JobPage, JobStatus, JobStore, Lease, ListQuery, ManualClock,
+    MemoryStore, NewJob, Progress, RescueSummary, SqliteConfig, SqliteStore, StatusCounts,
+    StoreError, StoreResult,
 };
+#[cfg(feature = "libsql")]
+use jobstore::{LibsqlConfig, LibsqlStore};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, FileFailurePersistence, TestCaseError};
 use serde_json::json;
@@ -489,6 +497,7 @@ impl Backend {
         Self::new("sqlite", Arc::new(store), clock, Some(dir))
     }
 
+    #[cfg(feature = "libsql")]
     async fn libsql() -> Self {
         let clock = ManualClock::new(start());
         let dir = tempfile::tempdir().expect("temp dir");
@@ -499,12 +508,12 @@ impl Backend {
         Self::new("libsql", Arc::new(store), clock, Some(dir))
     }
 
-    /// On the server the environment names (emptied first), if any.
-    async fn libsql_remote() -> Option<Self> {
-        let url = std::env::var("JOBSTORE_TEST_LIBSQL_URL")
-            .ok()
-            .filter(|url| !url.is_empty())?;
-        let token = std::env::var("JOBSTORE_TEST_LIBSQL_AUTH_TOKEN").unwrap_or_default();
+    /// On the shared libSQL server (emptied first; see `sqld::shared`).
+    #[cfg(feature = "libsql")]
+    async fn libsql_remote() -> Self {
+        let (url, token) = tokio::task::spawn_blocking(sqld::shared)
+            .await
+            .expect("the server");
         let clock = ManualClock::new(start());
         let config =
             LibsqlConfig::remote(url.clone(), token.clone()).clock(Arc::new(clock.clone()));
@@ -512,7 +521,7 @@ impl Backend {
             .await
             .expect("open remote libsql store");
         empty_server(&url, &token).await;
-        Some(Self::new("libsql server", Arc::new(store), clock, None))
+        Self::new("libsql server", Arc::new(store), clock, None)
     }
 
     fn new(
@@ -799,8 +808,13 @@ impl Backend {
 /// returned.
 async fn check(ops: &[Op]) -> Result<Vec<Outcome>, TestCaseError> {
     let mut model = Backend::memory();
-    let mut backends = vec![Backend::sqlite().await, Backend::libsql().await];
-    backends.extend(Backend::libsql_remote().await);
+    #[allow(unused_mut)]
+    let mut backends = vec![Backend::sqlite().await];
+    #[cfg(feature = "libsql")]
+    {
+        backends.push(Backend::libsql().await);
+        backends.push(Backend::libsql_remote().await);
+    }
     let mut outcomes = Vec::with_capacity(ops.len());
     for (step, op) in ops.iter().enumerate() {
         let expected = model.step(op).await;
@@ -856,6 +870,7 @@ fn server_turn() -> std::sync::MutexGuard<'static, ()> {
 }
 
 /// Deletes every job and schedule on the server.
+#[cfg(feature = "libsql")]
 async fn empty_server(url: &str, token: &str) {
     let url = format!("{}/v3/pipeline", url.trim_end_matches('/'));
     let execute = |sql: &str| json!({ "type": "execute", "stmt": { "sql": sql } });

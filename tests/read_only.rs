@@ -10,6 +10,8 @@
 //! (util-linux), and the files are owned by root; as any other user, the
 //! modes alone make them read-only.
 
+#![cfg(feature = "cli")]
+
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -228,7 +230,7 @@ fn a_read_only_directory_gets_a_clear_error_and_no_file() {
     let Some(sandbox) = Sandbox::new() else {
         return;
     };
-    for scheme in ["sqlite", "libsql"] {
+    for scheme in schemes() {
         let dir = sandbox.path(&format!("{scheme}-ro"));
         std::fs::create_dir(&dir).unwrap();
         set_mode(&dir, 0o555);
@@ -269,7 +271,7 @@ fn a_read_only_database_file_is_refused_and_left_byte_for_byte() {
     };
     // The directory is writable by everyone: only the file's own
     // permissions stand in the way.
-    for scheme in ["sqlite", "libsql"] {
+    for scheme in schemes() {
         let dir = sandbox.path(&format!("{scheme}-file"));
         std::fs::create_dir(&dir).unwrap();
         set_mode(&dir, 0o777);
@@ -313,7 +315,7 @@ fn a_writable_file_in_a_read_only_directory_is_refused_naming_the_directory() {
     };
     // SQLite keeps the write-ahead log in `-wal` and `-shm` files beside
     // the database: a writable file alone is not enough.
-    for scheme in ["sqlite", "libsql"] {
+    for scheme in schemes() {
         let dir = sandbox.path(&format!("{scheme}-dir"));
         std::fs::create_dir(&dir).unwrap();
         let db = dir.join("jobs.db");
@@ -338,5 +340,14 @@ fn a_writable_file_in_a_read_only_directory_is_refused_naming_the_directory() {
             ],
         );
         assert_eq!(listing(&dir), ["jobs.db"]);
+    }
+}
+
+/// The URL schemes of the local backends this build has.
+fn schemes() -> Vec<&'static str> {
+    if cfg!(feature = "libsql") {
+        vec!["sqlite", "libsql"]
+    } else {
+        vec!["sqlite"]
     }
 }

@@ -345,6 +345,7 @@ async fn contention_on_sqlite_completes_every_job_exactly_once() {
     contention("sqlite").await;
 }
 
+#[cfg(feature = "libsql")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn contention_on_a_local_libsql_file_completes_every_job_exactly_once() {
     contention("libsql").await;

@@ -5,6 +5,8 @@
 //! mid-run, the link cut for longer than a lease, a server that answers
 //! slowly).
 
+#![cfg(feature = "libsql")]
+
 mod common;
 #[allow(dead_code)]
 #[path = "support/latency_proxy.rs"]

@@ -6,6 +6,8 @@
 //! this one writes; and with the file's watch turned off, the feed's own
 //! poll still tells.
 
+#![cfg(feature = "cli")]
+
 use std::sync::Arc;
 use std::time::Duration;
 

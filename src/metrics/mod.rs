@@ -7,12 +7,16 @@
 //! to whichever global `metrics` recorder the process installed: the one from
 //! [`install_prometheus`], or a host service's own.
 
+#[cfg(feature = "http")]
 mod gauges;
 mod metered_store;
+#[cfg(feature = "http")]
 mod prometheus;
 
+#[cfg(feature = "http")]
 pub use gauges::JobGauges;
 pub use metered_store::MeteredStore;
+#[cfg(feature = "http")]
 pub use prometheus::{install_prometheus, MetricsError};
 
 /// Jobs created (by enqueue or by a manual retry), by `job_type`.
@@ -39,6 +43,7 @@ pub const RUN_SECONDS_BUCKETS: &[f64] = &[
 ];
 
 /// Describes every metric to the installed recorder (the HELP lines).
+#[cfg(feature = "http")]
 pub(crate) fn describe() {
     use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
     describe_counter!(ENQUEUED, "Jobs created, by enqueue or manual retry.");

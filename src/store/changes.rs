@@ -85,6 +85,7 @@ impl Changes {
     }
 }
 
+#[cfg(feature = "http")]
 /// Waits until `changes` tells of a commit, or `every` has passed (how a
 /// waiter on a store without a feed still notices changes); waits at least
 /// `gap` after `since` either way, so a watcher does not read at every

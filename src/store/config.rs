@@ -7,7 +7,9 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use crate::error::{StoreError, StoreResult};
-use crate::store::libsql::{LibsqlConfig, LibsqlLocation, LibsqlStore};
+#[cfg(feature = "libsql")]
+use crate::store::libsql::{LibsqlConfig, LibsqlStore};
+use crate::store::location::LibsqlLocation;
 use crate::store::memory::MemoryStore;
 use crate::store::sqlite::SqliteStore;
 use crate::store::JobStore;
@@ -138,11 +140,17 @@ impl StoreConfig {
                 let applied = store.applied_on_open().to_vec();
                 Ok((Arc::new(store), applied))
             }
+            #[cfg(feature = "libsql")]
             StoreConfig::Libsql(location) => {
                 let store = LibsqlStore::open_with(LibsqlConfig::at(location.clone())).await?;
                 let applied = store.applied_on_open().to_vec();
                 Ok((Arc::new(store), applied))
             }
+            #[cfg(not(feature = "libsql"))]
+            StoreConfig::Libsql(location) => Err(StoreError::Config(format!(
+                "{location} is a libSQL database, and this build of jobstore has no libSQL \
+                 backend: enable its `libsql` feature"
+            ))),
             StoreConfig::Memory => Ok((Arc::new(MemoryStore::new()), Vec::new())),
         }
     }

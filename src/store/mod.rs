@@ -9,9 +9,11 @@ mod completion;
 mod config;
 mod cron;
 mod exchange;
+#[cfg(feature = "libsql")]
 pub mod libsql;
 mod list;
 mod local_file;
+mod location;
 pub mod memory;
 mod outcome;
 pub(crate) mod rules;
@@ -26,6 +28,7 @@ use async_trait::async_trait;
 use crate::error::{StoreError, StoreResult};
 use crate::job::{Job, JobId, NewJob, Progress};
 
+#[cfg(feature = "http")]
 pub(crate) use changes::changed_or_after;
 pub use changes::{ChangeFeed, Changes};
 pub use claim::{ClaimRequest, Claimed, Heartbeat, Lease};
@@ -38,6 +41,7 @@ pub use config::{
 pub use cron::CronStore;
 pub use exchange::{Chores, Exchange, Polled};
 pub use list::{JobPage, ListQuery, StatusCounts};
+pub use location::LibsqlLocation;
 pub use outcome::{CancelOutcome, FailOutcome, Failure, FailureKind, RescueSummary};
 
 /// Durable storage of jobs, shared by every producer and worker.

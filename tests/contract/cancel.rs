@@ -93,3 +93,11 @@ pub async fn cancel_unknown_job_is_not_found(h: &Harness) {
     let err = h.store.cancel(JobId::new_at(start())).await.unwrap_err();
     assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
 }
+
+contract_tests!(
+    cancel_pending_job_is_immediate,
+    cancel_running_job_is_requested_then_marked,
+    cancel_finished_job_changes_nothing,
+    failure_after_cancel_request_ends_cancelled,
+    cancel_unknown_job_is_not_found,
+);

@@ -299,3 +299,16 @@ pub async fn concurrent_claim_job_has_one_winner(h: &Harness) {
     assert_eq!(winners, 1);
     assert_eq!(h.store.get(job.id).await.unwrap().attempt, 1);
 }
+
+contract_tests!(
+    claim_is_fifo_for_jobs_created_in_a_tight_loop,
+    claim_orders_by_run_at_then_creation,
+    claim_sets_the_lease,
+    claim_respects_limit_and_job_types,
+    claims_of_each_size_take_exactly_their_limit,
+    concurrent_claimers_never_share_a_job,
+    claim_refuses_a_bad_request,
+    claim_job_takes_one_specific_pending_job,
+    claim_job_refuses_jobs_that_are_not_pending,
+    concurrent_claim_job_has_one_winner,
+);

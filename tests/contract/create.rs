@@ -163,3 +163,12 @@ pub async fn scheduled_job_is_not_claimable_before_run_at(h: &Harness) {
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].job.id, at.id);
 }
+
+contract_tests!(
+    create_returns_pending_job_with_defaults,
+    create_refuses_invalid_input_and_stores_nothing,
+    create_many_is_all_or_nothing,
+    create_many_stores_batches_of_every_size,
+    get_unknown_id_is_not_found,
+    scheduled_job_is_not_claimable_before_run_at,
+);

@@ -305,3 +305,16 @@ pub async fn daylight_saving_changes_fire_each_local_time_once(h: &Harness) {
         vec![Utc.with_ymd_and_hms(2026, 3, 8, 7, 0, 0).unwrap()]
     );
 }
+
+contract_tests!(
+    declare_creates_a_schedule_waiting_for_its_first_tick,
+    declaring_again_keeps_the_due_tick,
+    declare_refuses_bad_input_and_stores_nothing,
+    fire_enqueues_one_job_per_due_tick,
+    missed_ticks_are_coalesced_into_one_run,
+    disabled_schedules_do_not_fire,
+    delete_removes_the_schedule_and_keeps_its_jobs,
+    concurrent_firing_enqueues_each_tick_once,
+    ticks_follow_the_schedule_timezone,
+    daylight_saving_changes_fire_each_local_time_once,
+);

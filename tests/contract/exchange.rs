@@ -120,3 +120,10 @@ pub async fn complete_and_claim_refuses_a_bad_request_and_writes_nothing(h: &Har
     assert_eq!((job.status, job.result), (JobStatus::Running, None));
     assert_eq!(h.store.count_by_status().await.unwrap().pending, 1);
 }
+
+contract_tests!(
+    complete_and_claim_writes_completions_then_claims_fifo,
+    complete_and_claim_completes_when_nothing_is_left_to_claim,
+    complete_and_claim_respects_job_types,
+    complete_and_claim_refuses_a_bad_request_and_writes_nothing,
+);

@@ -482,3 +482,17 @@ pub async fn cancel_requested_names_the_held_jobs_asked_to_stop(h: &Harness) {
         "only a job still held by the lease, whose cancel was asked"
     );
 }
+
+contract_tests!(
+    heartbeat_extends_the_lease,
+    heartbeat_many_extends_each_held_lease_and_refuses_the_others,
+    cancel_requested_names_the_held_jobs_asked_to_stop,
+    progress_records_stage_and_optional_percent,
+    complete_stores_the_result,
+    complete_many_guards_each_completion_and_commits_the_rest,
+    transient_failure_retries_until_attempts_run_out,
+    permanent_failure_fails_at_once,
+    release_does_not_spend_an_attempt,
+    writes_to_a_finished_job_are_refused,
+    stale_lease_is_refused_after_rescue_and_reclaim,
+);

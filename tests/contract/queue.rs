@@ -56,3 +56,9 @@ pub async fn queue_positions_read_many_jobs_at_once(h: &Harness) {
     assert_eq!(positions, vec![Some(1), None, None, Some(0)]);
     assert_eq!(h.store.queue_positions(&[]).await.unwrap(), Vec::new());
 }
+
+contract_tests!(
+    queue_position_counts_jobs_ahead,
+    queue_position_of_unknown_job_is_not_found,
+    queue_positions_read_many_jobs_at_once,
+);

@@ -151,3 +151,11 @@ pub async fn count_by_type_counts_each_type_in_each_status(h: &Harness) {
     assert_eq!(counts["mail"].total(), 3);
     assert_eq!((counts["thumb"].cancelled, counts["thumb"].total()), (1, 1));
 }
+
+contract_tests!(
+    list_is_newest_first_and_filters,
+    list_pages_with_a_cursor,
+    list_refuses_a_bad_limit,
+    count_by_status_counts_each_status,
+    count_by_type_counts_each_type_in_each_status,
+);

@@ -104,3 +104,9 @@ pub async fn rescue_cancels_expired_job_with_cancel_request(h: &Harness) {
         JobStatus::Cancelled
     );
 }
+
+contract_tests!(
+    rescue_requeues_then_fails_when_attempts_run_out,
+    rescue_leaves_live_leases_alone,
+    rescue_cancels_expired_job_with_cancel_request,
+);

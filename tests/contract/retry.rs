@@ -80,3 +80,8 @@ pub async fn retry_refuses_jobs_that_did_not_fail(h: &Harness) {
         "nothing created"
     );
 }
+
+contract_tests!(
+    retry_creates_a_new_job_recording_the_original,
+    retry_refuses_jobs_that_did_not_fail,
+);

@@ -5,9 +5,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use jobstore::{
-    ClaimRequest, Claimed, Job, JobStore, LibsqlConfig, LibsqlStore, ManualClock, MemoryStore,
-    NewJob, SqliteConfig, SqliteStore,
+    ClaimRequest, Claimed, Job, JobStore, ManualClock, MemoryStore, NewJob, SqliteConfig,
+    SqliteStore,
 };
+#[cfg(feature = "libsql")]
+use jobstore::{LibsqlConfig, LibsqlStore};
 use serde_json::json;
 
 /// A store under test, the clock it reads, and whatever keeps it alive.
@@ -16,6 +18,7 @@ pub struct Harness {
     pub clock: ManualClock,
     _dir: Option<tempfile::TempDir>,
     _exclusive: Option<tokio::sync::MutexGuard<'static, ()>>,
+    #[cfg(feature = "libsql")]
     _proxy: Option<crate::latency_proxy::LatencyProxy>,
 }
 
@@ -33,6 +36,7 @@ pub async fn memory() -> Harness {
         clock,
         _dir: None,
         _exclusive: None,
+        #[cfg(feature = "libsql")]
         _proxy: None,
     }
 }
@@ -49,10 +53,12 @@ pub async fn sqlite() -> Harness {
         clock,
         _dir: Some(dir),
         _exclusive: None,
+        #[cfg(feature = "libsql")]
         _proxy: None,
     }
 }
 
+#[cfg(feature = "libsql")]
 pub async fn libsql() -> Harness {
     let clock = ManualClock::new(start());
     let dir = tempfile::tempdir().expect("temp dir");
@@ -65,36 +71,14 @@ pub async fn libsql() -> Harness {
         clock,
         _dir: Some(dir),
         _exclusive: None,
+        #[cfg(feature = "libsql")]
         _proxy: None,
-    }
-}
-
-/// The remote libSQL server under test, when `JOBSTORE_TEST_LIBSQL_URL`
-/// names one; otherwise says once, on the terminal, that the remote suite
-/// is skipped.
-pub fn libsql_server() -> Option<(String, String)> {
-    static SKIPPED: std::sync::Once = std::sync::Once::new();
-    match std::env::var("JOBSTORE_TEST_LIBSQL_URL") {
-        Ok(url) if !url.is_empty() => {
-            let token = std::env::var("JOBSTORE_TEST_LIBSQL_AUTH_TOKEN").unwrap_or_default();
-            Some((url, token))
-        }
-        _ => {
-            SKIPPED.call_once(|| {
-                use std::io::Write;
-                // Straight to stderr: the test harness captures `eprintln!`.
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "remote libSQL contract suite skipped: set JOBSTORE_TEST_LIBSQL_URL to run it"
-                );
-            });
-            None
-        }
     }
 }
 
 /// The round trip `JOBSTORE_TEST_LIBSQL_RTT_MS` asks the remote suite to
 /// run at (through a delaying proxy), if any.
+#[cfg(feature = "libsql")]
 fn round_trip() -> Option<Duration> {
     let ms: u64 = std::env::var("JOBSTORE_TEST_LIBSQL_RTT_MS")
         .ok()?
@@ -103,13 +87,16 @@ fn round_trip() -> Option<Duration> {
     Some(Duration::from_millis(ms))
 }
 
-/// A harness on the remote server, which every test shares: tests take
-/// turns, and each starts from empty tables. With
-/// `JOBSTORE_TEST_LIBSQL_RTT_MS`, the store reaches the server through a
-/// proxy that adds that round trip.
-pub async fn libsql_remote() -> Option<Harness> {
+/// A harness on the remote server (see [`crate::sqld::shared`]), which
+/// every test shares: tests take turns, and each starts from empty tables.
+/// With `JOBSTORE_TEST_LIBSQL_RTT_MS`, the store reaches the server
+/// through a proxy that adds that round trip.
+#[cfg(feature = "libsql")]
+pub async fn libsql_remote() -> Harness {
     static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    let (url, token) = libsql_server()?;
+    let (url, token) = tokio::task::spawn_blocking(crate::sqld::shared)
+        .await
+        .expect("the server");
     let turn = TURN.lock().await;
     let clock = ManualClock::new(start());
     let proxy = match round_trip() {
@@ -133,13 +120,13 @@ pub async fn libsql_remote() -> Option<Harness> {
         .await
         .expect("open remote libsql store");
     empty_remote_tables(&url, &token).await;
-    Some(Harness {
+    Harness {
         store: Arc::new(store),
         clock,
         _dir: None,
         _exclusive: Some(turn),
         _proxy: proxy,
-    })
+    }
 }
 
 impl Harness {
@@ -171,6 +158,7 @@ impl Harness {
 
 /// Deletes every job and schedule on the remote server, through its HTTP
 /// protocol (one pipeline request).
+#[cfg(feature = "libsql")]
 pub async fn empty_remote_tables(url: &str, token: &str) {
     let url = format!("{}/v3/pipeline", url.trim_end_matches('/'));
     let execute = |sql: &str| json!({ "type": "execute", "stmt": { "sql": sql } });

@@ -1,5 +1,7 @@
 //! The HTTP API over a real listening socket and a real SQLite file.
 
+#![cfg(feature = "http")]
+
 mod auth;
 mod cron;
 mod errors;

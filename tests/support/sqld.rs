@@ -124,3 +124,41 @@ impl Drop for Sqld {
         self.kill();
     }
 }
+
+/// The libSQL server the tests of this process share, and its token: the
+/// one `JOBSTORE_TEST_LIBSQL_URL` (and `JOBSTORE_TEST_LIBSQL_AUTH_TOKEN`)
+/// names, or else a server of this process's own, started once and kept
+/// until the process exits (by a thread that never ends, so that the
+/// server's parent-death signal fires only then). A server that cannot be
+/// started fails the test that asked, with the reason.
+pub fn shared() -> (String, String) {
+    use std::sync::OnceLock;
+    static SERVER: OnceLock<Result<String, String>> = OnceLock::new();
+    if let Ok(url) = std::env::var("JOBSTORE_TEST_LIBSQL_URL") {
+        if !url.is_empty() {
+            let token = std::env::var("JOBSTORE_TEST_LIBSQL_AUTH_TOKEN").unwrap_or_default();
+            return (url, token);
+        }
+    }
+    let url = SERVER.get_or_init(|| {
+        let (tell, told) = std::sync::mpsc::channel();
+        std::thread::spawn(move || match Sqld::start() {
+            Ok(server) => {
+                let _ = tell.send(Ok(server.url()));
+                // Keep the server (and this thread, its parent) alive.
+                loop {
+                    std::thread::park();
+                }
+            }
+            Err(error) => {
+                let _ = tell.send(Err(error));
+            }
+        });
+        told.recv()
+            .unwrap_or_else(|_| Err("the server's thread died".into()))
+    });
+    match url {
+        Ok(url) => (url.clone(), String::new()),
+        Err(error) => panic!("a libSQL server is needed for this test: {error}"),
+    }
+}

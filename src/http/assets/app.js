@@ -207,7 +207,12 @@
     const body = $("jobs");
     const existing = new Map();
     for (const row of body.rows) existing.set(row.dataset.jobId, row);
-    const rows = jobs.map((job) => {
+    const rows = jobs.map((listed) => {
+      // A page loaded before a stream's last event is older than what the
+      // stream showed: keep the newer.
+      const known = state.jobs.get(listed.id);
+      const job =
+        known && Date.parse(known.updated_at) > Date.parse(listed.updated_at) ? known : listed;
       const row = existing.get(job.id) || buildRow(job);
       existing.delete(job.id);
       state.jobs.set(job.id, job);
@@ -501,8 +506,8 @@
     $("detail-cancel").addEventListener("click", (e) => act("cancel", state.selected, e.target));
     $("detail-retry").addEventListener("click", (e) => act("retry", state.selected, e.target));
 
-    follow();
-    document.addEventListener("visibilitychange", follow);
+    followChanges();
+    document.addEventListener("visibilitychange", followChanges);
   }
 
   // One change stream per tab ("events"): the page refreshes when the
@@ -510,7 +515,7 @@
   // stream fail, the page polls instead.
   let changes = null;
   let polling = null;
-  function follow() {
+  function followChanges() {
     if (document.hidden) {
       if (changes) changes.close();
       changes = null;
