@@ -4,6 +4,7 @@
 
 mod batch;
 mod run;
+mod worker;
 
 use std::sync::Arc;
 use std::time::Duration;

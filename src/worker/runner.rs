@@ -13,8 +13,7 @@ use super::attempt::completer::Completer;
 use super::attempt::keeper::LeaseKeeper;
 use super::attempt::Attempt;
 use super::{AttemptOutcome, Registry, RunSummary, WorkerConfig, WorkerError};
-use crate::client::Client;
-use crate::job::{Job, JobId, NewJob};
+
 use crate::store::{ClaimRequest, JobStore};
 
 /// Whether a worker is fit to work.
@@ -82,34 +81,25 @@ impl Worker {
         &self.config
     }
 
-    /// A client of this worker's store that wakes the worker whenever it
-    /// enqueues, so a job enqueued in this process starts without waiting
-    /// for the next poll. Its inline runs use this worker's settings.
-    pub fn client(&self) -> Client {
-        Client::waking(
-            Arc::clone(&self.store),
-            Arc::clone(&self.config),
-            self.keeper.clone(),
-            Arc::clone(&self.wake),
-        )
-    }
-
-    /// Enqueues a job and wakes this worker at once, without waiting for
-    /// its next poll.
-    pub async fn enqueue(&self, job: NewJob) -> Result<Job, WorkerError> {
-        self.client().enqueue(job).await
-    }
-
-    /// Enqueues many jobs in one transaction and wakes this worker.
-    pub async fn enqueue_many(&self, jobs: Vec<NewJob>) -> Result<Vec<JobId>, WorkerError> {
-        let jobs = self.store.create_many(jobs).await?;
-        self.wake.notify_one();
-        Ok(jobs.into_iter().map(|j| j.id).collect())
-    }
-
     /// Wakes the worker as if a job had just been enqueued in this process.
     pub fn wake(&self) {
         self.wake.notify_one();
+    }
+
+    /// What wakes the worker (a client of this process rings it).
+    pub(crate) fn bell(&self) -> &Arc<Notify> {
+        &self.wake
+    }
+
+    /// The keeper of this worker's leases (inline runs of its client share
+    /// it).
+    pub(crate) fn keeper(&self) -> &LeaseKeeper {
+        &self.keeper
+    }
+
+    /// The worker's settings, shared.
+    pub(crate) fn shared_config(&self) -> &Arc<WorkerConfig> {
+        &self.config
     }
 
     /// Runs until `shutdown` is cancelled: then stops claiming, lets

@@ -1,0 +1,34 @@
+//! A worker's own client: what enqueues through the worker wakes it.
+
+use std::sync::Arc;
+
+use super::Client;
+use crate::job::{Job, JobId, NewJob};
+use crate::worker::{Worker, WorkerError};
+
+impl Worker {
+    /// A client of this worker's store that wakes the worker whenever it
+    /// enqueues, so a job enqueued in this process starts without waiting
+    /// for the next poll. Its inline runs use this worker's settings.
+    pub fn client(&self) -> Client {
+        Client::waking(
+            Arc::clone(self.store()),
+            Arc::clone(self.shared_config()),
+            self.keeper().clone(),
+            Arc::clone(self.bell()),
+        )
+    }
+
+    /// Enqueues a job and wakes this worker at once, without waiting for
+    /// its next poll.
+    pub async fn enqueue(&self, job: NewJob) -> Result<Job, WorkerError> {
+        self.client().enqueue(job).await
+    }
+
+    /// Enqueues many jobs in one transaction and wakes this worker.
+    pub async fn enqueue_many(&self, jobs: Vec<NewJob>) -> Result<Vec<JobId>, WorkerError> {
+        let jobs = self.store().create_many(jobs).await?;
+        self.wake();
+        Ok(jobs.into_iter().map(|j| j.id).collect())
+    }
+}
