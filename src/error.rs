@@ -59,8 +59,14 @@ pub enum StoreError {
     },
 
     /// Applying migrations failed.
-    #[error("migration failed: {0}")]
-    Migration(String),
+    #[error("migration failed: {message}")]
+    Migration {
+        /// What failed, and the migration it failed in.
+        message: String,
+        /// The error it came from, when there was one.
+        #[source]
+        source: Option<ErrorSource>,
+    },
 
     /// The configuration is missing or malformed.
     #[error("configuration: {0}")]
@@ -73,6 +79,9 @@ pub enum StoreError {
         location: String,
         /// What went wrong.
         reason: String,
+        /// The error it came from, when there was one.
+        #[source]
+        source: Option<ErrorSource>,
     },
 
     /// The database file, or the directory that holds it, cannot be
@@ -88,15 +97,65 @@ pub enum StoreError {
     },
 
     /// The database reported an error.
-    #[error("database error: {0}")]
-    Database(String),
+    #[error("database error: {message}")]
+    Database {
+        /// What the database said.
+        message: String,
+        /// The error it came from (the driver's), when there was one.
+        #[source]
+        source: Option<ErrorSource>,
+    },
 
     /// A stored value could not be read back (hand-edited or damaged data).
     #[error("stored data is not valid: {0}")]
     Corrupt(String),
 }
 
+/// The underlying error a [`StoreError`] keeps as its source (the
+/// driver's, a migration's).
+pub type ErrorSource = std::sync::Arc<dyn std::error::Error + Send + Sync>;
+
 impl StoreError {
+    /// A database error with nothing beneath it.
+    pub fn database(message: impl Into<String>) -> Self {
+        StoreError::Database {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A database error caused by `source`, whose text is the message.
+    pub fn database_from(source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        StoreError::Database {
+            message: source.to_string(),
+            source: Some(std::sync::Arc::new(source)),
+        }
+    }
+
+    /// A migration error with nothing beneath it.
+    pub fn migration(message: impl Into<String>) -> Self {
+        StoreError::Migration {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A migration error caused by `source`, whose text is the message.
+    pub fn migration_from(source: Box<dyn std::error::Error + Send + Sync>) -> Self {
+        StoreError::Migration {
+            message: source.to_string(),
+            source: Some(std::sync::Arc::from(source)),
+        }
+    }
+
+    /// What the database said, for a [`StoreError::Database`].
+    pub fn database_message(&self) -> Option<&str> {
+        match self {
+            StoreError::Database { message, .. } => Some(message),
+            _ => None,
+        }
+    }
+
     /// Whether this error tells a worker that its lease is gone and it must
     /// stop working on the job.
     pub fn is_lease_lost(&self) -> bool {
@@ -109,6 +168,6 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 impl From<diesel::result::Error> for StoreError {
     fn from(error: diesel::result::Error) -> Self {
-        StoreError::Database(error.to_string())
+        StoreError::database_from(error)
     }
 }

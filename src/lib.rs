@@ -1,7 +1,9 @@
 //! jobstore: a durable job queue for Rust services.
 //!
-//! Jobs live in a database behind the [`JobStore`] trait: embedded SQLite
-//! through Diesel by default ([`SqliteStore`]), or in memory for tests
+//! Jobs live in a database behind the [`JobStore`] trait, with three
+//! backends: embedded SQLite through Diesel, the default
+//! ([`SqliteStore`]); libSQL, on a local file or a remote server such as
+//! `sqld` or Turso (`LibsqlStore`, feature `libsql`); and memory, for tests
 //! ([`MemoryStore`]). Workers claim jobs atomically in FIFO order under a
 //! lease, report a stage and (when they can measure it) a percent, and
 //! finish them; a rescuer returns the jobs of dead workers to the queue.
@@ -35,6 +37,29 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # Layout
+//!
+//! Each folder is one concern, and imports only folders listed above it:
+//!
+//! - [`job`]: what a job is ([`Job`], [`NewJob`], [`Progress`]) and the
+//!   checks a new job passes before it is stored.
+//! - [`cron`]: schedules and their expressions.
+//! - [`store`]: the [`JobStore`] trait, the rules every backend shares,
+//!   the SQL the SQL backends share (`store/sql`), and the backends
+//!   themselves (`store/sqlite`, `store/libsql`, `store/memory.rs`), plus
+//!   the change feed that wakes waiters on a local file.
+//! - [`worker`]: claiming, running, heartbeating and finishing jobs; one
+//!   attempt's machinery lives in `worker/attempt`.
+//! - [`exec`]: the `exec` job type's child processes.
+//! - [`client`]: enqueueing, and running a job inline, from an application.
+//! - [`metrics`]: counters and gauges around any store.
+//! - `http` (feature `http`): the API, the dashboard and `/metrics`.
+//! - `cli` (feature `cli`): the `jobstore` binary's commands.
+//!
+//! Features: `libsql`, `http` and `cli` are on by default; with
+//! `default-features = false` the crate is Diesel + SQLite, memory,
+//! workers, cron and the client.
 
 // The SQLite engine itself (libSQL's build), which Diesel calls through
 // libsqlite3-sys's bindings: named here so that it is linked whether or
@@ -68,7 +93,7 @@ pub mod worker;
 pub struct ReadmeDoctests;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use error::{StoreError, StoreResult};
+pub use error::{ErrorSource, StoreError, StoreResult};
 pub use job::{Job, JobId, JobStatus, NewJob, Progress};
 #[cfg(feature = "libsql")]
 pub use store::libsql::{LibsqlConfig, LibsqlStore};

@@ -46,14 +46,16 @@ async fn worker_stops_gracefully_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     ok(&jobstore(d, &["migrate"]));
-    let child = Command::new(env!("CARGO_BIN_EXE_jobstore"))
-        .args(["worker", "--concurrency", "2"])
-        .current_dir(d)
-        .env_remove("JOBSTORE_DATABASE_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = common::ChildGuard::new(
+        Command::new(env!("CARGO_BIN_EXE_jobstore"))
+            .args(["worker", "--concurrency", "2"])
+            .current_dir(d)
+            .env_remove("JOBSTORE_DATABASE_URL")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let params = r#"{"program": "sh", "args": ["-c", "echo done"]}"#;
     let id = ok(&jobstore(d, &["enqueue", "exec", "--params", params]));
     let store = SqliteStore::open(d.join("jobstore.db")).await.unwrap();
@@ -71,7 +73,7 @@ async fn worker_stops_gracefully_on_sigterm() {
         nix::sys::signal::Signal::SIGTERM,
     )
     .unwrap();
-    let output = child.wait_with_output().unwrap();
+    let output = child.wait_with_output(Duration::from_secs(60));
     let summary: serde_json::Value = serde_json::from_str(&ok(&output)).unwrap();
     assert_eq!(summary["completed"], 1);
 }

@@ -16,7 +16,7 @@
 #![cfg(feature = "cli")]
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,7 +29,7 @@ use nix::unistd::Pid;
 use serde_json::json;
 
 mod common;
-use common::{children_of, jobstore, poll, running, stdout_of, wait_for};
+use common::{children_of, jobstore, poll, running, stdout_of, wait_for, ChildGuard};
 
 const DB: &str = "JOBSTORE_TEST_WORKER_DB";
 const MODE: &str = "JOBSTORE_TEST_WORKER_MODE";
@@ -72,15 +72,16 @@ async fn worker_process() {
     worker.run_until_signal().await.unwrap();
 }
 
-fn start_worker(db: &std::path::Path, mode: &str) -> Child {
-    Command::new(std::env::current_exe().unwrap())
+fn start_worker(db: &std::path::Path, mode: &str) -> ChildGuard {
+    let child = Command::new(std::env::current_exe().unwrap())
         .args(["worker_process", "--exact", "--ignored", "--nocapture"])
         .env(DB, db)
         .env(MODE, mode)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap()
+        .unwrap();
+    ChildGuard::new(child)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -207,14 +208,16 @@ fn a_sigkilled_cli_worker_takes_its_jobs_direct_children_but_not_grandchildren()
         &url,
         json!({ "program": "sh", "args": ["-c", "sleep 600 & wait"] }),
     );
-    let mut worker = Command::new(env!("CARGO_BIN_EXE_jobstore"))
-        .args(["worker", "--no-cron", "--concurrency", "2"])
-        .args(["--database-url", &url])
-        .current_dir(dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut worker = ChildGuard::new(
+        Command::new(env!("CARGO_BIN_EXE_jobstore"))
+            .args(["worker", "--no-cron", "--concurrency", "2"])
+            .args(["--database-url", &url])
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let mut reap = Reap::default();
     reap.add(worker.id());
     let sleep = reap.add(child_named(worker.id(), "sleep"));
@@ -259,15 +262,17 @@ fn a_worker_that_is_pid_1_of_a_pid_namespace_takes_every_descendant_with_it() {
     // unshare forks the worker as PID 1 of a new PID namespace, as a
     // container runtime does (or as its init, which exits with its one
     // child).
-    let mut unshare = Command::new("unshare")
-        .args(["--fork", "--pid", "--mount-proc", "--kill-child"])
-        .arg(env!("CARGO_BIN_EXE_jobstore"))
-        .args(["worker", "--no-cron", "--database-url", &url])
-        .current_dir(dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut unshare = ChildGuard::new(
+        Command::new("unshare")
+            .args(["--fork", "--pid", "--mount-proc", "--kill-child"])
+            .arg(env!("CARGO_BIN_EXE_jobstore"))
+            .args(["worker", "--no-cron", "--database-url", &url])
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let mut reap = Reap::default();
     reap.add(unshare.id());
     let worker = reap.add(child_named(unshare.id(), "jobstore"));

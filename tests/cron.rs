@@ -5,10 +5,10 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 
 mod common;
-use common::{jobstore, stdout_of};
+use common::{jobstore, stdout_of, ChildGuard};
 use std::time::Duration;
 
 use jobstore::cron::{correlation_id, NewCronSchedule};
@@ -21,24 +21,25 @@ fn stderr_of_failure(output: &Output) -> String {
 
 /// A `jobstore worker` process on `dir/jobstore.db`. It runs only `exec`
 /// jobs, so the `tick` jobs schedules enqueue stay pending to be counted.
-fn worker_process(dir: &Path, id: &str) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_jobstore"))
+fn worker_process(dir: &Path, id: &str) -> ChildGuard {
+    let child = Command::new(env!("CARGO_BIN_EXE_jobstore"))
         .args(["worker", "--id", id])
         .current_dir(dir)
         .env_remove("JOBSTORE_DATABASE_URL")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("start worker")
+        .expect("start worker");
+    ChildGuard::new(child)
 }
 
-fn stop(child: Child) -> serde_json::Value {
+fn stop(child: ChildGuard) -> serde_json::Value {
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGTERM,
     )
     .expect("SIGTERM");
-    let output = child.wait_with_output().expect("worker exits");
+    let output = child.wait_with_output(Duration::from_secs(60));
     serde_json::from_str(&stdout_of(&output)).expect("worker summary")
 }
 
@@ -55,7 +56,7 @@ async fn workers_in_separate_processes_fire_each_tick_exactly_once() {
             .await
             .unwrap();
     }
-    let workers: Vec<Child> = (0..4)
+    let workers: Vec<ChildGuard> = (0..4)
         .map(|i| worker_process(dir.path(), &format!("w{i}")))
         .collect();
 

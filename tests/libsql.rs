@@ -286,3 +286,21 @@ async fn a_local_file_is_checkpointed_by_a_thread_of_the_store() {
     assert_eq!(backfilled, frames);
     assert_eq!(store.count_by_status().await.unwrap().pending, 20);
 }
+
+#[tokio::test]
+async fn a_file_that_is_not_a_database_is_refused_by_name_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.txt");
+    let content = "these are my notes, not a database\n".repeat(200);
+    std::fs::write(&path, &content).unwrap();
+    let err = LibsqlStore::open_local(&path).await.unwrap_err();
+    assert!(matches!(err, StoreError::Open { .. }), "{err:?}");
+    let shown = err.to_string();
+    assert!(shown.contains("not a database"), "{shown}");
+    assert!(shown.contains(&path.display().to_string()), "{shown}");
+    assert!(
+        std::error::Error::source(&err).is_some(),
+        "the driver's error is kept as the source: {err:?}"
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), content);
+}

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,6 +22,9 @@ use jobstore::{JobId, JobStatus, JobStore, ListQuery, NewJob};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
+
+mod common;
+use common::ChildGuard;
 
 const DATABASE: &str = "JOBSTORE_RELIABILITY_DATABASE";
 const LEDGER: &str = "JOBSTORE_RELIABILITY_LEDGER";
@@ -124,7 +127,7 @@ async fn enqueuer_process() {
 }
 
 /// Runs this test binary's ignored test `name` as a process.
-fn spawn(name: &str, dir: &Path, env: &[(&str, String)], log: &str) -> Child {
+fn spawn(name: &str, dir: &Path, env: &[(&str, String)], log: &str) -> ChildGuard {
     let mut command = Command::new(std::env::current_exe().unwrap());
     command
         .args([
@@ -139,7 +142,7 @@ fn spawn(name: &str, dir: &Path, env: &[(&str, String)], log: &str) -> Child {
     for (key, value) in env {
         command.env(key, value);
     }
-    command.spawn().unwrap()
+    ChildGuard::new(command.spawn().unwrap())
 }
 
 struct Run {
@@ -173,7 +176,7 @@ impl Run {
         ]
     }
 
-    fn worker(&self, n: usize) -> Child {
+    fn worker(&self, n: usize) -> ChildGuard {
         spawn(
             "worker_process",
             self.dir.path(),
@@ -185,7 +188,7 @@ impl Run {
     /// An enqueuer of `count` jobs of `millis` each, with `batch-N`
     /// correlation ids from `first_batch` on. Each job gets attempts enough
     /// for every interruption a run can make.
-    fn enqueuer(&self, count: usize, first_batch: usize, millis: u64) -> Child {
+    fn enqueuer(&self, count: usize, first_batch: usize, millis: u64) -> ChildGuard {
         let mut env = self.env();
         env.push((MAX_ATTEMPTS, "30".to_string()));
         env.push((COUNT, count.to_string()));
@@ -266,10 +269,10 @@ fn wait_until_catching_sigterm(pid: u32) {
     }
 }
 
-fn stop(child: Child) -> serde_json::Value {
+fn stop(child: ChildGuard) -> serde_json::Value {
     wait_until_catching_sigterm(child.id());
     kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
-    let output = child.wait_with_output().unwrap();
+    let output = child.wait_with_output(Duration::from_secs(600));
     assert!(
         output.status.success(),
         "a worker failed: {:?}",
@@ -300,14 +303,14 @@ async fn contention(scheme: &str) {
     let run = Run::new(scheme, Duration::from_secs(30));
     let jobs = jobs_wanted();
     drop(run.store().await); // migrate once, before the processes race
-    let workers: Vec<Child> = (0..4).map(|n| run.worker(n)).collect();
+    let workers: Vec<ChildGuard> = (0..4).map(|n| run.worker(n)).collect();
     let half = jobs / 2;
     let enqueuers = [
         run.enqueuer(half, 0, 0),
         run.enqueuer(jobs - half, 1_000_000, 0),
     ];
     for enqueuer in enqueuers {
-        let output = enqueuer.wait_with_output().unwrap();
+        let output = enqueuer.wait_with_output(Duration::from_secs(600));
         assert!(
             output.status.success(),
             "an enqueuer failed: {}",
@@ -360,9 +363,11 @@ async fn chaos_kills_and_freezes_lose_and_duplicate_nothing() {
     let run = Run::new("sqlite", Duration::from_secs(1));
     let jobs = 2000;
     let store = run.store().await;
-    let output = run.enqueuer(jobs, 0, 60).wait_with_output().unwrap();
+    let output = run
+        .enqueuer(jobs, 0, 60)
+        .wait_with_output(Duration::from_secs(600));
     assert!(output.status.success());
-    let mut workers: Vec<Child> = (0..4).map(|n| run.worker(n)).collect();
+    let mut workers: Vec<ChildGuard> = (0..4).map(|n| run.worker(n)).collect();
     let frozen = run.worker(4);
     let frozen_id = format!("process-{}", frozen.id());
     let mut next_log = 5;
@@ -426,7 +431,7 @@ async fn chaos_kills_and_freezes_lose_and_duplicate_nothing() {
 /// rescue came within 10 s: frozen inside a write transaction, it holds
 /// SQLite's one write lock, and no other process can write until it runs
 /// again.
-async fn freeze_holding_jobs(store: &dyn JobStore, worker: &Child, id: &str) -> bool {
+async fn freeze_holding_jobs(store: &dyn JobStore, worker: &ChildGuard, id: &str) -> bool {
     let pid = Pid::from_raw(worker.id() as i32);
     kill(pid, Signal::SIGSTOP).unwrap();
     let held = |jobs: Vec<jobstore::Job>| {

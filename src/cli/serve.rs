@@ -71,7 +71,21 @@ pub(super) async fn run(store: Arc<dyn JobStore>, args: ServeArgs) -> Result<(),
         let worker = Worker::new(Arc::clone(&store), registry, worker_config)?;
         state = state.worker(worker.clone());
         let stop = shutdown.clone();
-        Some(tokio::spawn(async move { worker.run(stop).await }))
+        let running = worker.clone();
+        let mut task = tokio::spawn(async move { running.run(stop).await });
+        // Announce the address only once the worker is ready, so that a
+        // caller who reads it finds the whole server up.
+        tokio::select! {
+            _ = worker.ready() => {}
+            ended = &mut task => {
+                return match ended {
+                    Ok(Ok(_)) => Err(CliError::Server("the worker stopped as it started".into())),
+                    Ok(Err(error)) => Err(error.into()),
+                    Err(error) => Err(CliError::Server(format!("the worker task failed: {error}"))),
+                };
+            }
+        }
+        Some(task)
     } else {
         None
     };

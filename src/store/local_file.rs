@@ -30,6 +30,7 @@ pub(crate) fn check_writable(path: &Path, location: &str) -> Result<(), StoreErr
         return Err(StoreError::Open {
             location: location.to_string(),
             reason: format!("directory {} does not exist", dir.display()),
+            source: None,
         });
     }
     let read_only = |reason: String| StoreError::ReadOnly {
@@ -75,7 +76,7 @@ fn denied(checked: nix::Result<()>) -> Option<&'static str> {
 /// naming the database; any other error is returned as it is.
 pub(crate) fn name_read_only(error: StoreError, location: &str) -> StoreError {
     match error {
-        StoreError::Database(message) | StoreError::Open { reason: message, .. }
+        StoreError::Database { message, .. } | StoreError::Open { reason: message, .. }
             if message.contains("readonly database") =>
         {
             StoreError::ReadOnly {
@@ -99,7 +100,7 @@ mod tests {
             "attempt to write a readonly database",
             "SQLite failure: `attempt to write a readonly database`",
         ] {
-            let error = name_read_only(StoreError::Database(message.into()), "/srv/jobs.db");
+            let error = name_read_only(StoreError::database(message), "/srv/jobs.db");
             let shown = error.to_string();
             assert!(matches!(error, StoreError::ReadOnly { .. }), "{error:?}");
             assert!(
@@ -111,6 +112,7 @@ mod tests {
         let open = StoreError::Open {
             location: "/srv/jobs.db".into(),
             reason: "attempt to write a readonly database".into(),
+            source: None,
         };
         assert!(matches!(
             name_read_only(open, "/srv/jobs.db"),
@@ -120,9 +122,9 @@ mod tests {
 
     #[test]
     fn other_errors_pass_through() {
-        let error = name_read_only(StoreError::Database("database is locked".into()), "x");
+        let error = name_read_only(StoreError::database("database is locked"), "x");
         assert!(
-            matches!(&error, StoreError::Database(m) if m == "database is locked"),
+            error.database_message() == Some("database is locked"),
             "{error:?}"
         );
         let error = name_read_only(StoreError::InvalidInput("readonly database".into()), "x");

@@ -311,7 +311,7 @@ impl<'w> RunLoop<'w> {
             pause: FIRST_RETRY,
             next: Instant::now(),
         });
-        let retryable = matches!(error, StoreError::Database(_));
+        let retryable = matches!(error, StoreError::Database { .. });
         if retryable && retry.since.elapsed() < lease {
             tracing::warn!(%error, completions = sent.len(), claim = want, pause = ?retry.pause, "writing completions and claiming failed; will try again");
             retry.next = Instant::now() + retry.pause;

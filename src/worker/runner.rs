@@ -23,6 +23,9 @@ pub struct WorkerHealth {
     pub store_ok: bool,
     /// The worker loop went round recently (within a few poll intervals).
     pub loop_alive: bool,
+    /// The worker loop has not gone round yet: it is starting, not broken
+    /// (`loop_alive` is false meanwhile).
+    pub starting: bool,
     /// What went wrong, when something did.
     pub message: Option<String>,
 }
@@ -37,6 +40,8 @@ pub struct Worker {
     /// Keeps the leases of the attempts running.
     keeper: LeaseKeeper,
     last_loop_ms: Arc<AtomicI64>,
+    /// Told when the loop first goes round.
+    started: Arc<Notify>,
 }
 
 impl std::fmt::Debug for Worker {
@@ -68,6 +73,7 @@ impl Worker {
             wake: Arc::new(Notify::new()),
             keeper,
             last_loop_ms: Arc::new(AtomicI64::new(0)),
+            started: Arc::new(Notify::new()),
         })
     }
 
@@ -169,21 +175,41 @@ impl Worker {
         let store = self.store.count_by_status().await;
         let last = self.last_loop_ms.load(Ordering::Relaxed);
         let stale_after = (self.config.max_poll_interval * 3).as_millis() as i64;
-        let loop_alive = last > 0 && chrono::Utc::now().timestamp_millis() - last <= stale_after;
+        let starting = last == 0;
+        let loop_alive = !starting && chrono::Utc::now().timestamp_millis() - last <= stale_after;
         WorkerHealth {
             store_ok: store.is_ok(),
             loop_alive,
-            message: match (&store, loop_alive) {
-                (Err(e), _) => Some(format!("store: {e}")),
-                (Ok(_), false) => Some("the worker loop is not running".into()),
+            starting,
+            message: match (&store, loop_alive, starting) {
+                (Err(e), _, _) => Some(format!("store: {e}")),
+                (Ok(_), false, true) => Some("the worker is starting".into()),
+                (Ok(_), false, false) => Some("the worker loop is not running".into()),
                 _ => None,
             },
         }
     }
 
     pub(super) fn mark_loop_alive(&self) {
-        self.last_loop_ms
-            .store(chrono::Utc::now().timestamp_millis(), Ordering::Relaxed);
+        let previous = self
+            .last_loop_ms
+            .swap(chrono::Utc::now().timestamp_millis(), Ordering::Relaxed);
+        if previous == 0 {
+            self.started.notify_waiters();
+        }
+    }
+
+    /// Returns once the worker's loop has gone round for the first time
+    /// (it has read its chores and made its first claim): the worker is
+    /// ready. Waits for ever if the worker is never run.
+    pub async fn ready(&self) {
+        loop {
+            let started = self.started.notified();
+            if self.last_loop_ms.load(Ordering::Relaxed) != 0 {
+                return;
+            }
+            started.await;
+        }
     }
 
     pub(super) fn claim_request(&self, limit: usize) -> ClaimRequest {

@@ -175,6 +175,20 @@ impl ChildGuard {
     }
 }
 
+impl std::ops::Deref for ChildGuard {
+    type Target = std::process::Child;
+
+    fn deref(&self) -> &std::process::Child {
+        self.0.as_ref().expect("the child is still guarded")
+    }
+}
+
+impl std::ops::DerefMut for ChildGuard {
+    fn deref_mut(&mut self) -> &mut std::process::Child {
+        self.child()
+    }
+}
+
 impl Drop for ChildGuard {
     fn drop(&mut self) {
         if let Some(mut child) = self.0.take() {

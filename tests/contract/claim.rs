@@ -131,14 +131,22 @@ pub async fn concurrent_claimers_never_share_a_job(h: &Harness) {
         .into_iter()
         .map(|j| j.id)
         .collect();
+    // Every claimer holds its first batch until all have claimed once, so
+    // they certainly overlap (the first cannot drain the queue alone).
+    let claimers = 8;
+    let all_claimed_once = Arc::new(tokio::sync::Barrier::new(claimers));
     let mut tasks = Vec::new();
-    for worker in 0..8 {
+    for worker in 0..claimers {
         let store = Arc::clone(&h.store);
+        let all_claimed_once = Arc::clone(&all_claimed_once);
         tasks.push(tokio::spawn(async move {
             let request = ClaimRequest::new(format!("w{worker}"), 3);
             let mut mine = Vec::new();
             loop {
                 let batch = store.claim(&request).await.expect("claim");
+                if mine.is_empty() {
+                    all_claimed_once.wait().await;
+                }
                 if batch.is_empty() {
                     return mine;
                 }
@@ -156,9 +164,9 @@ pub async fn concurrent_claimers_never_share_a_job(h: &Harness) {
     let unique: HashSet<_> = seen.iter().copied().collect();
     assert_eq!(seen.len(), 2000, "every job claimed once, none twice");
     assert_eq!(unique, created);
-    assert!(
-        claimers_with_work > 1,
-        "the claimers really ran side by side"
+    assert_eq!(
+        claimers_with_work, claimers,
+        "each claimer got a batch while the others held theirs"
     );
 }
 

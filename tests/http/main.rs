@@ -3,6 +3,8 @@
 #![cfg(feature = "http")]
 
 mod auth;
+#[path = "../common/mod.rs"]
+mod common;
 mod cron;
 mod errors;
 mod events;

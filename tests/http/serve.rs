@@ -1,12 +1,13 @@
 //! `jobstore serve`, run as a user runs it.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use reqwest::StatusCode;
 
+use crate::common::ChildGuard;
 use crate::support::DEADLINE;
 
 fn jobstore(dir: &std::path::Path, args: &[&str]) -> Command {
@@ -20,12 +21,14 @@ fn jobstore(dir: &std::path::Path, args: &[&str]) -> Command {
 }
 
 /// Starts `jobstore serve` and reads the address it announces.
-fn start(mut command: Command) -> (Child, String, BufReader<std::process::ChildStdout>) {
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
+fn start(mut command: Command) -> (ChildGuard, String, BufReader<std::process::ChildStdout>) {
+    let mut child = ChildGuard::new(
+        command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    );
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     stdout.read_line(&mut line).unwrap();
@@ -38,7 +41,7 @@ fn start(mut command: Command) -> (Child, String, BufReader<std::process::ChildS
 }
 
 /// Sends SIGTERM and waits for a clean exit.
-fn terminate(mut child: Child, mut stdout: BufReader<std::process::ChildStdout>) {
+fn terminate(mut child: ChildGuard, mut stdout: BufReader<std::process::ChildStdout>) {
     kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
     let deadline = std::time::Instant::now() + DEADLINE;
     let status = loop {

@@ -7,8 +7,10 @@ use axum::Json;
 use crate::http::types::HealthResponse;
 use crate::http::HttpState;
 
-/// 200 when the store answers (and the in-process worker, if any, is
-/// going round); 503 otherwise.
+/// Liveness: 200 when the store answers and the in-process worker, if
+/// any, is going round or still starting; 503 otherwise. (Readiness is
+/// `jobstore serve`'s address line: it is printed once the worker has gone
+/// round.)
 pub(crate) async fn check(State(state): State<HttpState>) -> (StatusCode, Json<HealthResponse>) {
     let store = state.store().count_by_status().await;
     let mut message = store.as_ref().err().map(|e| format!("store: {e}"));
@@ -18,7 +20,7 @@ pub(crate) async fn check(State(state): State<HttpState>) -> (StatusCode, Json<H
             if message.is_none() {
                 message = health.message.clone();
             }
-            Some(health.loop_alive)
+            Some(health.loop_alive || health.starting)
         }
         None => None,
     };

@@ -9,8 +9,8 @@ pub struct HealthResponse {
     pub status: String,
     /// Whether the store answered a query.
     pub store_ok: bool,
-    /// Whether the in-process worker's loop is going round; `null` when
-    /// this server runs no worker.
+    /// Whether the in-process worker's loop is going round (or starting:
+    /// `message` then says so); `null` when this server runs no worker.
     pub worker_ok: Option<bool>,
     /// What is wrong, when something is.
     pub message: Option<String>,

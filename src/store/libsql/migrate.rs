@@ -40,14 +40,12 @@ pub(crate) fn embedded() -> StoreResult<Vec<Migration>> {
                 .path()
                 .file_name()
                 .and_then(|n| n.to_str())
-                .ok_or_else(|| {
-                    StoreError::Migration("a migration folder name is not UTF-8".into())
-                })?
+                .ok_or_else(|| StoreError::migration("a migration folder name is not UTF-8"))?
                 .to_string();
             let up = dir
                 .get_file(dir.path().join("up.sql"))
                 .and_then(|f| f.contents_utf8())
-                .ok_or_else(|| StoreError::Migration(format!("{name} has no UTF-8 up.sql")))?;
+                .ok_or_else(|| StoreError::migration(format!("{name} has no UTF-8 up.sql")))?;
             let version = name.split('_').next().unwrap_or_default().replace('-', "");
             Ok(Migration { version, name, up })
         })
@@ -132,7 +130,7 @@ async fn apply(conn: &Connection, known: &[Migration]) -> StoreResult<Vec<String
     for migration in pending(known, &applied)? {
         conn.execute_batch(migration.up)
             .await
-            .map_err(|e| StoreError::Migration(format!("{}: {e}", migration.name)))?;
+            .map_err(|e| StoreError::migration(format!("{}: {e}", migration.name)))?;
         conn.execute(RECORD_MIGRATION, [migration.version.as_str()])
             .await
             .map_err(db_error)?;

@@ -80,13 +80,13 @@ impl<E: Executor + ?Sized> Executor for Arc<E> {
 
 /// A libSQL error as a store error.
 pub(crate) fn db_error(error: libsql::Error) -> StoreError {
-    StoreError::Database(error.to_string())
+    StoreError::database_from(error)
 }
 
 /// Whether the database refused because another writer holds it (or a
 /// server has too much to do for now).
 fn is_busy(error: &StoreError) -> bool {
-    matches!(error, StoreError::Database(message)
+    matches!(error, StoreError::Database { message, .. }
         if message.contains("SQLITE_BUSY") || message.contains("database is locked"))
 }
 
@@ -111,7 +111,7 @@ where
         let outcome = tokio::time::timeout(operation_timeout, attempt())
             .await
             .unwrap_or_else(|_| {
-                Err(StoreError::Database(format!(
+                Err(StoreError::database(format!(
                     "{location} did not answer within {operation_timeout:?}"
                 )))
             });
@@ -149,6 +149,17 @@ impl LibsqlStore {
         let open_error = |reason: String| StoreError::Open {
             location: location.clone(),
             reason,
+            source: None,
+        };
+        // A database error while opening, as an open error naming the
+        // database (keeping its source).
+        let open_failed = |error: StoreError| match error {
+            StoreError::Database { message, source } => StoreError::Open {
+                location: location.clone(),
+                reason: message,
+                source,
+            },
+            other => other,
         };
         let (executor, monitor, applied) = match &config.location {
             LibsqlLocation::Local(path) => {
@@ -170,10 +181,7 @@ impl LibsqlStore {
                     monitored: config.checkpoint_interval.is_some(),
                     location: location.clone(),
                 };
-                let applied = open_local_schema(&local).await.map_err(|e| match e {
-                    StoreError::Database(reason) => open_error(reason),
-                    other => other,
-                })?;
+                let applied = open_local_schema(&local).await.map_err(open_failed)?;
                 (LibsqlExecutor::Local(local), monitor, applied)
             }
             LibsqlLocation::Remote { url, auth_token } => {
@@ -186,10 +194,7 @@ impl LibsqlStore {
                     || remote::migrate::run(&client, &location),
                 )
                 .await
-                .map_err(|e| match e {
-                    StoreError::Database(reason) => open_error(reason),
-                    other => other,
-                })?;
+                .map_err(open_failed)?;
                 let remote = RemoteExecutor {
                     client,
                     busy_timeout: config.busy_timeout,
@@ -251,7 +256,7 @@ async fn open_local_schema(local: &LocalExecutor) -> StoreResult<Vec<String>> {
     tokio::time::timeout(local.operation_timeout, migrate::run(&conn))
         .await
         .unwrap_or_else(|_| {
-            Err(StoreError::Database(format!(
+            Err(StoreError::database(format!(
                 "no answer within {:?}",
                 local.operation_timeout
             )))

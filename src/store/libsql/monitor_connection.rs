@@ -22,7 +22,7 @@ pub(crate) fn open(db: &Database, busy_timeout: Duration) -> StoreResult<LibsqlM
     conn.busy_timeout(busy_timeout).map_err(db_error)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
-        .map_err(|e| StoreError::Database(format!("cannot start the monitor's runtime: {e}")))?;
+        .map_err(|e| StoreError::database(format!("cannot start the monitor's runtime: {e}")))?;
     Ok(LibsqlMonitorConnection { conn, runtime })
 }
 

@@ -46,7 +46,7 @@ impl Outputs {
 
     fn next(&mut self) -> StoreResult<Output> {
         self.0.next().ok_or_else(|| {
-            StoreError::Database("the database returned fewer results than statements".into())
+            StoreError::database("the database returned fewer results than statements")
         })
     }
 

@@ -120,7 +120,7 @@ impl Monitor {
     ) -> StoreResult<Monitor> {
         let kick =
             EventFd::from_flags(EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK).map_err(|e| {
-                StoreError::Database(format!("cannot create the monitor's eventfd: {e}"))
+                StoreError::database(format!("cannot create the monitor's eventfd: {e}"))
             })?;
         let shared = Arc::new(Shared {
             kick,
@@ -134,7 +134,7 @@ impl Monitor {
                 .name("jobstore-monitor".into())
                 .spawn(move || Watch::new(conn, settings, shared, feed).run())
                 .map_err(|e| {
-                    StoreError::Database(format!("cannot start the monitor thread: {e}"))
+                    StoreError::database(format!("cannot start the monitor thread: {e}"))
                 })?
         };
         Ok(Monitor {

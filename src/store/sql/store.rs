@@ -174,11 +174,7 @@ impl<E: Executor> SqlStore<E> {
             .await?;
         let completed: Vec<StoreResult<()>> = completed
             .into_iter()
-            .map(|c| {
-                c.unwrap_or_else(|| {
-                    Err(StoreError::Database("a completion went unanswered".into()))
-                })
-            })
+            .map(|c| c.unwrap_or_else(|| Err(StoreError::database("a completion went unanswered"))))
             .collect();
         debug_assert!(completed
             .iter()
@@ -356,7 +352,7 @@ impl<E: Executor> JobStore for SqlStore<E> {
                 beat.ok_or_else(|| {
                     errors
                         .next()
-                        .unwrap_or_else(|| StoreError::Database("a lease went unanswered".into()))
+                        .unwrap_or_else(|| StoreError::database("a lease went unanswered"))
                 })
             })
             .collect())

@@ -65,7 +65,7 @@ impl Row {
     fn value(&self, index: usize) -> StoreResult<&Value> {
         self.0
             .get(index)
-            .ok_or_else(|| StoreError::Database(format!("the row has no column {index}")))
+            .ok_or_else(|| StoreError::database(format!("the row has no column {index}")))
     }
 
     fn mismatch(index: usize, expected: &str, got: &Value) -> StoreError {
@@ -155,6 +155,6 @@ mod tests {
         assert!(matches!(row.text(4), Err(StoreError::Corrupt(_))));
         assert!(matches!(row.int(0), Err(StoreError::Corrupt(_))));
         assert!(matches!(row.count(5), Err(StoreError::Corrupt(_))));
-        assert!(matches!(row.int(9), Err(StoreError::Database(_))));
+        assert!(matches!(row.int(9), Err(StoreError::Database { .. })));
     }
 }

@@ -37,7 +37,7 @@ impl DieselExecutor {
         T: Send + 'static,
     {
         let conn = self.pool.get().await.map_err(|e| {
-            StoreError::Database(format!(
+            StoreError::database(format!(
                 "no database connection: {}",
                 connection::pool_error_reason(e)
             ))

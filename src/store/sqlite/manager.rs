@@ -113,7 +113,7 @@ mod tests {
             .with_conn(|_| -> Result<(), StoreError> { panic!("a bug in an operation") })
             .await;
         assert!(
-            matches!(&panicked, Err(StoreError::Database(m)) if m.contains("connection task failed")),
+            matches!(&panicked, Err(StoreError::Database { message, .. }) if message.contains("connection task failed")),
             "{panicked:?}"
         );
         store

@@ -15,7 +15,7 @@ pub(crate) const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations"
 /// oldest first, with their names (`2026-11-22-000000_create_jobs`).
 pub(crate) fn known() -> StoreResult<Vec<(String, String)>> {
     let migrations = diesel::migration::MigrationSource::<Sqlite>::migrations(&MIGRATIONS)
-        .map_err(|e| StoreError::Migration(e.to_string()))?;
+        .map_err(StoreError::migration_from)?;
     let mut known: Vec<(String, String)> = migrations
         .iter()
         .map(|m| (m.name().version().to_string(), m.name().to_string()))
@@ -34,7 +34,7 @@ pub(crate) fn run(conn: &mut SqliteConnection) -> StoreResult<Vec<String>> {
         let known = known()?;
         let applied = conn
             .applied_migrations()
-            .map_err(|e| StoreError::Migration(e.to_string()))?;
+            .map_err(StoreError::migration_from)?;
         let known_versions: BTreeSet<&str> = known.iter().map(|(v, _)| v.as_str()).collect();
         if let Some(unknown) = applied
             .iter()
@@ -49,7 +49,7 @@ pub(crate) fn run(conn: &mut SqliteConnection) -> StoreResult<Vec<String>> {
         }
         let ran = conn
             .run_pending_migrations(MIGRATIONS)
-            .map_err(|e| StoreError::Migration(e.to_string()))?
+            .map_err(StoreError::migration_from)?
             .iter()
             .map(|v| v.to_string())
             .collect::<Vec<_>>();

@@ -67,6 +67,7 @@ impl SqliteStore {
         let open_error = |reason: String| StoreError::Open {
             location: location.clone(),
             reason,
+            source: None,
         };
         let path = config
             .path

@@ -18,7 +18,7 @@ pub(crate) struct DieselMonitorConnection(SqliteConnection);
 /// Opens the monitor's connection to `path`.
 pub(crate) fn open(path: &str, busy_timeout: Duration) -> StoreResult<DieselMonitorConnection> {
     let mut conn = SqliteConnection::establish(path)
-        .map_err(|e| StoreError::Database(format!("cannot open the monitor's connection: {e}")))?;
+        .map_err(|e| StoreError::database(format!("cannot open the monitor's connection: {e}")))?;
     configure(&mut conn, busy_timeout, None)?;
     Ok(DieselMonitorConnection(conn))
 }

@@ -41,7 +41,7 @@ where
         conn.interact(|conn| checked(conn, f))
             .await
             .unwrap_or_else(|e| Ran {
-                result: Err(StoreError::Database(format!("connection task failed: {e}"))),
+                result: Err(StoreError::database(format!("connection task failed: {e}"))),
                 broken: true,
             })
     }
@@ -61,16 +61,16 @@ where
 {
     let Ok(mut guard) = conn.lock() else {
         return Ran {
-            result: Err(StoreError::Database(
-                "a panic poisoned the connection's lock".into(),
+            result: Err(StoreError::database(
+                "a panic poisoned the connection's lock",
             )),
             broken: true,
         };
     };
     let conn: &mut SqliteConnection = &mut guard;
     catch_unwind(AssertUnwindSafe(|| checked(conn, f))).unwrap_or_else(|_| Ran {
-        result: Err(StoreError::Database(
-            "connection task failed: the operation panicked".into(),
+        result: Err(StoreError::database(
+            "connection task failed: the operation panicked",
         )),
         broken: true,
     })
@@ -140,7 +140,7 @@ mod tests {
             let waited = store
                 .with_conn(move |_| {
                     rx.recv_timeout(Duration::from_secs(30))
-                        .map_err(|e| StoreError::Database(format!("the other task never ran: {e}")))
+                        .map_err(|e| StoreError::database(format!("the other task never ran: {e}")))
                 })
                 .await;
             other.await.unwrap().unwrap();

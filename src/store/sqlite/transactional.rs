@@ -21,7 +21,7 @@ use crate::store::sql::create;
 ///
 /// # fn main() -> Result<(), StoreError> {
 /// let mut conn = SqliteConnection::establish("jobstore.db")
-///     .map_err(|e| StoreError::Database(e.to_string()))?;
+///     .map_err(|e| StoreError::database(e.to_string()))?;
 /// conn.transaction::<_, StoreError, _>(|conn| {
 ///     // ... the caller's own writes ...
 ///     enqueue_in(conn, NewJob::new("send_receipt", serde_json::json!({ "order": 42 })))?;
@@ -33,7 +33,7 @@ use crate::store::sql::create;
 pub fn enqueue_in(conn: &mut SqliteConnection, job: NewJob) -> StoreResult<Job> {
     enqueue_many_in(conn, vec![job])?
         .pop()
-        .ok_or_else(|| StoreError::Database("the insert returned no job".into()))
+        .ok_or_else(|| StoreError::database("the insert returned no job"))
 }
 
 /// Inserts many jobs through `conn`, inside the caller's transaction.

@@ -122,12 +122,20 @@ impl Replies {
                 }
             }
             Err(error) => {
-                let message = match error {
-                    StoreError::Database(message) => message,
-                    other => other.to_string(),
+                // Each reply gets the database's error (they share its
+                // source).
+                let (message, source) = match error {
+                    StoreError::Database { message, source } => (message, source),
+                    other => (
+                        other.to_string(),
+                        Some(std::sync::Arc::new(other) as crate::ErrorSource),
+                    ),
                 };
                 for reply in self.0 {
-                    let _ = reply.send(Err(StoreError::Database(message.clone())));
+                    let _ = reply.send(Err(StoreError::Database {
+                        message: message.clone(),
+                        source: source.clone(),
+                    }));
                 }
             }
         }
@@ -135,7 +143,7 @@ impl Replies {
 }
 
 fn writer_gone() -> StoreError {
-    StoreError::Database("the completion writer stopped before writing this result".into())
+    StoreError::database("the completion writer stopped before writing this result")
 }
 
 /// Writes whatever completions are waiting, up to [`MAX_GROUP`] per

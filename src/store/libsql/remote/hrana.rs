@@ -60,14 +60,14 @@ impl HranaError {
     pub(crate) fn into_store_error(self, location: &str) -> StoreError {
         match self {
             HranaError::Transport(reason) => {
-                StoreError::Database(format!("cannot reach {location}: {reason}"))
+                StoreError::database(format!("cannot reach {location}: {reason}"))
             }
             // Too many connections or requests for now: waited out as a
             // busy database is.
-            HranaError::Status { status: 429, body } => StoreError::Database(format!(
+            HranaError::Status { status: 429, body } => StoreError::database(format!(
                 "{location} is busy (HTTP 429, SQLITE_BUSY): {body}"
             )),
-            other => StoreError::Database(other.to_string()),
+            other => StoreError::database_from(other),
         }
     }
 }

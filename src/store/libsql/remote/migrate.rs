@@ -50,8 +50,8 @@ pub(crate) async fn run(client: &HranaClient, location: &str) -> StoreResult<Vec
         for result in results {
             hrana::response(result).map_err(transport)?;
         }
-        let versions = versions
-            .ok_or_else(|| StoreError::Database("no answer for the applied migrations".into()))?;
+        let versions =
+            versions.ok_or_else(|| StoreError::database("no answer for the applied migrations"))?;
         let mut applied = BTreeSet::new();
         for row in hrana::execute_result(versions).map_err(transport)?.rows {
             match row.values.first() {
@@ -70,7 +70,7 @@ pub(crate) async fn run(client: &HranaClient, location: &str) -> StoreResult<Vec
             stream
                 .send(hrana::sequence(migration.up))
                 .await
-                .map_err(|e| StoreError::Migration(format!("{}: {e}", migration.name)))?;
+                .map_err(|e| StoreError::migration(format!("{}: {e}", migration.name)))?;
             let mut record = Stmt::new(RECORD_MIGRATION, false);
             record.bind(libsql_hrana::proto::Value::Text {
                 value: migration.version.as_str().into(),

@@ -61,7 +61,7 @@ impl RemoteExecutor {
         let mut outputs = Vec::with_capacity(count);
         for index in first..first + count {
             let Some(Some(step)) = result.step_results.get(index) else {
-                return Err(StoreError::Database(format!(
+                return Err(StoreError::database(format!(
                     "{} returned no result for statement {}",
                     self.location,
                     index - first + 1
