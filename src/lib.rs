@@ -94,7 +94,7 @@ pub struct ReadmeDoctests;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{ErrorSource, StoreError, StoreResult};
-pub use job::{Job, JobId, JobStatus, NewJob, Progress};
+pub use job::{Job, JobId, JobStatus, NewJob, Progress, UniqueKey, UniqueScope};
 #[cfg(feature = "libsql")]
 pub use store::libsql::{LibsqlConfig, LibsqlStore};
 pub use store::memory::MemoryStore;

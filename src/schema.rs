@@ -40,7 +40,21 @@ diesel::table! {
         updated_at -> BigInt,
         started_at -> Nullable<BigInt>,
         completed_at -> Nullable<BigInt>,
+        queue -> Text,
+        priority -> Integer,
+        unique_key -> Nullable<Text>,
+        unique_scope -> Nullable<Text>,
+        unique_for_ms -> Nullable<BigInt>,
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(cron_jobs, jobs,);
+diesel::table! {
+    queues (name) {
+        name -> Text,
+        paused -> Bool,
+        concurrency_limit -> Nullable<Integer>,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(cron_jobs, jobs, queues,);

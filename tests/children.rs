@@ -134,6 +134,7 @@ async fn cancel_running(s: &Setup, script: &str) -> Vec<u32> {
         .enqueue(NewJob::new("spawner", json!(script)))
         .await
         .unwrap()
+        .job
         .id;
     wait_for(&*s.store, id, |j| j.stage.as_deref() == Some("running")).await;
     let pids = s.pids.lock().unwrap().clone();

@@ -119,15 +119,21 @@ async fn enqueue_list_show_cancel_and_retry() {
     assert_eq!(listed[1]["params"]["width"], 64);
     assert_eq!(listed[1]["max_attempts"], 5);
     assert_eq!(
-        listed[1]["queue_position"], 1,
-        "the delayed job waits behind"
+        listed[1]["queue_position"],
+        serde_json::Value::Null,
+        "a delayed job has no place in line until due"
+    );
+    assert_eq!(listed[0]["queue_position"], 0);
+    assert_eq!(
+        (listed[1]["queue"].as_str(), listed[1]["priority"].as_u64()),
+        (Some("default"), Some(5))
     );
 
     let only = json(&jobstore(d, &["list", "--type", "resize", "--json"]));
     assert_eq!(only.as_array().unwrap().len(), 1);
     let table = ok(&jobstore(d, &["list", "--status", "pending"]));
     assert!(
-        table.contains("thumbnail") && table.contains("1 ahead"),
+        table.contains("thumbnail") && table.contains("scheduled, in 10m"),
         "{table}"
     );
 

@@ -5,6 +5,8 @@
 #![cfg(feature = "libsql")]
 
 mod common;
+#[path = "support/old_release.rs"]
+mod old_release;
 
 use std::process::Command;
 use std::sync::Arc;
@@ -248,9 +250,7 @@ async fn a_database_made_by_an_older_release_is_upgraded_keeping_its_jobs() {
     // The first release: only the jobs table, and a job in it.
     let mut conn = SqliteConnection::establish(file.to_str().unwrap()).unwrap();
     conn.run_next_migration(MIGRATIONS).unwrap();
-    let id = jobstore::store::sqlite::enqueue_in(&mut conn, NewJob::new("old", json!({})))
-        .unwrap()
-        .id;
+    let id = old_release::insert_job(&mut conn, "old", 1_000, None, 0);
     drop(conn);
 
     let store = LibsqlStore::open_local(&file).await.unwrap();
@@ -261,6 +261,45 @@ async fn a_database_made_by_an_older_release_is_upgraded_keeping_its_jobs() {
     store.declare_schedule(&schedule).await.unwrap();
     let mut conn = SqliteConnection::establish(file.to_str().unwrap()).unwrap();
     assert!(conn.pending_migrations(MIGRATIONS).unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_database_of_the_release_before_queues_is_upgraded_into_the_default_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("jobs.db");
+    let now = chrono::Utc::now().timestamp_millis();
+    let mut conn = old_release::database(&file, old_release::BEFORE_QUEUES);
+    let first = old_release::insert_job(&mut conn, "old", now - 2_000, None, 0);
+    let later = old_release::insert_job(&mut conn, "old", now + 3_600_000, None, 0);
+    let running = old_release::insert_job(&mut conn, "old", now - 3_000, Some("rendering"), 1);
+    drop(conn);
+
+    let store = LibsqlStore::open_local(&file).await.unwrap();
+    let known = SqliteStore::known_migrations().unwrap();
+    assert_eq!(
+        store.applied_on_open(),
+        &known[old_release::BEFORE_QUEUES..]
+    );
+    for id in [first, later, running] {
+        let job = store.get(id).await.unwrap();
+        assert_eq!(
+            (job.queue.as_str(), job.priority, job.unique),
+            ("default", 5, None)
+        );
+    }
+    assert_eq!(
+        store.queue_positions(&[first, later]).await.unwrap(),
+        vec![Some(0), None]
+    );
+    assert_eq!(store.rescue_expired().await.unwrap().requeued, 1);
+    let rescued = store.get(running).await.unwrap();
+    assert_eq!((rescued.stage, rescued.progress), (None, None));
+    let claimed = store
+        .claim(&jobstore::ClaimRequest::new("new-worker", 10))
+        .await
+        .unwrap();
+    let ids: Vec<jobstore::JobId> = claimed.iter().map(|c| c.job.id).collect();
+    assert_eq!(ids, vec![running, first]);
 }
 
 #[tokio::test]

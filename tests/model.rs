@@ -26,11 +26,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
+use jobstore::store::{Enqueued, QueueInfo};
 use jobstore::{
     CancelOutcome, Chores, ClaimRequest, Claimed, Clock, Completion, FailOutcome, Failure,
     Heartbeat, Job, JobId, JobPage, JobStatus, JobStore, Lease, ListQuery, ManualClock,
     MemoryStore, NewJob, Progress, RescueSummary, SqliteConfig, SqliteStore, StatusCounts,
-    StoreError, StoreResult,
+    StoreError, StoreResult, UniqueScope,
 };
 #[cfg(feature = "libsql")]
 use jobstore::{LibsqlConfig, LibsqlStore};
@@ -44,6 +45,8 @@ const JOB_TYPES: [&str; 3] = ["email", "resize", "report"];
 const UNKNOWN_TYPE: &str = "unknown";
 const WORKERS: [&str; 2] = ["worker-a", "worker-b"];
 const CORRELATION_IDS: [&str; 2] = ["batch-a", "batch-b"];
+const QUEUES: [&str; 2] = ["default", "video"];
+const UNIQUE_KEYS: [&str; 2] = ["key-a", "key-b"];
 
 /// An id no store ever creates: the job every reference to an unknown job
 /// names.
@@ -75,6 +78,9 @@ struct JobSpec {
     when: When,
     max_attempts: u32,
     correlation_id: Option<String>,
+    queue: Option<String>,
+    priority: u8,
+    unique: Option<(String, UniqueScope)>,
 }
 
 impl JobSpec {
@@ -86,6 +92,13 @@ impl JobSpec {
             When::After(delay) => job.delay(delay),
             When::At(offset) => job.run_at(now + offset),
         };
+        job = job.priority(self.priority);
+        if let Some(queue) = &self.queue {
+            job = job.queue(queue.clone());
+        }
+        if let Some((key, scope)) = &self.unique {
+            job = job.unique_key(key.clone(), *scope);
+        }
         match &self.correlation_id {
             Some(id) => job.correlation_id(id.clone()),
             None => job,
@@ -124,10 +137,19 @@ enum Op {
     CreateMany(Vec<JobSpec>),
     Claim {
         worker: String,
-        limit: u32,
+        queues: Vec<(String, u32)>,
         job_types: Option<Vec<String>>,
         lease: Duration,
     },
+    SetPaused {
+        queue: String,
+        paused: bool,
+    },
+    SetLimit {
+        queue: String,
+        limit: Option<u32>,
+    },
+    Queues,
     ClaimJob {
         job: JobRef,
         worker: String,
@@ -238,16 +260,34 @@ fn valid_job() -> impl Strategy<Value = JobSpec> {
         when,
         1u32..=3,
         prop::option::weighted(0.3, name(&CORRELATION_IDS)),
+        (
+            prop::option::weighted(0.5, one_of(&QUEUES)),
+            prop_oneof![2 => Just(5u8), 1 => 0u8..=9],
+            prop::option::weighted(0.3, (one_of(&UNIQUE_KEYS), unique_scope())),
+        ),
     )
         .prop_map(
-            |(job_type, params, when, max_attempts, correlation_id)| JobSpec {
-                job_type,
-                params,
-                when,
-                max_attempts,
-                correlation_id,
+            |(job_type, params, when, max_attempts, correlation_id, (queue, priority, unique))| {
+                JobSpec {
+                    job_type,
+                    params,
+                    when,
+                    max_attempts,
+                    correlation_id,
+                    queue,
+                    priority,
+                    unique,
+                }
             },
         )
+}
+
+fn unique_scope() -> impl Strategy<Value = UniqueScope> {
+    prop_oneof![
+        Just(UniqueScope::WhilePending),
+        Just(UniqueScope::WhileActive),
+        (0u64..20_000).prop_map(|ms| UniqueScope::UntilFinishedPlus(Duration::from_millis(ms))),
+    ]
 }
 
 /// Mostly valid jobs; now and then one the store must refuse.
@@ -267,6 +307,14 @@ fn job_spec() -> impl Strategy<Value = JobSpec> {
         }),
         valid_job().prop_map(|job| JobSpec {
             correlation_id: Some(String::new()),
+            ..job
+        }),
+        valid_job().prop_map(|job| JobSpec {
+            priority: 10,
+            ..job
+        }),
+        valid_job().prop_map(|job| JobSpec {
+            queue: Some("no spaces".into()),
             ..job
         }),
     ];
@@ -355,20 +403,28 @@ fn list_op() -> impl Strategy<Value = Op> {
 
 fn claim_op() -> impl Strategy<Value = Op> {
     let limit = prop_oneof![39 => 1u32..=4, 1 => Just(0u32)];
+    let queues = prop_oneof![
+        3 => limit.clone().prop_map(|n| vec![("default".to_string(), n)]),
+        2 => (limit.clone(), limit).prop_map(|(a, b)| vec![
+            ("default".to_string(), a),
+            ("video".to_string(), b),
+        ]),
+        1 => (0u32..=4).prop_map(|n| vec![("video".to_string(), n)]),
+    ];
     let types: Vec<String> = JOB_TYPES
         .iter()
         .chain(&[UNKNOWN_TYPE])
         .map(|t| t.to_string())
         .collect();
     let job_types = prop::option::weighted(0.3, prop::sample::subsequence(types, 0..=2));
-    (worker(), limit, job_types, lease_duration()).prop_map(|(worker, limit, job_types, lease)| {
-        Op::Claim {
+    (worker(), queues, job_types, lease_duration()).prop_map(
+        |(worker, queues, job_types, lease)| Op::Claim {
             worker,
-            limit,
+            queues,
             job_types,
             lease,
-        }
-    })
+        },
+    )
 }
 
 /// Clock moves of whole seconds, or of any microseconds, so that
@@ -418,6 +474,11 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::CountByStatus),
         1 => Just(Op::CountByType),
         3 => advance().prop_map(Op::Advance),
+        1 => (one_of(&QUEUES), prop::bool::weighted(0.6))
+            .prop_map(|(queue, paused)| Op::SetPaused { queue, paused }),
+        1 => (one_of(&QUEUES), prop::option::weighted(0.7, 0u32..=3))
+            .prop_map(|(queue, limit)| Op::SetLimit { queue, limit }),
+        1 => Just(Op::Queues),
     ]
 }
 
@@ -426,7 +487,9 @@ fn op() -> impl Strategy<Value = Op> {
 enum Seen {
     Done,
     Job(Box<Job>),
-    Jobs(Vec<Job>),
+    Enqueued(Vec<(Job, bool)>),
+    Queues(Vec<QueueInfo>),
+    Queue(QueueInfo),
     Claimed(Vec<Claimed>),
     Heartbeat(Heartbeat),
     Failed(FailOutcome),
@@ -585,30 +648,34 @@ impl Backend {
         let store = Arc::clone(&self.store);
         Ok(match op {
             Op::Create(spec) => {
-                let job = store.create(spec.build(self.clock.now())).await?;
-                self.ids.push(job.id);
-                Seen::Job(Box::new(job))
+                let enqueued = store.enqueue(spec.build(self.clock.now())).await?;
+                self.note_enqueued(std::slice::from_ref(&enqueued));
+                Seen::Enqueued(vec![(enqueued.job, enqueued.existing)])
             }
             Op::CreateMany(specs) => {
                 let now = self.clock.now();
-                let jobs = store
-                    .create_many(specs.iter().map(|spec| spec.build(now)).collect())
+                let enqueued = store
+                    .enqueue_many(specs.iter().map(|spec| spec.build(now)).collect())
                     .await?;
-                self.ids.extend(jobs.iter().map(|job| job.id));
-                Seen::Jobs(jobs)
+                self.note_enqueued(&enqueued);
+                Seen::Enqueued(enqueued.into_iter().map(|e| (e.job, e.existing)).collect())
             }
+            Op::SetPaused { queue, paused } => {
+                Seen::Queue(store.set_queue_paused(queue, *paused).await?)
+            }
+            Op::SetLimit { queue, limit } => {
+                Seen::Queue(store.set_queue_limit(queue, *limit).await?)
+            }
+            Op::Queues => Seen::Queues(store.queues().await?),
             Op::Claim {
                 worker,
-                limit,
+                queues,
                 job_types,
                 lease,
             } => {
-                let request = ClaimRequest {
-                    worker_id: worker.clone(),
-                    limit: *limit,
-                    lease_duration: *lease,
-                    job_types: job_types.clone(),
-                };
+                let mut request = ClaimRequest::from_queues(worker.clone(), queues.clone())
+                    .lease_duration(*lease);
+                request.job_types = job_types.clone();
                 let claimed = store.claim(&request).await?;
                 self.leases.extend(claimed.iter().map(|c| c.lease));
                 Seen::Claimed(claimed)
@@ -724,6 +791,15 @@ impl Backend {
 
     /// The id every backend gives the same job: its place in creation
     /// order. An id this backend never created is kept as it is.
+    /// Notes the ids of the jobs an enqueue created (not those it found).
+    fn note_enqueued(&mut self, enqueued: &[Enqueued]) {
+        for e in enqueued {
+            if !e.existing && !self.ids.contains(&e.job.id) {
+                self.ids.push(e.job.id);
+            }
+        }
+    }
+
     fn shared_id(&self, id: JobId) -> JobId {
         match self.ids.iter().position(|known| *known == id) {
             Some(place) => JobId::from(Uuid::from_u128(place as u128 + 1)),
@@ -759,7 +835,11 @@ impl Backend {
     fn shared_seen(&self, seen: Seen) -> Seen {
         match seen {
             Seen::Job(job) => Seen::Job(Box::new(self.shared_job(*job))),
-            Seen::Jobs(jobs) => Seen::Jobs(jobs.into_iter().map(|j| self.shared_job(j)).collect()),
+            Seen::Enqueued(jobs) => Seen::Enqueued(
+                jobs.into_iter()
+                    .map(|(j, existing)| (self.shared_job(j), existing))
+                    .collect(),
+            ),
             Seen::Claimed(claimed) => Seen::Claimed(self.shared_claimed(claimed)),
             Seen::Polled {
                 completed,
@@ -876,7 +956,7 @@ async fn empty_server(url: &str, token: &str) {
     let execute = |sql: &str| json!({ "type": "execute", "stmt": { "sql": sql } });
     let body = json!({
         "baton": null,
-        "requests": [execute("DELETE FROM jobs"), execute("DELETE FROM cron_jobs"), { "type": "close" }],
+        "requests": [execute("DELETE FROM jobs"), execute("DELETE FROM cron_jobs"), execute("DELETE FROM queues"), { "type": "close" }],
     });
     let mut request = reqwest::Client::new().post(url).json(&body);
     if !token.is_empty() {
@@ -932,13 +1012,16 @@ fn job(job_type: &str) -> JobSpec {
         when: When::Now,
         max_attempts: 2,
         correlation_id: None,
+        queue: None,
+        priority: 5,
+        unique: None,
     }
 }
 
 fn claim_one(worker: &str) -> Op {
     Op::Claim {
         worker: worker.into(),
-        limit: 1,
+        queues: vec![("default".into(), 1)],
         job_types: None,
         lease: Duration::from_secs(5),
     }
@@ -994,6 +1077,94 @@ fn a_sequence_touching_every_operation_agrees() {
         Op::CountByStatus,
         Op::CountByType,
     ]);
+}
+
+/// Queues, priorities, unique keys, pauses and limits, in one sequence
+/// every backend must agree on.
+#[test]
+fn a_sequence_touching_queues_priorities_and_unique_keys_agrees() {
+    let video = |priority: u8| JobSpec {
+        queue: Some("video".into()),
+        priority,
+        ..job("resize")
+    };
+    let unique = |scope: UniqueScope| JobSpec {
+        unique: Some(("key-a".into(), scope)),
+        ..job("email")
+    };
+    let claim = |queues: &[(&str, u32)]| Op::Claim {
+        worker: "worker-a".into(),
+        queues: queues.iter().map(|(q, n)| (q.to_string(), *n)).collect(),
+        job_types: None,
+        lease: Duration::from_secs(5),
+    };
+    let outcomes = replay(&[
+        Op::CreateMany(vec![video(7), video(2), video(2), job("email")]),
+        Op::QueuePositions(vec![
+            JobRef::Created(0),
+            JobRef::Created(1),
+            JobRef::Created(2),
+            JobRef::Created(3),
+        ]),
+        Op::SetLimit {
+            queue: "video".into(),
+            limit: Some(1),
+        },
+        claim(&[("video", 3), ("default", 1)]),
+        claim(&[("video", 3)]),
+        Op::SetPaused {
+            queue: "default".into(),
+            paused: true,
+        },
+        Op::Create(job("report")),
+        claim(&[("default", 2)]),
+        Op::Queues,
+        Op::SetPaused {
+            queue: "default".into(),
+            paused: false,
+        },
+        Op::CreateMany(vec![
+            unique(UniqueScope::WhileActive),
+            unique(UniqueScope::WhileActive),
+        ]),
+        Op::Create(unique(UniqueScope::WhilePending)),
+        claim(&[("default", 4)]),
+        Op::Create(unique(UniqueScope::WhileActive)),
+        Op::Queues,
+    ]);
+    // The video queue's limit of one let one job start, the first by
+    // priority; the paused default queue gave nothing.
+    let Ok(Seen::Claimed(first)) = &outcomes[3] else {
+        panic!("{:?}", outcomes[3]);
+    };
+    assert_eq!(first.len(), 2, "{first:?}");
+    assert_eq!(
+        (first[0].job.queue.as_str(), first[0].job.priority),
+        ("video", 2)
+    );
+    let Ok(Seen::Claimed(second)) = &outcomes[4] else {
+        panic!("{:?}", outcomes[4]);
+    };
+    assert!(second.is_empty(), "the limit holds: {second:?}");
+    let Ok(Seen::Claimed(paused)) = &outcomes[7] else {
+        panic!("{:?}", outcomes[7]);
+    };
+    assert!(
+        paused.is_empty(),
+        "a paused queue gives nothing: {paused:?}"
+    );
+    let Ok(Seen::Enqueued(pair)) = &outcomes[10] else {
+        panic!("{:?}", outcomes[10]);
+    };
+    assert_eq!((pair[0].1, pair[1].1), (false, true));
+    assert_eq!(
+        pair[0].0.id, pair[1].0.id,
+        "the second answers with the first"
+    );
+    let Ok(Seen::Enqueued(pending)) = &outcomes[11] else {
+        panic!("{:?}", outcomes[11]);
+    };
+    assert!(pending[0].1, "the key is held by the pending job");
 }
 
 /// Found by the model check: the local libSQL backend read text only up to

@@ -4,11 +4,13 @@
 //! checkpointed by the store's own thread, not by commits.
 
 mod common;
+#[path = "support/old_release.rs"]
+mod old_release;
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, SqliteConnection};
 use jobstore::store::sqlite::{enqueue_in, enqueue_many_in};
-use jobstore::{CronStore, JobStatus, JobStore, NewJob, SqliteStore, StoreError};
+use jobstore::{CronStore, JobId, JobStatus, JobStore, NewJob, SqliteStore, StoreError};
 use serde_json::json;
 use std::time::Duration;
 
@@ -194,9 +196,9 @@ async fn a_database_made_by_an_older_release_is_upgraded_keeping_its_jobs() {
     // The first release: only the jobs table, and a job in it.
     let mut conn = raw_connection(&path);
     conn.run_next_migration(MIGRATIONS).unwrap();
-    let id = enqueue_in(&mut conn, NewJob::new("old", json!({"kept": true})))
-        .unwrap()
-        .id;
+    let id = old_release::insert_job(&mut conn, "old", 1_000, None, 0);
+    conn.batch_execute("UPDATE jobs SET params = '{\"kept\": true}'")
+        .unwrap();
     drop(conn);
 
     let store = SqliteStore::open(&path).await.unwrap();
@@ -206,6 +208,54 @@ async fn a_database_made_by_an_older_release_is_upgraded_keeping_its_jobs() {
     let schedule = jobstore::cron::NewCronSchedule::new("after-upgrade", "old", "0 * * * *");
     store.declare_schedule(&schedule).await.unwrap();
     assert_eq!(store.count_by_type().await.unwrap()["old"].pending, 1);
+}
+
+#[tokio::test]
+async fn a_database_of_the_release_before_queues_is_upgraded_into_the_default_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jobs.db");
+    let now = chrono::Utc::now().timestamp_millis();
+    let mut conn = old_release::database(&path, old_release::BEFORE_QUEUES);
+    let first = old_release::insert_job(&mut conn, "old", now - 2_000, None, 0);
+    let second = old_release::insert_job(&mut conn, "old", now - 1_000, None, 0);
+    let later = old_release::insert_job(&mut conn, "old", now + 3_600_000, None, 0);
+    let running = old_release::insert_job(&mut conn, "old", now - 3_000, Some("rendering"), 1);
+    drop(conn);
+
+    let store = SqliteStore::open(&path).await.unwrap();
+    let known = SqliteStore::known_migrations().unwrap();
+    assert_eq!(
+        store.applied_on_open(),
+        &known[old_release::BEFORE_QUEUES..]
+    );
+    for id in [first, second, later, running] {
+        let job = store.get(id).await.unwrap();
+        assert_eq!(
+            (job.queue.as_str(), job.priority, job.unique),
+            ("default", 5, None)
+        );
+    }
+    assert_eq!(
+        store
+            .queue_positions(&[first, second, later])
+            .await
+            .unwrap(),
+        vec![Some(0), Some(1), None]
+    );
+    // The old worker's lease ran out long ago: rescued, back in line
+    // without its stage.
+    assert_eq!(store.rescue_expired().await.unwrap().requeued, 1);
+    let rescued = store.get(running).await.unwrap();
+    assert_eq!((rescued.stage, rescued.progress), (None, None));
+    let claimed = store
+        .claim(&jobstore::ClaimRequest::new("new-worker", 10))
+        .await
+        .unwrap();
+    let ids: Vec<JobId> = claimed.iter().map(|c| c.job.id).collect();
+    assert_eq!(ids, vec![running, first, second]);
+    let unique = NewJob::new("new", json!({})).unique_key("k", jobstore::UniqueScope::WhileActive);
+    assert!(!store.enqueue(unique.clone()).await.unwrap().existing);
+    assert!(store.enqueue(unique).await.unwrap().existing);
 }
 
 /// Every row of `jobs`, rowid and all 21 columns, as SQL literals.

@@ -461,7 +461,8 @@ async fn a_job_enqueued_in_the_same_process_wakes_an_idle_worker() {
     wait_for(&*store, first, |j| j.status == JobStatus::Completed).await;
 
     let second = worker.enqueue(NewJob::new("echo", json!(2))).await.unwrap();
-    let done = wait_for(&*store, second.id, |j| j.status == JobStatus::Completed).await;
+    assert!(!second.existing);
+    let done = wait_for(&*store, second.job.id, |j| j.status == JobStatus::Completed).await;
     assert_eq!(done.result, Some(json!(2)));
     shutdown.cancel();
     assert_eq!(running.await.unwrap().unwrap().completed, 2);

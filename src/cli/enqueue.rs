@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use clap::Args;
 
 use super::CliError;
-use crate::{JobStore, NewJob};
+use crate::{JobStore, NewJob, UniqueScope};
 
 /// Arguments of `jobstore enqueue`.
 #[derive(Debug, Args)]
@@ -28,6 +28,33 @@ pub struct EnqueueArgs {
     /// Groups related jobs, for listing.
     #[arg(long)]
     correlation_id: Option<String>,
+    /// The queue (default: `default`).
+    #[arg(long)]
+    queue: Option<String>,
+    /// 0 (claimed first) to 9 (last); default 5.
+    #[arg(long)]
+    priority: Option<u8>,
+    /// Enqueue only if no job holds this key (within `--unique-for`); else
+    /// print the job that holds it.
+    #[arg(long)]
+    unique_key: Option<String>,
+    /// How long the unique key is held: `pending` (until a worker claims
+    /// the job), `active` (until it finishes; the default) or a duration
+    /// after it finished (e.g. 10m).
+    #[arg(long, requires = "unique_key", value_parser = parse_scope)]
+    unique_for: Option<UniqueScope>,
+}
+
+fn parse_scope(text: &str) -> Result<UniqueScope, String> {
+    match text {
+        "pending" => Ok(UniqueScope::WhilePending),
+        "active" => Ok(UniqueScope::WhileActive),
+        other => parse_duration(other)
+            .map(UniqueScope::UntilFinishedPlus)
+            .map_err(|_| {
+                format!("{other:?} is not pending, active or a duration after finishing (e.g. 10m)")
+            }),
+    }
 }
 
 fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
@@ -57,7 +84,22 @@ pub(super) async fn run(store: &dyn JobStore, args: EnqueueArgs) -> Result<(), C
     if let Some(id) = args.correlation_id {
         job = job.correlation_id(id);
     }
-    let job = store.create(job).await?;
-    println!("{}", job.id);
+    if let Some(queue) = args.queue {
+        job = job.queue(queue);
+    }
+    if let Some(priority) = args.priority {
+        job = job.priority(priority);
+    }
+    if let Some(key) = args.unique_key {
+        job = job.unique_key(key, args.unique_for.unwrap_or(UniqueScope::WhileActive));
+    }
+    let enqueued = store.enqueue(job).await?;
+    if enqueued.existing {
+        eprintln!(
+            "a job with this unique key is already {}: nothing enqueued",
+            enqueued.job.status
+        );
+    }
+    println!("{}", enqueued.job.id);
     Ok(())
 }

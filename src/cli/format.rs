@@ -29,16 +29,38 @@ impl JobView {
         })
     }
 
-    /// The status, with the queue position of a pending job.
+    /// The status, with the queue position of a pending job (or when a
+    /// scheduled one becomes due).
     pub fn status(&self) -> String {
         match self.queue_position {
             Some(ahead) => format!("pending ({ahead} ahead)"),
+            None if self.job.status == JobStatus::Pending => {
+                match scheduled_in(self.job.run_at, Utc::now()) {
+                    Some(wait) => format!("scheduled, in {wait}"),
+                    None => "pending".into(),
+                }
+            }
             None if self.job.cancel_requested && self.job.status == JobStatus::Running => {
                 "running (cancel requested)".into()
             }
             None => self.job.status.to_string(),
         }
     }
+}
+
+/// How long until `run_at`, rounded to what a person reads (`35m`, `2h
+/// 5m`, `12s`); `None` once it is due.
+pub(super) fn scheduled_in(run_at: DateTime<Utc>, now: DateTime<Utc>) -> Option<String> {
+    let wait = (run_at - now).to_std().ok().filter(|w| !w.is_zero())?;
+    let secs = wait.as_secs().max(1);
+    let nearest = |unit: u64| (secs + unit / 2) / unit * unit;
+    let rounded = match secs {
+        0..=59 => secs,
+        60..=3599 => nearest(60),
+        3600..=86_399 => nearest(300),
+        _ => nearest(3600),
+    };
+    Some(humantime::format_duration(std::time::Duration::from_secs(rounded)).to_string())
 }
 
 /// The stage and, when the stage measures it, the percent.
@@ -72,4 +94,22 @@ pub(super) fn time(at: DateTime<Utc>) -> String {
 /// JSON for scripts.
 pub(super) fn json<T: Serialize>(value: &T) -> Result<String, CliError> {
     serde_json::to_string_pretty(value).map_err(|e| CliError::Output(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wait_reads_rounded_to_what_a_person_reads() {
+        let now = Utc::now();
+        let at = |secs: i64| scheduled_in(now + chrono::Duration::seconds(secs), now);
+        assert_eq!(at(0), None);
+        assert_eq!(at(-5), None);
+        assert_eq!(at(12).as_deref(), Some("12s"));
+        assert_eq!(at(599).as_deref(), Some("10m"));
+        assert_eq!(at(35 * 60 + 10).as_deref(), Some("35m"));
+        assert_eq!(at(2 * 3600 + 4 * 60).as_deref(), Some("2h 5m"));
+        assert_eq!(at(3 * 86_400 + 100).as_deref(), Some("3days"));
+    }
 }

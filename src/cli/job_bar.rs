@@ -52,9 +52,11 @@ impl JobBar {
                 } else {
                     String::new()
                 };
-                self.bar.set_message(match ahead {
-                    Some(n) => format!("queued, {n} ahead{retry}"),
-                    None => format!("queued{retry}"),
+                let scheduled = super::format::scheduled_in(job.run_at, chrono::Utc::now());
+                self.bar.set_message(match (ahead, scheduled) {
+                    (Some(n), _) => format!("queued, {n} ahead{retry}"),
+                    (None, Some(wait)) => format!("scheduled, in {wait}{retry}"),
+                    (None, None) => format!("queued{retry}"),
                 });
             }
             (JobStatus::Running, Some(stage), Some(percent)) => {

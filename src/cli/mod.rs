@@ -9,6 +9,7 @@ mod format;
 mod job_bar;
 mod list;
 mod migrate;
+mod queue;
 mod registry;
 mod serve;
 mod show;
@@ -73,6 +74,9 @@ pub enum Command {
         /// The job's id.
         id: JobId,
     },
+    /// List, pause, resume and limit queues.
+    #[command(subcommand)]
+    Queue(queue::QueueCommand),
     /// Manage cron schedules (workers fire them).
     #[command(subcommand)]
     Cron(cron::CronCommand),
@@ -106,6 +110,7 @@ impl Cli {
             Command::Watch(args) => return watch::run(&*store, args).await,
             Command::Cancel { id } => control::cancel(&*store, id).await?,
             Command::Retry { id } => control::retry(&*store, id).await?,
+            Command::Queue(command) => queue::run(&*store, command).await?,
             Command::Cron(command) => cron::run(&*store, command).await?,
             Command::Serve(args) => serve::run(store, args).await?,
             Command::Worker(args) => return worker::run(store, args).await,

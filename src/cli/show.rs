@@ -17,6 +17,10 @@ pub(super) async fn run(store: &dyn JobStore, id: JobId, json: bool) -> Result<(
         ("id", job.id.to_string()),
         ("type", job.job_type.clone()),
         ("status", view.status()),
+        (
+            "queue",
+            format!("{} (priority {})", job.queue, job.priority),
+        ),
         ("progress", format::progress(job)),
         ("attempt", format::attempts(job)),
         ("retries", job.retry_count.to_string()),
@@ -30,6 +34,7 @@ pub(super) async fn run(store: &dyn JobStore, id: JobId, json: bool) -> Result<(
         ("worker", job.locked_by.clone()),
         ("lease until", job.lease_expires_at.map(format::time)),
         ("correlation", job.correlation_id.clone()),
+        ("unique key", job.unique.as_ref().map(|u| u.key.clone())),
         ("retry of", job.retry_of.map(|id| id.to_string())),
         ("result", job.result.as_ref().map(|r| r.to_string())),
         ("error", job.error.clone()),

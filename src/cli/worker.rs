@@ -13,9 +13,14 @@ use crate::JobStore;
 /// Arguments of `jobstore worker`.
 #[derive(Debug, Args)]
 pub struct WorkerArgs {
-    /// The most jobs run at once.
+    /// The most jobs run at once (of the default queue, when no `--queue`
+    /// is given).
     #[arg(long, default_value_t = 4)]
     concurrency: usize,
+    /// A queue to serve and how many of its jobs run at once, as
+    /// NAME=N (repeat for more queues; default: `default=CONCURRENCY`).
+    #[arg(long = "queue", value_name = "NAME=N", value_parser = parse_queue)]
+    queues: Vec<(String, usize)>,
     /// Only these job types (comma-separated; default: every built-in type).
     #[arg(long, value_delimiter = ',')]
     types: Vec<String>,
@@ -30,6 +35,20 @@ pub struct WorkerArgs {
     /// each tick enqueues one job however many workers run).
     #[arg(long)]
     no_cron: bool,
+}
+
+/// Parses `NAME=N`.
+fn parse_queue(text: &str) -> Result<(String, usize), String> {
+    let (name, n) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not NAME=N (e.g. default=4)"))?;
+    crate::job::validate_queue_name(name).map_err(|e| e.to_string())?;
+    let n: usize = n
+        .parse()
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| format!("{n:?} in {text:?} is not a concurrency of 1 or more"))?;
+    Ok((name.to_string(), n))
 }
 
 /// Runs the built-in job types until SIGTERM/SIGINT (or once), then prints
@@ -52,6 +71,7 @@ pub(super) async fn run(store: Arc<dyn JobStore>, args: WorkerArgs) -> Result<Ex
     let config = WorkerConfig {
         worker_id: args.id.unwrap_or(defaults.worker_id.clone()),
         concurrency: args.concurrency,
+        queues: args.queues.iter().cloned().collect(),
         job_types: Some(types.clone()),
         cron_interval: if args.no_cron {
             None
@@ -60,15 +80,26 @@ pub(super) async fn run(store: Arc<dyn JobStore>, args: WorkerArgs) -> Result<Ex
         },
         ..defaults
     };
+    if args.queues.len() != config.queues.len() {
+        return Err(CliError::Input(
+            "a queue is named twice in --queue".to_string(),
+        ));
+    }
     let worker = Worker::new(store, registry, config)?;
     let summary = if args.once {
-        worker.run_once(args.concurrency).await?
+        worker.run_once(worker.config().total_concurrency()).await?
     } else {
+        let queues: Vec<String> = worker
+            .config()
+            .queue_slots()
+            .iter()
+            .map(|(queue, n)| format!("{queue} ({n} at once)"))
+            .collect();
         eprintln!(
-            "worker {} running {} (at most {} at once); SIGTERM or Ctrl-C stops it gracefully",
+            "worker {} running {} from queue {}; SIGTERM or Ctrl-C stops it gracefully",
             worker.config().worker_id,
             types.join(", "),
-            args.concurrency
+            queues.join(", ")
         );
         worker.run_until_signal().await?
     };

@@ -12,10 +12,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
-use crate::job::{Job, JobId, NewJob};
-use crate::store::JobStore;
+use crate::job::{JobId, NewJob};
+use crate::store::{Enqueued, JobStore};
 use crate::worker::attempt::keeper::LeaseKeeper;
-use crate::worker::{JobType, WorkerConfig, WorkerError};
+use crate::worker::{JobType, Registry, WorkerConfig, WorkerError};
 
 pub use batch::{BatchOptions, BatchRun};
 pub use run::{JobRun, RunOptions};
@@ -63,6 +63,8 @@ pub struct Client {
     /// Keeps the leases of the inline runs.
     keeper: LeaseKeeper,
     wake: Option<Arc<Notify>>,
+    /// The job types it checks jobs against before storing them, if known.
+    registry: Option<Arc<Registry>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -86,6 +88,7 @@ impl Client {
             store,
             config: Arc::new(config),
             wake: None,
+            registry: None,
         }
     }
 
@@ -100,7 +103,23 @@ impl Client {
             store,
             config: Arc::new(config),
             wake: None,
+            registry: None,
         })
+    }
+
+    /// Checks every job against `registry` before storing it: an unknown
+    /// job type, params that do not deserialize into the type's params, or
+    /// params the type refuses ([`JobType::check`], with this client's
+    /// [`WorkerConfig::exec_allow`]) are refused with
+    /// [`StoreError::InvalidInput`](crate::StoreError::InvalidInput)
+    /// naming the type and the field, and nothing is stored. A job that
+    /// names no queue goes to its type's ([`JobType::QUEUE`]).
+    ///
+    /// A worker's own client ([`Worker::client`](crate::worker::Worker::client))
+    /// checks against the worker's registry already.
+    pub fn with_registry(mut self, registry: Arc<Registry>) -> Self {
+        self.registry = Some(registry);
+        self
     }
 
     /// A client that wakes a worker of this process whenever it enqueues.
@@ -109,13 +128,23 @@ impl Client {
         config: Arc<WorkerConfig>,
         keeper: LeaseKeeper,
         wake: Arc<Notify>,
+        registry: Arc<Registry>,
     ) -> Self {
         Client {
             store,
             config,
             keeper,
             wake: Some(wake),
+            registry: Some(registry),
         }
+    }
+
+    /// `job` checked against the registry, if this client knows one.
+    fn checked(&self, mut job: NewJob) -> Result<NewJob, WorkerError> {
+        if let Some(registry) = &self.registry {
+            registry.check(&mut job, &self.config.exec_allow)?;
+        }
+        Ok(job)
     }
 
     /// The store this client writes to.
@@ -125,7 +154,7 @@ impl Client {
 
     /// Enqueues a job of type `J` for a worker; returns its id.
     pub async fn later<J: JobType>(&self, params: &J::Params) -> Result<JobId, WorkerError> {
-        Ok(self.enqueue(J::job(params)?).await?.id)
+        Ok(self.enqueue(J::job(params)?).await?.job.id)
     }
 
     /// Enqueues a job of type `J` that no worker claims before `at`.
@@ -134,7 +163,7 @@ impl Client {
         params: &J::Params,
         at: DateTime<Utc>,
     ) -> Result<JobId, WorkerError> {
-        Ok(self.enqueue(J::job(params)?.run_at(at)).await?.id)
+        Ok(self.enqueue(J::job(params)?.run_at(at)).await?.job.id)
     }
 
     /// Enqueues a job of type `J` that no worker claims until `delay` has
@@ -144,7 +173,7 @@ impl Client {
         params: &J::Params,
         delay: Duration,
     ) -> Result<JobId, WorkerError> {
-        Ok(self.enqueue(J::job(params)?.delay(delay)).await?.id)
+        Ok(self.enqueue(J::job(params)?.delay(delay)).await?.job.id)
     }
 
     /// Enqueues one job of type `J` per params, all in one transaction:
@@ -153,17 +182,38 @@ impl Client {
         &self,
         params: &[J::Params],
     ) -> Result<Vec<JobId>, WorkerError> {
-        let jobs = params.iter().map(J::job).collect::<Result<Vec<_>, _>>()?;
+        let jobs = params
+            .iter()
+            .map(|params| self.checked(J::job(params)?))
+            .collect::<Result<Vec<_>, _>>()?;
         let created = self.store.create_many(jobs).await?;
         self.wake_worker();
         Ok(created.into_iter().map(|job| job.id).collect())
     }
 
-    /// Enqueues a job built by hand (any type, any settings).
-    pub async fn enqueue(&self, job: NewJob) -> Result<Job, WorkerError> {
-        let job = self.store.create(job).await?;
-        self.wake_worker();
-        Ok(job)
+    /// Enqueues a job built by hand (any type, any settings); says whether
+    /// the job was already there (its unique key held by another, see
+    /// [`NewJob::unique_key`]), in which case nothing was created.
+    pub async fn enqueue(&self, job: NewJob) -> Result<Enqueued, WorkerError> {
+        let enqueued = self.store.enqueue(self.checked(job)?).await?;
+        if !enqueued.existing {
+            self.wake_worker();
+        }
+        Ok(enqueued)
+    }
+
+    /// Enqueues many jobs in one transaction (every one, or none when any
+    /// is refused), checked as [`Client::enqueue`] checks one.
+    pub async fn enqueue_many(&self, jobs: Vec<NewJob>) -> Result<Vec<Enqueued>, WorkerError> {
+        let jobs = jobs
+            .into_iter()
+            .map(|job| self.checked(job))
+            .collect::<Result<Vec<_>, _>>()?;
+        let enqueued = self.store.enqueue_many(jobs).await?;
+        if enqueued.iter().any(|e| !e.existing) {
+            self.wake_worker();
+        }
+        Ok(enqueued)
     }
 
     fn wake_worker(&self) {

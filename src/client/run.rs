@@ -128,10 +128,17 @@ impl Client {
                 claimed.job,
                 Some(claimed.lease),
                 J::STAGES,
+                self.config.exec_allow.clone(),
             )
         } else {
             let job = unpersisted(&new_job)?;
-            JobContext::new(Arc::clone(&self.store), job, None, J::STAGES)
+            JobContext::new(
+                Arc::clone(&self.store),
+                job,
+                None,
+                J::STAGES,
+                self.config.exec_allow.clone(),
+            )
         };
         let record_ = ctx.job();
         let span = info_span!(

@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use super::Client;
-use crate::job::{Job, JobId, NewJob};
+use crate::job::{JobId, NewJob};
+use crate::store::Enqueued;
 use crate::worker::{Worker, WorkerError};
 
 impl Worker {
@@ -16,19 +17,21 @@ impl Worker {
             Arc::clone(self.shared_config()),
             self.keeper().clone(),
             Arc::clone(self.bell()),
+            Arc::clone(self.registry()),
         )
     }
 
-    /// Enqueues a job and wakes this worker at once, without waiting for
-    /// its next poll.
-    pub async fn enqueue(&self, job: NewJob) -> Result<Job, WorkerError> {
+    /// Checks a job against this worker's registry (see
+    /// [`Client::with_registry`]), enqueues it and wakes this worker at once, without waiting for
+    /// its next poll; says whether the job was already there (its unique
+    /// key held by another).
+    pub async fn enqueue(&self, job: NewJob) -> Result<Enqueued, WorkerError> {
         self.client().enqueue(job).await
     }
 
     /// Enqueues many jobs in one transaction and wakes this worker.
     pub async fn enqueue_many(&self, jobs: Vec<NewJob>) -> Result<Vec<JobId>, WorkerError> {
-        let jobs = self.store().create_many(jobs).await?;
-        self.wake();
-        Ok(jobs.into_iter().map(|j| j.id).collect())
+        let enqueued = self.client().enqueue_many(jobs).await?;
+        Ok(enqueued.into_iter().map(|e| e.job.id).collect())
     }
 }

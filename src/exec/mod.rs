@@ -105,7 +105,7 @@ pub use progress_line::{
     parse as parse_progress_line, Malformed as MalformedProgressLine, ProgressLine,
 };
 
-use crate::worker::{JobContext, JobError, JobType};
+use crate::worker::{JobContext, JobError, JobType, ProgramAllowlist};
 
 /// The longest any `exec` attempt may run, whatever its params say.
 const TYPE_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
@@ -127,6 +127,15 @@ impl JobType for Exec {
     /// kind; a longer `timeout_secs` is cut to this.
     fn timeout(&self) -> Duration {
         TYPE_TIMEOUT
+    }
+
+    /// Refuses at enqueue what can never start: an empty program, a NUL
+    /// byte anywhere, a program the worker does not allow.
+    fn check(&self, params: &ExecParams, allowed: &ProgramAllowlist) -> Result<(), String> {
+        match params.problem() {
+            Some(problem) => Err(problem),
+            None => allowed.refusal(&params.program).map_or(Ok(()), Err),
+        }
     }
 
     async fn run(&self, params: ExecParams, ctx: &JobContext) -> Result<ExecOutput, JobError> {

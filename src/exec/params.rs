@@ -90,6 +90,29 @@ impl ExecParams {
         if self.timeout_secs == Some(0) {
             return Some("timeout_secs must be at least 1".to_string());
         }
+        // No program can be given a NUL byte: such a job could never start.
+        let nul = |text: &str| text.contains('\0');
+        if nul(&self.program) {
+            return Some("program holds a NUL byte".to_string());
+        }
+        if let Some(at) = self.args.iter().position(|a| nul(a)) {
+            return Some(format!("args[{at}] holds a NUL byte"));
+        }
+        if let Some((key, _)) = self.env.iter().find(|(k, v)| nul(k) || nul(v)) {
+            return Some(format!("env {key:?} holds a NUL byte"));
+        }
+        if let Some((key, _)) = self
+            .env
+            .iter()
+            .find(|(k, _)| k.is_empty() || k.contains('='))
+        {
+            return Some(format!(
+                "env name {key:?} must be non-empty and hold no '='"
+            ));
+        }
+        if self.cwd.as_deref().is_some_and(nul) {
+            return Some("cwd holds a NUL byte".to_string());
+        }
         None
     }
 

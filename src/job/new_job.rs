@@ -5,6 +5,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::{UniqueKey, UniqueScope};
 use crate::error::StoreError;
 
 /// A job to be created.
@@ -14,8 +15,11 @@ use crate::error::StoreError;
 ///
 /// let job = NewJob::new("send_email", serde_json::json!({ "to": "ada@example.com" }))
 ///     .max_attempts(3)
-///     .correlation_id("signup-42");
+///     .correlation_id("signup-42")
+///     .queue("mail")
+///     .priority(2);
 /// assert_eq!(job.job_type(), "send_email");
+/// assert_eq!(job.queue_name(), Some("mail"));
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewJob {
@@ -24,6 +28,9 @@ pub struct NewJob {
     pub(crate) schedule: Schedule,
     pub(crate) max_attempts: u32,
     pub(crate) correlation_id: Option<String>,
+    pub(crate) queue: Option<String>,
+    pub(crate) priority: u8,
+    pub(crate) unique: Option<UniqueKey>,
 }
 
 /// When a new job becomes claimable.
@@ -45,6 +52,17 @@ impl NewJob {
     pub const MAX_PARAMS_BYTES: usize = 1024 * 1024;
     /// The longest correlation id accepted, in bytes.
     pub const MAX_CORRELATION_ID_LEN: usize = 200;
+    /// The queue of a job that names none (and whose type names none).
+    pub const DEFAULT_QUEUE: &'static str = "default";
+    /// The longest queue name accepted, in bytes.
+    pub const MAX_QUEUE_LEN: usize = 100;
+    /// The priority of a job that names none: the middle, so that a job
+    /// can be put ahead of the rest as well as behind.
+    pub const DEFAULT_PRIORITY: u8 = 5;
+    /// The lowest priority (claimed last); 0 is the highest.
+    pub const LOWEST_PRIORITY: u8 = 9;
+    /// The longest unique key accepted, in bytes.
+    pub const MAX_UNIQUE_KEY_LEN: usize = 200;
 
     /// A job of `job_type` with `params`, claimable at once.
     pub fn new(job_type: impl Into<String>, params: serde_json::Value) -> Self {
@@ -54,6 +72,9 @@ impl NewJob {
             schedule: Schedule::Now,
             max_attempts: Self::DEFAULT_MAX_ATTEMPTS,
             correlation_id: None,
+            queue: None,
+            priority: Self::DEFAULT_PRIORITY,
+            unique: None,
         }
     }
 
@@ -93,6 +114,43 @@ impl NewJob {
     pub fn correlation_id(mut self, correlation_id: impl Into<String>) -> Self {
         self.correlation_id = Some(correlation_id.into());
         self
+    }
+
+    /// Puts the job in `queue` (default: the queue its type names where
+    /// the enqueuer knows the type, else [`NewJob::DEFAULT_QUEUE`]). Queue
+    /// names are 1 to 100 ASCII letters, digits, `_`, `-`, `.` or `:`.
+    pub fn queue(mut self, queue: impl Into<String>) -> Self {
+        self.queue = Some(queue.into());
+        self
+    }
+
+    /// The job's priority within its queue: 0 is claimed first, 9 last
+    /// (default 5). Within a priority, jobs are claimed by `run_at`, then
+    /// in the order they were created.
+    pub fn priority(mut self, priority: u8) -> Self {
+        self.priority = priority;
+        self
+    }
+
+    /// Makes the job unique by `key` for `scope`: while another job holds
+    /// the key inside its scope, enqueueing this one returns that job
+    /// instead (see [`Enqueued`](crate::store::Enqueued)).
+    pub fn unique_key(mut self, key: impl Into<String>, scope: UniqueScope) -> Self {
+        self.unique = Some(UniqueKey {
+            key: key.into(),
+            scope,
+        });
+        self
+    }
+
+    /// The queue this job names, if it names one.
+    pub fn queue_name(&self) -> Option<&str> {
+        self.queue.as_deref()
+    }
+
+    /// The job's unique key, if it has one.
+    pub fn unique(&self) -> Option<&UniqueKey> {
+        self.unique.as_ref()
     }
 
     /// The job type.
@@ -138,7 +196,33 @@ impl NewJob {
                 ));
             }
         }
+        if let Some(queue) = &self.queue {
+            validate_queue_name(queue)?;
+        }
+        if self.priority > Self::LOWEST_PRIORITY {
+            return invalid(format!(
+                "priority is {}; it must be between 0 (first) and {} (last)",
+                self.priority,
+                Self::LOWEST_PRIORITY
+            ));
+        }
+        if let Some(unique) = &self.unique {
+            if unique.key.is_empty() || unique.key.len() > Self::MAX_UNIQUE_KEY_LEN {
+                return invalid(format!(
+                    "unique key must be 1 to {} bytes long",
+                    Self::MAX_UNIQUE_KEY_LEN
+                ));
+            }
+            if unique.key.contains('\0') {
+                return invalid("unique key must not hold a NUL character".into());
+            }
+        }
         Ok(())
+    }
+
+    /// The queue the job goes to.
+    pub(crate) fn queue_or_default(&self) -> &str {
+        self.queue.as_deref().unwrap_or(Self::DEFAULT_QUEUE)
     }
 
     /// When the job becomes claimable, if created at `now`.
@@ -149,4 +233,24 @@ impl NewJob {
             Schedule::After(delay) => crate::time::add(now, delay),
         }
     }
+}
+
+/// Checks a queue name: 1 to [`NewJob::MAX_QUEUE_LEN`] ASCII letters,
+/// digits, `_`, `-`, `.` or `:` (it appears in URLs and command lines).
+pub fn validate_queue_name(queue: &str) -> Result<(), StoreError> {
+    if queue.is_empty() || queue.len() > NewJob::MAX_QUEUE_LEN {
+        return Err(StoreError::InvalidInput(format!(
+            "queue name {queue:?} must be 1 to {} characters long",
+            NewJob::MAX_QUEUE_LEN
+        )));
+    }
+    if let Some(bad) = queue
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':')))
+    {
+        return Err(StoreError::InvalidInput(format!(
+            "queue name {queue:?} holds {bad:?}; use ASCII letters, digits, '_', '-', '.' or ':'"
+        )));
+    }
+    Ok(())
 }

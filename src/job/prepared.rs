@@ -57,6 +57,9 @@ pub(crate) fn prepare(
         updated_at: now,
         started_at: None,
         completed_at: None,
+        queue: new.queue_or_default().to_string(),
+        priority: new.priority,
+        unique: new.unique.clone(),
     };
     Ok(PreparedJob { job, params_json })
 }
@@ -72,7 +75,9 @@ pub(crate) fn retry_of(original: &Job) -> StoreResult<NewJob> {
         });
     }
     let mut new = NewJob::new(original.job_type.clone(), original.params.clone())
-        .max_attempts(original.max_attempts);
+        .max_attempts(original.max_attempts)
+        .queue(original.queue.clone())
+        .priority(original.priority);
     new.correlation_id = original.correlation_id.clone();
     Ok(new)
 }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{JobId, JobStatus};
+use super::{JobId, JobStatus, UniqueKey};
 
 /// A job as the store holds it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -51,4 +51,11 @@ pub struct Job {
     pub started_at: Option<DateTime<Utc>>,
     /// When the job finished.
     pub completed_at: Option<DateTime<Utc>>,
+    /// The queue the job waits in.
+    pub queue: String,
+    /// Its priority within the queue: 0 is claimed first, 9 last.
+    pub priority: u8,
+    /// The unique key the job holds, while it holds it (a key whose scope
+    /// is over is dropped when another job takes it).
+    pub unique: Option<UniqueKey>,
 }

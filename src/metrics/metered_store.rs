@@ -12,8 +12,9 @@ use crate::cron::{CronFiring, CronSchedule, NewCronSchedule};
 use crate::error::StoreResult;
 use crate::job::{Job, JobId, NewJob, Progress};
 use crate::store::{
-    CancelOutcome, ClaimRequest, Claimed, Completion, CronStore, Exchange, FailOutcome, Failure,
-    Heartbeat, JobPage, JobStore, Lease, ListQuery, Polled, RescueSummary, StatusCounts,
+    CancelOutcome, ClaimRequest, Claimed, Completion, CronStore, Enqueued, Exchange, FailOutcome,
+    Failure, Heartbeat, JobPage, JobStore, Lease, ListQuery, Polled, QueueInfo, RescueSummary,
+    StatusCounts,
 };
 
 /// Wraps a store and records, through the `metrics` facade, the jobs it
@@ -188,18 +189,12 @@ impl<S: JobStore + ?Sized> CronStore for MeteredStore<S> {
 
 #[async_trait]
 impl<S: JobStore + ?Sized> JobStore for MeteredStore<S> {
-    async fn create(&self, job: NewJob) -> StoreResult<Job> {
-        let job = self.inner.create(job).await?;
-        count(ENQUEUED, &job.job_type);
-        Ok(job)
-    }
-
-    async fn create_many(&self, jobs: Vec<NewJob>) -> StoreResult<Vec<Job>> {
-        let jobs = self.inner.create_many(jobs).await?;
-        for job in &jobs {
-            count(ENQUEUED, &job.job_type);
+    async fn enqueue_many(&self, jobs: Vec<NewJob>) -> StoreResult<Vec<Enqueued>> {
+        let enqueued = self.inner.enqueue_many(jobs).await?;
+        for new in enqueued.iter().filter(|e| !e.existing) {
+            count(ENQUEUED, &new.job.job_type);
         }
-        Ok(jobs)
+        Ok(enqueued)
     }
 
     async fn get(&self, id: JobId) -> StoreResult<Job> {
@@ -352,6 +347,18 @@ impl<S: JobStore + ?Sized> JobStore for MeteredStore<S> {
 
     async fn claimable(&self, request: &ClaimRequest) -> StoreResult<bool> {
         self.inner.claimable(request).await
+    }
+
+    async fn queues(&self) -> StoreResult<Vec<QueueInfo>> {
+        self.inner.queues().await
+    }
+
+    async fn set_queue_paused(&self, queue: &str, paused: bool) -> StoreResult<QueueInfo> {
+        self.inner.set_queue_paused(queue, paused).await
+    }
+
+    async fn set_queue_limit(&self, queue: &str, limit: Option<u32>) -> StoreResult<QueueInfo> {
+        self.inner.set_queue_limit(queue, limit).await
     }
 
     fn changes(&self) -> Option<crate::store::ChangeFeed> {

@@ -5,15 +5,20 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::job::{Job, JobId};
+use super::QueueClaim;
+use crate::job::{Job, JobId, NewJob};
 
-/// What a worker asks for when it claims jobs.
+/// What a worker asks for when it claims jobs: from which queues, how
+/// many from each, for whom and for how long.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClaimRequest {
     /// Who is claiming: recorded as `locked_by`.
     pub worker_id: String,
-    /// The most jobs to claim at once.
-    pub limit: u32,
+    /// The queues to claim from, each with the most jobs to take from it.
+    /// Within a queue, jobs are claimed by priority, then `run_at`, then
+    /// id; a paused queue gives none, and a queue with a concurrency limit
+    /// gives only as many as keep its running jobs within the limit.
+    pub queues: Vec<QueueClaim>,
     /// How long the lease lasts unless extended by a heartbeat.
     pub lease_duration: Duration,
     /// Claim only jobs of these types; `None` claims every type.
@@ -24,14 +29,48 @@ impl ClaimRequest {
     /// The lease a claim gets unless told otherwise.
     pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
 
-    /// Up to `limit` jobs of any type for `worker_id`, with the default lease.
+    /// Up to `limit` jobs of any type from the default queue for
+    /// `worker_id`, with the default lease.
     pub fn new(worker_id: impl Into<String>, limit: u32) -> Self {
+        Self::from_queues(worker_id, [(NewJob::DEFAULT_QUEUE, limit)])
+    }
+
+    /// Up to the given number of jobs from each of the given queues.
+    pub fn from_queues<I, S>(worker_id: impl Into<String>, queues: I) -> Self
+    where
+        I: IntoIterator<Item = (S, u32)>,
+        S: Into<String>,
+    {
         ClaimRequest {
             worker_id: worker_id.into(),
-            limit,
+            queues: queues
+                .into_iter()
+                .map(|(queue, limit)| QueueClaim {
+                    queue: queue.into(),
+                    limit,
+                })
+                .collect(),
             lease_duration: Self::DEFAULT_LEASE,
             job_types: None,
         }
+    }
+
+    /// Claims from `queue` instead of the queues named so far, with the
+    /// same total limit.
+    pub fn queue(mut self, queue: impl Into<String>) -> Self {
+        let limit = self.limit();
+        self.queues = vec![QueueClaim {
+            queue: queue.into(),
+            limit,
+        }];
+        self
+    }
+
+    /// The most jobs the claim takes, from all its queues together.
+    pub fn limit(&self) -> u32 {
+        self.queues
+            .iter()
+            .fold(0u32, |sum, q| sum.saturating_add(q.limit))
     }
 
     /// Sets the lease duration.
@@ -48,6 +87,11 @@ impl ClaimRequest {
     {
         self.job_types = Some(types.into_iter().map(Into::into).collect());
         self
+    }
+
+    /// The queues that may give a job (a limit above zero).
+    pub(crate) fn live_queues(&self) -> impl Iterator<Item = &QueueClaim> {
+        self.queues.iter().filter(|q| q.limit > 0)
     }
 }
 

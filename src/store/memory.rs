@@ -11,12 +11,12 @@ use chrono::{DateTime, Utc};
 use crate::clock::{SharedClock, SystemClock};
 use crate::cron::{self, CronFiring, CronSchedule, NewCronSchedule};
 use crate::error::{StoreError, StoreResult};
-use crate::job::{Job, JobId, JobStatus, NewJob, Progress};
+use crate::job::{validate_queue_name, Job, JobId, JobStatus, NewJob, Progress, UniqueScope};
 use crate::store::rules::{self, AfterFailure};
 use crate::store::{
-    CancelOutcome, ChangeFeed, Chores, ClaimRequest, Claimed, Completion, CronStore, Exchange,
-    FailOutcome, Failure, Heartbeat, JobPage, JobStore, Lease, ListQuery, Polled, RescueSummary,
-    StatusCounts,
+    CancelOutcome, ChangeFeed, Chores, ClaimRequest, Claimed, Completion, CronStore, Enqueued,
+    Exchange, FailOutcome, Failure, Heartbeat, JobPage, JobStore, Lease, ListQuery, Polled,
+    QueueInfo, RescueSummary, StatusCounts,
 };
 use crate::time;
 
@@ -27,6 +27,7 @@ use crate::time;
 pub struct MemoryStore {
     jobs: Arc<Mutex<BTreeMap<JobId, Job>>>,
     schedules: Arc<Mutex<BTreeMap<String, CronSchedule>>>,
+    queues: Arc<Mutex<BTreeMap<String, QueueSettings>>>,
     clock: SharedClock,
     /// Told of every write.
     changes: ChangeFeed,
@@ -49,6 +50,7 @@ impl MemoryStore {
         MemoryStore {
             jobs: Arc::new(Mutex::new(BTreeMap::new())),
             schedules: Arc::new(Mutex::new(BTreeMap::new())),
+            queues: Arc::new(Mutex::new(BTreeMap::new())),
             clock,
             changes: ChangeFeed::new(None),
         }
@@ -85,6 +87,57 @@ impl MemoryStore {
         self.schedules
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn queue_settings(&self) -> MutexGuard<'_, BTreeMap<String, QueueSettings>> {
+        self.queues.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Changes `queue`'s settings with `change`, then reads it back.
+    fn change_queue(
+        &self,
+        queue: &str,
+        change: impl FnOnce(&mut QueueSettings),
+    ) -> StoreResult<QueueInfo> {
+        validate_queue_name(queue)?;
+        change(self.queue_settings().entry(queue.to_string()).or_default());
+        self.changes.notify();
+        Ok(self
+            .queue_infos()
+            .into_iter()
+            .find(|q| q.name == queue)
+            .unwrap_or_default())
+    }
+
+    /// Every queue with jobs pending or running, or with settings.
+    fn queue_infos(&self) -> Vec<QueueInfo> {
+        let now = self.now();
+        let mut queues: BTreeMap<String, QueueInfo> = BTreeMap::new();
+        for job in self.jobs().values() {
+            if job.status.is_terminal() {
+                continue;
+            }
+            let queue = queues
+                .entry(job.queue.clone())
+                .or_insert_with(|| QueueInfo {
+                    name: job.queue.clone(),
+                    ..QueueInfo::default()
+                });
+            match job.status {
+                JobStatus::Running => queue.running += 1,
+                _ if job.run_at <= now => queue.available += 1,
+                _ => queue.scheduled += 1,
+            }
+        }
+        for (name, settings) in self.queue_settings().iter() {
+            let queue = queues.entry(name.clone()).or_insert_with(|| QueueInfo {
+                name: name.clone(),
+                ..QueueInfo::default()
+            });
+            queue.paused = settings.paused;
+            queue.concurrency_limit = settings.limit;
+        }
+        queues.into_values().collect()
     }
 
     /// Runs `write` on the job held by `lease`, or reports why the lease no
@@ -145,28 +198,110 @@ fn leave_running(job: &mut Job, status: JobStatus, now: DateTime<Utc>) {
     if status.is_terminal() {
         job.completed_at = Some(now);
     }
+    if status == JobStatus::Pending {
+        // A waiting job is doing nothing: the stopped attempt's stage and
+        // percent go with it.
+        job.stage = None;
+        job.progress = None;
+    }
+}
+
+/// Whether `job` may be claimed from `queue` for `request` at `now`.
+fn claimable_now(job: &Job, request: &ClaimRequest, queue: &str, now: DateTime<Utc>) -> bool {
+    job.status == JobStatus::Pending
+        && job.queue == queue
+        && job.run_at <= now
+        && request
+            .job_types
+            .as_ref()
+            .is_none_or(|types| types.contains(&job.job_type))
+}
+
+/// How many jobs `queue` may still give a claim of `n`, as the SQL claim
+/// counts it: none while paused, and within its concurrency limit.
+fn queue_room(
+    jobs: &BTreeMap<JobId, Job>,
+    settings: Option<&QueueSettings>,
+    queue: &str,
+    n: u32,
+) -> u32 {
+    let settings = settings.copied().unwrap_or_default();
+    if settings.paused {
+        return 0;
+    }
+    match settings.limit {
+        None => n,
+        Some(limit) => {
+            let running = jobs
+                .values()
+                .filter(|job| job.status == JobStatus::Running && job.queue == queue)
+                .count();
+            let running = u32::try_from(running).unwrap_or(u32::MAX);
+            n.min(limit.saturating_sub(running))
+        }
+    }
+}
+
+/// A queue's stored settings: paused, and its concurrency limit.
+#[derive(Clone, Copy, Debug, Default)]
+struct QueueSettings {
+    paused: bool,
+    limit: Option<u32>,
+}
+
+/// Whether `holder`'s unique key is still held at `now` (its scope lasts).
+fn holds_key(holder: &Job, now: DateTime<Utc>) -> bool {
+    let Some(unique) = &holder.unique else {
+        return false;
+    };
+    match unique.scope {
+        UniqueScope::WhilePending => holder.status == JobStatus::Pending,
+        UniqueScope::WhileActive => !holder.status.is_terminal(),
+        UniqueScope::UntilFinishedPlus(period) => {
+            if !holder.status.is_terminal() {
+                return true;
+            }
+            let finished = holder.completed_at.unwrap_or(holder.updated_at);
+            time::add(finished, period).map_or(true, |until| now < until)
+        }
+    }
 }
 
 #[async_trait]
 impl JobStore for MemoryStore {
-    async fn create(&self, job: NewJob) -> StoreResult<Job> {
-        let prepared = crate::job::prepare(&job, self.now(), None)?;
-        self.jobs_mut()
-            .insert(prepared.job.id, prepared.job.clone());
-        Ok(prepared.job)
-    }
-
-    async fn create_many(&self, jobs: Vec<NewJob>) -> StoreResult<Vec<Job>> {
+    async fn enqueue_many(&self, jobs: Vec<NewJob>) -> StoreResult<Vec<Enqueued>> {
         let now = self.now();
         let prepared = jobs
             .iter()
             .map(|job| crate::job::prepare(job, now, None).map(|p| p.job))
             .collect::<StoreResult<Vec<_>>>()?;
         let mut stored = self.jobs_mut();
-        for job in &prepared {
+        let mut enqueued = Vec::with_capacity(prepared.len());
+        for job in prepared {
+            if let Some(unique) = &job.unique {
+                let holder = stored
+                    .values_mut()
+                    .find(|other| other.unique.as_ref().is_some_and(|u| u.key == unique.key));
+                match holder {
+                    Some(holder) if holds_key(holder, now) => {
+                        enqueued.push(Enqueued {
+                            job: holder.clone(),
+                            existing: true,
+                        });
+                        continue;
+                    }
+                    // The holder's scope is over: the key is free.
+                    Some(holder) => holder.unique = None,
+                    None => {}
+                }
+            }
             stored.insert(job.id, job.clone());
+            enqueued.push(Enqueued {
+                job,
+                existing: false,
+            });
         }
-        Ok(prepared)
+        Ok(enqueued)
     }
 
     async fn get(&self, id: JobId) -> StoreResult<Job> {
@@ -224,22 +359,21 @@ impl JobStore for MemoryStore {
         rules::validate_claim(request)?;
         let now = self.now();
         let lease_until = time::truncate(time::add(now, request.lease_duration)?);
+        let settings = self.queue_settings().clone();
         let mut jobs = self.jobs_mut();
-        let mut ready: Vec<(DateTime<Utc>, JobId)> = jobs
-            .values()
-            .filter(|job| job.status == JobStatus::Pending && job.run_at <= now)
-            .filter(|job| {
-                request
-                    .job_types
-                    .as_ref()
-                    .is_none_or(|types| types.contains(&job.job_type))
-            })
-            .map(|job| (job.run_at, job.id))
-            .collect();
-        ready.sort_unstable();
-        ready.truncate(request.limit as usize);
+        let mut ready: Vec<JobId> = Vec::new();
+        for queue in request.live_queues() {
+            let room = queue_room(&jobs, settings.get(&queue.queue), &queue.queue, queue.limit);
+            let mut due: Vec<(u8, DateTime<Utc>, JobId)> = jobs
+                .values()
+                .filter(|job| claimable_now(job, request, &queue.queue, now))
+                .map(|job| (job.priority, job.run_at, job.id))
+                .collect();
+            due.sort_unstable();
+            ready.extend(due.into_iter().take(room as usize).map(|(_, _, id)| id));
+        }
         let mut claimed = Vec::with_capacity(ready.len());
-        for (_, id) in ready {
+        for id in ready {
             if let Some(job) = jobs.get_mut(&id) {
                 start_attempt(job, &request.worker_id, now, lease_until);
                 claimed.push(Claimed {
@@ -359,11 +493,20 @@ impl JobStore for MemoryStore {
         let expired_leases = jobs.values().any(|job| {
             job.status == JobStatus::Running && job.lease_expires_at.is_some_and(|at| at < now)
         });
-        let next_due = jobs
-            .values()
-            .filter(|job| job.status == JobStatus::Pending)
-            .map(|job| job.run_at)
-            .min();
+        let paused: Vec<String> = self
+            .queue_settings()
+            .iter()
+            .filter(|(_, settings)| settings.paused)
+            .map(|(name, _)| name.clone())
+            .collect();
+        let next_due = request.and_then(|request| {
+            jobs.values()
+                .filter(|job| job.status == JobStatus::Pending)
+                .filter(|job| request.queues.iter().any(|q| q.queue == job.queue))
+                .filter(|job| !paused.contains(&job.queue))
+                .map(|job| job.run_at)
+                .min()
+        });
         Ok(Polled {
             exchange,
             chores: Chores {
@@ -479,10 +622,19 @@ impl JobStore for MemoryStore {
         if job.status != JobStatus::Pending {
             return Ok(None);
         }
-        let key = (job.run_at, job.id);
+        let now = self.now();
+        if job.run_at > now {
+            return Ok(None);
+        }
+        let key = (job.priority, job.run_at, job.id);
         let ahead = jobs
             .values()
-            .filter(|other| other.status == JobStatus::Pending && (other.run_at, other.id) < key)
+            .filter(|other| {
+                other.status == JobStatus::Pending
+                    && other.queue == job.queue
+                    && other.run_at <= now
+                    && (other.priority, other.run_at, other.id) < key
+            })
             .count();
         Ok(Some(ahead as u64))
     }
@@ -490,14 +642,27 @@ impl JobStore for MemoryStore {
     async fn claimable(&self, request: &ClaimRequest) -> StoreResult<bool> {
         rules::validate_claim(request)?;
         let now = self.now();
-        Ok(self.jobs().values().any(|job| {
-            job.status == JobStatus::Pending
-                && job.run_at <= now
-                && request
-                    .job_types
-                    .as_ref()
-                    .is_none_or(|types| types.contains(&job.job_type))
+        let settings = self.queue_settings().clone();
+        let jobs = self.jobs();
+        Ok(request.live_queues().any(|queue| {
+            queue_room(&jobs, settings.get(&queue.queue), &queue.queue, 1) > 0
+                && jobs
+                    .values()
+                    .any(|job| claimable_now(job, request, &queue.queue, now))
         }))
+    }
+
+    async fn queues(&self) -> StoreResult<Vec<QueueInfo>> {
+        Ok(self.queue_infos())
+    }
+
+    async fn set_queue_paused(&self, queue: &str, paused: bool) -> StoreResult<QueueInfo> {
+        self.change_queue(queue, |settings| settings.paused = paused)
+    }
+
+    async fn set_queue_limit(&self, queue: &str, limit: Option<u32>) -> StoreResult<QueueInfo> {
+        rules::validate_queue_limit(limit)?;
+        self.change_queue(queue, |settings| settings.limit = limit)
     }
 
     fn changes(&self) -> Option<ChangeFeed> {

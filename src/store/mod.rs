@@ -16,6 +16,7 @@ mod local_file;
 mod location;
 pub mod memory;
 mod outcome;
+mod queue;
 pub(crate) mod rules;
 pub(crate) mod sql;
 pub mod sqlite;
@@ -43,6 +44,7 @@ pub use exchange::{Chores, Exchange, Polled};
 pub use list::{JobPage, ListQuery, StatusCounts};
 pub use location::LibsqlLocation;
 pub use outcome::{CancelOutcome, FailOutcome, Failure, FailureKind, RescueSummary};
+pub use queue::{Enqueued, QueueClaim, QueueInfo};
 
 /// Durable storage of jobs, shared by every producer and worker.
 ///
@@ -53,12 +55,38 @@ pub use outcome::{CancelOutcome, FailOutcome, Failure, FailureKind, RescueSummar
 /// and is reported as an error, never half-applied.
 #[async_trait]
 pub trait JobStore: CronStore + Send + Sync {
-    /// Creates one job.
-    async fn create(&self, job: NewJob) -> StoreResult<Job>;
-
     /// Creates many jobs in one transaction: all of them, or none when any
-    /// is refused.
-    async fn create_many(&self, jobs: Vec<NewJob>) -> StoreResult<Vec<Job>>;
+    /// is refused. A job with a unique key whose holder is still inside
+    /// its scope is not created: its answer is the holder, marked
+    /// [`Enqueued::existing`]. Within one call, the first job with a key
+    /// takes it and later ones with that key answer with the first.
+    async fn enqueue_many(&self, jobs: Vec<NewJob>) -> StoreResult<Vec<Enqueued>>;
+
+    /// Creates one job, or finds the one holding its unique key (see
+    /// [`JobStore::enqueue_many`]).
+    async fn enqueue(&self, job: NewJob) -> StoreResult<Enqueued> {
+        let mut enqueued = self.enqueue_many(vec![job]).await?;
+        enqueued
+            .pop()
+            .ok_or_else(|| StoreError::database("an enqueue went unanswered"))
+    }
+
+    /// Creates one job: [`JobStore::enqueue`] without saying whether the job
+    /// was already there.
+    async fn create(&self, job: NewJob) -> StoreResult<Job> {
+        self.enqueue(job).await.map(|enqueued| enqueued.job)
+    }
+
+    /// Creates many jobs in one transaction: [`JobStore::enqueue_many`]
+    /// without saying which were already there.
+    async fn create_many(&self, jobs: Vec<NewJob>) -> StoreResult<Vec<Job>> {
+        Ok(self
+            .enqueue_many(jobs)
+            .await?
+            .into_iter()
+            .map(|enqueued| enqueued.job)
+            .collect())
+    }
 
     /// The job with this id.
     async fn get(&self, id: JobId) -> StoreResult<Job>;
@@ -73,10 +101,12 @@ pub trait JobStore: CronStore + Send + Sync {
     /// counted).
     async fn count_by_type(&self) -> StoreResult<BTreeMap<String, StatusCounts>>;
 
-    /// Atomically moves up to `request.limit` claimable jobs (pending, with
-    /// `run_at` not in the future) to running for one worker, oldest
-    /// claimable first, and hands back their leases. No job is ever handed
-    /// to two claimers.
+    /// Atomically moves claimable jobs (pending, with `run_at` not in the
+    /// future) to running for one worker, up to each requested queue's
+    /// limit, in claim order (priority, then `run_at`, then id), and hands
+    /// back their leases. A paused queue gives none; a queue with a
+    /// concurrency limit gives only as many as keep it within the limit.
+    /// No job is ever handed to two claimers.
     async fn claim(&self, request: &ClaimRequest) -> StoreResult<Vec<Claimed>>;
 
     /// Atomically moves one specific pending job to running for
@@ -206,8 +236,10 @@ pub trait JobStore: CronStore + Send + Sync {
     /// cancels) the others.
     async fn rescue_expired(&self) -> StoreResult<RescueSummary>;
 
-    /// How many jobs are ahead of a pending job in claim order; `None` when
-    /// the job is not pending.
+    /// How many jobs will start before a pending job: those of its queue
+    /// that are due and ahead of it in claim order (priority, `run_at`,
+    /// id). `None` when the job is not pending or not yet due (a scheduled
+    /// job has no place in line until its `run_at`).
     async fn queue_position(&self, id: JobId) -> StoreResult<Option<u64>>;
 
     /// The queue positions of many jobs at once, in order, as
@@ -236,6 +268,20 @@ pub trait JobStore: CronStore + Send + Sync {
         let _ = request;
         Ok(true)
     }
+
+    /// Every queue that holds a job or has settings, by name, with its
+    /// settings and counts.
+    async fn queues(&self) -> StoreResult<Vec<QueueInfo>>;
+
+    /// Pauses (`true`) or resumes (`false`) a queue: no worker claims from
+    /// a paused queue until it is resumed; its running jobs finish. The
+    /// setting is stored, so every worker obeys it at its next claim.
+    async fn set_queue_paused(&self, queue: &str, paused: bool) -> StoreResult<QueueInfo>;
+
+    /// Limits how many jobs of a queue may run at once across all workers
+    /// (`None` lifts the limit). Every claim counts the queue's running
+    /// jobs in the statement that claims, so the limit is exact.
+    async fn set_queue_limit(&self, queue: &str, limit: Option<u32>) -> StoreResult<QueueInfo>;
 
     /// The store's change feed, when it has one: a local file's (every
     /// commit of any process) or the in-memory store's. A libSQL server

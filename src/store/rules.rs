@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::error::{StoreError, StoreResult};
-use crate::job::{JobId, JobStatus};
+use crate::job::{validate_queue_name, JobId, JobStatus};
 use crate::store::{ClaimRequest, FailureKind};
 use crate::time;
 
@@ -28,13 +28,37 @@ pub(crate) const MAX_CLAIM_LIMIT: u32 = 1000;
 /// Checks a claim request before it touches the database.
 pub(crate) fn validate_claim(request: &ClaimRequest) -> StoreResult<()> {
     validate_lease_holder(&request.worker_id, request.lease_duration)?;
-    if !(1..=MAX_CLAIM_LIMIT).contains(&request.limit) {
+    let limit = request.limit();
+    if !(1..=MAX_CLAIM_LIMIT).contains(&limit) {
         return Err(StoreError::InvalidInput(format!(
-            "claim limit is {}; it must be between 1 and {MAX_CLAIM_LIMIT}",
-            request.limit
+            "claim limit is {limit}; it must be between 1 and {MAX_CLAIM_LIMIT}"
         )));
     }
+    let mut seen = std::collections::HashSet::new();
+    for queue in &request.queues {
+        validate_queue_name(&queue.queue)?;
+        if !seen.insert(queue.queue.as_str()) {
+            return Err(StoreError::InvalidInput(format!(
+                "queue {:?} is named twice in one claim",
+                queue.queue
+            )));
+        }
+    }
     Ok(())
+}
+
+/// The highest concurrency limit a queue accepts.
+pub(crate) const MAX_QUEUE_LIMIT: u32 = 1_000_000;
+
+/// Checks a queue's concurrency limit (`None` is no limit; 0 lets nothing
+/// start, like a pause that does not say so).
+pub(crate) fn validate_queue_limit(limit: Option<u32>) -> StoreResult<()> {
+    match limit {
+        Some(limit) if limit > MAX_QUEUE_LIMIT => Err(StoreError::InvalidInput(format!(
+            "queue concurrency limit is {limit}; it must be at most {MAX_QUEUE_LIMIT}"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Checks who claims and for how long, before anything is claimed.

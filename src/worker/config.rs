@@ -1,16 +1,23 @@
 //! How a worker behaves.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::{Backoff, WorkerError};
+use super::{Backoff, ProgramAllowlist, WorkerError};
+use crate::job::{validate_queue_name, NewJob};
 
 /// Settings of a [`Worker`](super::Worker).
 #[derive(Clone, Debug)]
 pub struct WorkerConfig {
     /// Recorded as `locked_by` on the jobs this worker claims.
     pub worker_id: String,
-    /// The most jobs run at once.
+    /// The most jobs run at once, when [`WorkerConfig::queues`] is empty:
+    /// the worker then serves the default queue alone.
     pub concurrency: usize,
+    /// The queues this worker serves, each with the most jobs of it run at
+    /// once (its own slots: a busy queue never takes another's). Empty
+    /// serves the default queue with [`WorkerConfig::concurrency`].
+    pub queues: BTreeMap<String, usize>,
     /// Only jobs of these types are claimed; `None` claims every type (a job
     /// with no registered handler then fails permanently).
     pub job_types: Option<Vec<String>>,
@@ -35,6 +42,9 @@ pub struct WorkerConfig {
     pub kill_grace: Duration,
     /// The wait before retrying a transient failure.
     pub backoff: Backoff,
+    /// The programs jobs may start (through
+    /// [`JobContext::spawn`](super::JobContext::spawn)): any by default.
+    pub exec_allow: ProgramAllowlist,
 }
 
 impl Default for WorkerConfig {
@@ -42,6 +52,7 @@ impl Default for WorkerConfig {
         WorkerConfig {
             worker_id: format!("worker-{}-{}", std::process::id(), short_random()),
             concurrency: 4,
+            queues: BTreeMap::new(),
             job_types: None,
             poll_interval: Duration::from_secs(1),
             max_poll_interval: Duration::from_secs(5),
@@ -52,6 +63,7 @@ impl Default for WorkerConfig {
             shutdown_grace: Duration::from_secs(30),
             kill_grace: Duration::from_secs(10),
             backoff: Backoff::default(),
+            exec_allow: ProgramAllowlist::any(),
         }
     }
 }
@@ -61,14 +73,40 @@ fn short_random() -> String {
 }
 
 impl WorkerConfig {
+    /// Serves `queue` too, running at most `concurrency` of its jobs at
+    /// once (the first call replaces the default queue).
+    pub fn queue(mut self, queue: impl Into<String>, concurrency: usize) -> Self {
+        self.queues.insert(queue.into(), concurrency);
+        self
+    }
+
+    /// The queues served, each with its concurrency.
+    pub fn queue_slots(&self) -> Vec<(String, usize)> {
+        if self.queues.is_empty() {
+            vec![(NewJob::DEFAULT_QUEUE.to_string(), self.concurrency)]
+        } else {
+            self.queues.iter().map(|(q, n)| (q.clone(), *n)).collect()
+        }
+    }
+
+    /// The most jobs run at once, over every queue served.
+    pub fn total_concurrency(&self) -> usize {
+        self.queue_slots().iter().map(|(_, n)| n).sum()
+    }
+
     /// Checks that the settings can work together.
     pub fn validate(&self) -> Result<(), WorkerError> {
         let fail = |msg: &str| Err(WorkerError::Config(msg.to_string()));
-        if self.concurrency == 0 {
-            return fail("concurrency must be at least 1");
+        for (queue, concurrency) in self.queue_slots() {
+            validate_queue_name(&queue).map_err(|e| WorkerError::Config(e.to_string()))?;
+            if concurrency == 0 {
+                return Err(WorkerError::Config(format!(
+                    "queue {queue:?}: concurrency must be at least 1"
+                )));
+            }
         }
-        if self.concurrency > 1000 {
-            return fail("concurrency must be at most 1000");
+        if self.total_concurrency() > 1000 {
+            return fail("concurrency must be at most 1000 (over every queue served)");
         }
         if self.poll_interval.is_zero() || self.heartbeat_interval.is_zero() {
             return fail("poll and heartbeat intervals must be longer than zero");

@@ -7,7 +7,7 @@ use tokio_util::sync::CancellationToken;
 use super::attempt::progress::ProgressReports;
 use super::children::Children;
 use super::spawner;
-use super::JobError;
+use super::{JobError, ProgramAllowlist};
 use crate::job::{Job, Progress};
 use crate::store::{JobStore, Lease};
 
@@ -26,6 +26,8 @@ pub struct JobContext {
     children: Children,
     /// Where a persisted attempt's progress goes.
     reports: Option<ProgressReports>,
+    /// The programs [`JobContext::spawn`] may start.
+    allowed: ProgramAllowlist,
 }
 
 impl std::fmt::Debug for JobContext {
@@ -45,6 +47,7 @@ impl JobContext {
         job: Job,
         lease: Option<Lease>,
         stages: &'static [&'static str],
+        allowed: ProgramAllowlist,
     ) -> Self {
         let reports = lease.map(|lease| ProgressReports::new(Arc::clone(&store), lease));
         JobContext {
@@ -55,6 +58,7 @@ impl JobContext {
             cancel: CancellationToken::new(),
             children: Children::default(),
             reports,
+            allowed,
         }
     }
 
@@ -102,15 +106,22 @@ impl JobContext {
         &self,
         command: &mut tokio::process::Command,
     ) -> Result<tokio::process::Child, JobError> {
+        let program = command
+            .as_std()
+            .get_program()
+            .to_string_lossy()
+            .into_owned();
+        if let Some(refusal) = self.allowed.refusal(&program) {
+            return Err(JobError::permanent(refusal));
+        }
         let child = spawner::spawn(command.process_group(0)).map_err(|e| {
-            let message = format!(
-                "cannot start {:?}: {e}",
-                command.as_std().get_program().to_string_lossy()
-            );
+            let message = format!("cannot start {program:?}: {e}");
             match e.kind() {
-                std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => {
-                    JobError::permanent(message)
-                }
+                // What no retry fixes: no such program, no right to run
+                // it, or a command that cannot be made (a NUL byte).
+                std::io::ErrorKind::NotFound
+                | std::io::ErrorKind::PermissionDenied
+                | std::io::ErrorKind::InvalidInput => JobError::permanent(message),
                 _ => JobError::transient(message),
             }
         })?;

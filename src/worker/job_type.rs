@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::{JobContext, JobError};
+use super::{JobContext, JobError, ProgramAllowlist};
 use crate::error::StoreError;
 use crate::job::NewJob;
 
@@ -49,6 +49,10 @@ pub trait JobType: Send + Sync + 'static {
     /// show "stage 2 of 4". Empty when the type does not declare them.
     const STAGES: &'static [&'static str] = &[];
 
+    /// The queue a job of this type goes to unless it names another
+    /// ([`JobType::job`] puts it there).
+    const QUEUE: &'static str = NewJob::DEFAULT_QUEUE;
+
     /// The handler's input, serialized into the job at enqueue.
     type Params: Serialize + DeserializeOwned + Send + 'static;
 
@@ -61,11 +65,23 @@ pub trait JobType: Send + Sync + 'static {
         Duration::from_secs(600)
     }
 
+    /// Checks params before a job is stored, where the enqueuer knows the
+    /// type ([`Worker::enqueue`](super::Worker::enqueue), its client,
+    /// `jobstore serve --worker`): a job that can never run is refused at
+    /// enqueue with this message instead of failing at every attempt.
+    /// `allowed` is the worker's [`ProgramAllowlist`], for types that start
+    /// programs. The default accepts every params that deserialize.
+    fn check(&self, params: &Self::Params, allowed: &ProgramAllowlist) -> Result<(), String> {
+        let _ = (params, allowed);
+        Ok(())
+    }
+
     /// Runs one attempt of the job.
     async fn run(&self, params: Self::Params, ctx: &JobContext) -> Result<Self::Output, JobError>;
 
-    /// A new job of this type with `params`, to schedule or tune before it
-    /// is enqueued (`.delay(..)`, `.max_attempts(..)`) or to insert inside
+    /// A new job of this type with `params`, in the type's queue, to
+    /// schedule or tune before it is enqueued (`.delay(..)`,
+    /// `.max_attempts(..)`, `.priority(..)`) or to insert inside
     /// the caller's own transaction
     /// ([`enqueue_in`](crate::store::sqlite::enqueue_in)). Params that
     /// cannot be serialized are refused here, before anything is stored.
@@ -73,6 +89,6 @@ pub trait JobType: Send + Sync + 'static {
     where
         Self: Sized,
     {
-        NewJob::with_params(Self::NAME, params)
+        NewJob::with_params(Self::NAME, params).map(|job| job.queue(Self::QUEUE))
     }
 }

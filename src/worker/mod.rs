@@ -1,6 +1,7 @@
 //! Running jobs: typed job definitions, the registry of handlers, the
 //! context a handler works with, and the worker that claims and runs jobs.
 
+mod allowlist;
 pub(crate) mod attempt;
 mod backoff;
 mod children;
@@ -15,6 +16,7 @@ mod runner;
 mod spawner;
 mod summary;
 
+pub use allowlist::ProgramAllowlist;
 pub use attempt::outcome::AttemptOutcome;
 pub use backoff::Backoff;
 pub use config::WorkerConfig;

@@ -6,12 +6,16 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{JobContext, JobError, JobType, WorkerError};
+use super::{JobContext, JobError, JobType, ProgramAllowlist, WorkerError};
+use crate::error::StoreError;
+use crate::job::NewJob;
 
 /// A handler with its types erased, as the worker calls it.
 #[async_trait]
 pub(crate) trait Handler: Send + Sync {
     fn timeout(&self) -> Duration;
+    /// Why `params` can never run as this type, if so.
+    fn check(&self, params: &serde_json::Value, allowed: &ProgramAllowlist) -> Result<(), String>;
     async fn run(
         &self,
         params: serde_json::Value,
@@ -27,23 +31,35 @@ impl<J: JobType> Handler for Typed<J> {
         self.0.timeout()
     }
 
+    fn check(&self, params: &serde_json::Value, allowed: &ProgramAllowlist) -> Result<(), String> {
+        let params: J::Params = parse_params::<J>(params.clone())?;
+        self.0
+            .check(&params, allowed)
+            .map_err(|e| format!("job type {}: {e}", J::NAME))
+    }
+
     async fn run(
         &self,
         params: serde_json::Value,
         ctx: &JobContext,
     ) -> Result<serde_json::Value, JobError> {
-        let params: J::Params = serde_path_to_error::deserialize(params).map_err(|e| {
-            let path = e.path().to_string();
-            JobError::permanent(format!(
-                "params do not fit job type {}: at `{path}`: {}",
-                J::NAME,
-                e.inner()
-            ))
-        })?;
+        let params = parse_params::<J>(params).map_err(JobError::permanent)?;
         let output = self.0.run(params, ctx).await?;
         serde_json::to_value(output)
             .map_err(|e| JobError::permanent(format!("output cannot be serialized: {e}")))
     }
+}
+
+/// `params` as `J`'s params, or which field does not fit and why.
+fn parse_params<J: JobType>(params: serde_json::Value) -> Result<J::Params, String> {
+    serde_path_to_error::deserialize(params).map_err(|e| {
+        let path = e.path().to_string();
+        format!(
+            "params do not fit job type {}: at `{path}`: {}",
+            J::NAME,
+            e.inner()
+        )
+    })
 }
 
 /// The job types a worker can run, by name.
@@ -51,6 +67,7 @@ impl<J: JobType> Handler for Typed<J> {
 pub struct Registry {
     handlers: BTreeMap<&'static str, Arc<dyn Handler>>,
     stages: BTreeMap<&'static str, &'static [&'static str]>,
+    queues: BTreeMap<&'static str, &'static str>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -72,6 +89,7 @@ impl Registry {
         }
         self.handlers.insert(J::NAME, Arc::new(Typed(job)));
         self.stages.insert(J::NAME, J::STAGES);
+        self.queues.insert(J::NAME, J::QUEUE);
         Ok(self)
     }
 
@@ -91,6 +109,34 @@ impl Registry {
         let stages = self.stages(job_type)?;
         let index = stages.iter().position(|s| *s == stage)?;
         Some((index + 1, stages.len()))
+    }
+
+    /// The queue a job type's jobs go to unless they name another.
+    pub fn queue(&self, job_type: &str) -> Option<&'static str> {
+        self.queues.get(job_type).copied()
+    }
+
+    /// Checks a job before it is stored: its type is registered here, its
+    /// params deserialize into the type's params, and the type's own
+    /// [`JobType::check`] passes (with `allowed`, the programs a worker
+    /// lets jobs start). A job that names no queue is put in its type's.
+    ///
+    /// The error names the type, and the field that does not fit.
+    pub fn check(&self, job: &mut NewJob, allowed: &ProgramAllowlist) -> Result<(), StoreError> {
+        let Some(handler) = self.handler(job.job_type()) else {
+            return Err(StoreError::InvalidInput(format!(
+                "unknown job type {:?}: no handler is registered for it (known: {})",
+                job.job_type(),
+                self.names().join(", ")
+            )));
+        };
+        handler
+            .check(job.params(), allowed)
+            .map_err(StoreError::InvalidInput)?;
+        if job.queue.is_none() {
+            job.queue = self.queue(job.job_type()).map(str::to_string);
+        }
+        Ok(())
     }
 
     pub(crate) fn handler(&self, job_type: &str) -> Option<Arc<dyn Handler>> {

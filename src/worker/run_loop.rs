@@ -2,7 +2,8 @@
 //! the next ones in one round trip, keeps an eye on its chores (expired
 //! leases to rescue, cron ticks to fire), and shuts down gracefully.
 //!
-//! Concurrency is counted in slots: an attempt holds one while its handler
+//! Concurrency is counted in slots, per queue served: an attempt holds one
+//! of its queue's while its handler
 //! runs and frees it as soon as the handler has ended, before its outcome
 //! is written. Completions then wait for the loop, which writes every one
 //! that is waiting together with a claim for every free slot: under load a
@@ -69,7 +70,10 @@ struct Retry {
 /// The state of one [`Worker::run`].
 pub(super) struct RunLoop<'w> {
     worker: &'w Worker,
-    slots: Arc<Semaphore>,
+    /// Each queue served, with its slots.
+    slots: Vec<(String, Arc<Semaphore>)>,
+    /// Slots over every queue.
+    concurrency: usize,
     completer: Completer,
     finished: mpsc::UnboundedReceiver<Pending>,
     group: Vec<Pending>,
@@ -94,7 +98,13 @@ impl<'w> RunLoop<'w> {
         let (completer, finished) = Completer::channel();
         RunLoop {
             worker,
-            slots: Arc::new(Semaphore::new(worker.config.concurrency)),
+            slots: worker
+                .config
+                .queue_slots()
+                .into_iter()
+                .map(|(queue, n)| (queue, Arc::new(Semaphore::new(n))))
+                .collect(),
+            concurrency: worker.config.total_concurrency(),
             completer,
             finished,
             group: Vec::new(),
@@ -107,6 +117,22 @@ impl<'w> RunLoop<'w> {
             next_due: None,
             retry: None,
         }
+    }
+
+    /// The free slots of each queue.
+    fn free(&self) -> Vec<(String, usize)> {
+        self.slots
+            .iter()
+            .map(|(queue, slots)| (queue.clone(), slots.available_permits()))
+            .collect()
+    }
+
+    /// Free slots over every queue.
+    fn free_total(&self) -> usize {
+        self.slots
+            .iter()
+            .map(|(_, slots)| slots.available_permits())
+            .sum()
     }
 
     /// How often chores are read while the worker is busy.
@@ -143,9 +169,10 @@ impl<'w> RunLoop<'w> {
             if config.cron_interval.is_some() && self.next_tick.is_some_and(|tick| now >= tick) {
                 self.fire_schedules().await;
             }
-            let free = self.slots.available_permits();
-            let mut want = if look { free } else { 0 };
-            if want > 0 && std::mem::take(&mut changed) && !self.claimable(want).await {
+            let mut wants = if look { self.free() } else { Vec::new() };
+            let mut want: usize = wants.iter().map(|(_, n)| n).sum();
+            if want > 0 && std::mem::take(&mut changed) && !self.claimable(&wants).await {
+                wants.clear();
                 want = 0;
                 look = false;
             }
@@ -154,7 +181,7 @@ impl<'w> RunLoop<'w> {
                 chores_stale = false;
             }
             if self.may_write(now) && (want > 0 || !self.group.is_empty() || chores_due) {
-                if let Some(claimed) = self.exchange(want, chores_due).await {
+                if let Some(claimed) = self.exchange(&wants, chores_due).await {
                     if want > 0 {
                         if claimed > 0 {
                             idle_wait = config.poll_interval;
@@ -166,7 +193,7 @@ impl<'w> RunLoop<'w> {
             // An idle worker waits for its next poll (its chores go with
             // it); a busy one looks at its chores now and then.
             let now = Instant::now();
-            let mut wake = if self.slots.available_permits() > 0 && !chores_stale {
+            let mut wake = if self.free_total() > 0 && !chores_stale {
                 now + idle_wait
             } else {
                 self.next_look.max(now)
@@ -219,7 +246,7 @@ impl<'w> RunLoop<'w> {
         tokio::pin!(grace);
         loop {
             if !self.group.is_empty() && self.may_write(Instant::now()) {
-                self.exchange(0, false).await;
+                self.exchange(&[], false).await;
                 continue;
             }
             if self.running.is_empty() && self.group.is_empty() {
@@ -241,15 +268,16 @@ impl<'w> RunLoop<'w> {
         self.summary
     }
 
-    /// Writes the completions waiting and claims up to `want` jobs, in one
-    /// transaction (with `look`, reading the chores too, and doing them);
-    /// starts what it claimed and returns how many, or `None` when the
-    /// store failed (the round is written again later).
-    async fn exchange(&mut self, want: usize, look: bool) -> Option<usize> {
+    /// Writes the completions waiting and claims up to `wants` jobs of each
+    /// queue, in one transaction (with `look`, reading the chores too, and
+    /// doing them); starts what it claimed and returns how many, or `None`
+    /// when the store failed (the round is written again later).
+    async fn exchange(&mut self, wants: &[(String, usize)], look: bool) -> Option<usize> {
         let (completions, replies) = completer::take(&mut self.group);
         let count = completions.len();
         let store = &self.worker.store;
-        let request = (want > 0).then(|| self.worker.claim_request(want));
+        let want: usize = wants.iter().map(|(_, n)| n).sum();
+        let request = (want > 0).then(|| self.worker.claim_request(wants));
         // Kept to write again should this round fail.
         let sent = completions.clone();
         let written =
@@ -325,10 +353,10 @@ impl<'w> RunLoop<'w> {
         }
     }
 
-    /// Whether a claim of `want` jobs would find one now, asked without
+    /// Whether a claim of `wants` would find a job now, asked without
     /// taking the write lock; a store that cannot say is claimed from.
-    async fn claimable(&self, want: usize) -> bool {
-        let request = self.worker.claim_request(want);
+    async fn claimable(&self, wants: &[(String, usize)]) -> bool {
+        let request = self.worker.claim_request(wants);
         match self.worker.store.claimable(&request).await {
             Ok(claimable) => claimable,
             Err(error) => {
@@ -377,11 +405,7 @@ impl<'w> RunLoop<'w> {
             while let Ok(pending) = self.finished.try_recv() {
                 self.group.push(pending);
             }
-            let held = self
-                .worker
-                .config
-                .concurrency
-                .saturating_sub(self.slots.available_permits());
+            let held = self.concurrency.saturating_sub(self.free_total());
             if self.group.is_empty() || held == 0 || self.last_start.elapsed() >= GATHER_WINDOW {
                 return;
             }
@@ -389,10 +413,14 @@ impl<'w> RunLoop<'w> {
         }
     }
 
-    /// Runs a claimed job in a slot of its own.
+    /// Runs a claimed job in a slot of its queue.
     fn start(&mut self, claimed: Claimed) {
         // Only this loop takes slots, and it claims no more than are free.
-        let slot = Arc::clone(&self.slots).try_acquire_owned().ok();
+        let slot = self
+            .slots
+            .iter()
+            .find(|(queue, _)| *queue == claimed.job.queue)
+            .and_then(|(_, slots)| Arc::clone(slots).try_acquire_owned().ok());
         if slot.is_none() {
             tracing::warn!(job_id = %claimed.job.id, "claimed a job with no free slot");
         }

@@ -14,7 +14,7 @@ use super::attempt::keeper::LeaseKeeper;
 use super::attempt::Attempt;
 use super::{AttemptOutcome, Registry, RunSummary, WorkerConfig, WorkerError};
 
-use crate::store::{ClaimRequest, JobStore};
+use crate::store::{ClaimRequest, JobStore, QueueClaim};
 
 /// Whether a worker is fit to work.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -108,6 +108,11 @@ impl Worker {
         &self.config
     }
 
+    /// The job types this worker runs.
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
     /// Runs until `shutdown` is cancelled: then stops claiming, lets
     /// running jobs finish within the grace period, stops the rest and puts
     /// them back to pending without spending an attempt.
@@ -155,7 +160,19 @@ impl Worker {
         let hard_stop = CancellationToken::new();
         let mut running = JoinSet::new();
         let (completer, writer) = Completer::grouped(Arc::clone(&self.store));
-        let request = self.claim_request(limit.max(1));
+        // Up to `limit` jobs in all: each queue up to its concurrency, and
+        // what is left from the first queue.
+        let mut left = limit.max(1);
+        let mut wants = Vec::new();
+        for (queue, concurrency) in self.config.queue_slots() {
+            let n = left.min(concurrency);
+            left -= n;
+            wants.push((queue, n));
+        }
+        if let Some((_, n)) = wants.first_mut() {
+            *n += left;
+        }
+        let request = self.claim_request(&wants);
         for claimed in self.store.claim(&request).await? {
             summary.claimed += 1;
             running.spawn(self.attempt(claimed, &completer, &hard_stop, None));
@@ -212,10 +229,17 @@ impl Worker {
         }
     }
 
-    pub(super) fn claim_request(&self, limit: usize) -> ClaimRequest {
+    /// A claim of up to the given number of jobs from each queue.
+    pub(super) fn claim_request(&self, wants: &[(String, usize)]) -> ClaimRequest {
         ClaimRequest {
             worker_id: self.config.worker_id.clone(),
-            limit: u32::try_from(limit).unwrap_or(u32::MAX),
+            queues: wants
+                .iter()
+                .map(|(queue, n)| QueueClaim {
+                    queue: queue.clone(),
+                    limit: u32::try_from(*n).unwrap_or(u32::MAX),
+                })
+                .collect(),
             lease_duration: self.config.lease_duration,
             job_types: self.config.job_types.clone(),
         }

@@ -109,7 +109,7 @@ pub async fn complete_and_claim_refuses_a_bad_request_and_writes_nothing(h: &Har
     h.job("x", 2).await;
     let held = h.claim_one("w").await;
     let mut bad = ClaimRequest::new("w", 1);
-    bad.limit = 0;
+    bad.queues[0].limit = 0;
     let error = h
         .store
         .complete_and_claim(vec![Completion::new(held.lease, json!("no"))], &bad)

@@ -48,6 +48,8 @@ mod cron;
 mod exchange;
 mod lifecycle;
 mod queue;
+mod queues;
 mod read;
 mod rescue;
 mod retry;
+mod unique;

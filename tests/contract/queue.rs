@@ -17,7 +17,11 @@ pub async fn queue_position_counts_jobs_ahead(h: &Harness) {
     assert_eq!(h.store.queue_position(a.id).await.unwrap(), Some(0));
     assert_eq!(h.store.queue_position(b.id).await.unwrap(), Some(1));
     assert_eq!(h.store.queue_position(c.id).await.unwrap(), Some(2));
-    assert_eq!(h.store.queue_position(scheduled.id).await.unwrap(), Some(3));
+    assert_eq!(
+        h.store.queue_position(scheduled.id).await.unwrap(),
+        None,
+        "a scheduled job has no place in line until it is due"
+    );
 
     let running = h.claim_one("w").await;
     assert_eq!(running.job.id, a.id);
@@ -30,6 +34,47 @@ pub async fn queue_position_counts_jobs_ahead(h: &Harness) {
     assert_eq!(h.store.queue_position(c.id).await.unwrap(), Some(1));
     h.store.cancel(b.id).await.unwrap();
     assert_eq!(h.store.queue_position(c.id).await.unwrap(), Some(0));
+    h.advance(Duration::from_secs(60));
+    assert_eq!(
+        h.store.queue_position(scheduled.id).await.unwrap(),
+        Some(1),
+        "once due, behind the job due before it"
+    );
+}
+
+pub async fn queue_position_counts_only_its_queue_by_priority(h: &Harness) {
+    let create = |queue: &'static str, priority: u8| {
+        let store = h.store.clone();
+        async move {
+            store
+                .create(NewJob::new("q", json!({})).queue(queue).priority(priority))
+                .await
+                .unwrap()
+        }
+    };
+    let low = create("default", 7).await;
+    let normal = create("default", 5).await;
+    let other_queue = create("video", 0).await;
+    let urgent = create("default", 0).await;
+    let later = h
+        .store
+        .create(
+            NewJob::new("q", json!({}))
+                .priority(0)
+                .delay(Duration::from_secs(5)),
+        )
+        .await
+        .unwrap();
+    let positions = h
+        .store
+        .queue_positions(&[urgent.id, normal.id, low.id, other_queue.id, later.id])
+        .await
+        .unwrap();
+    assert_eq!(positions, vec![Some(0), Some(1), Some(2), Some(0), None]);
+    // A scheduled job of a higher priority, once due, goes ahead.
+    h.advance(Duration::from_secs(5));
+    assert_eq!(h.store.queue_position(low.id).await.unwrap(), Some(3));
+    assert_eq!(h.store.queue_position(later.id).await.unwrap(), Some(1));
 }
 
 pub async fn queue_position_of_unknown_job_is_not_found(h: &Harness) {
@@ -59,6 +104,7 @@ pub async fn queue_positions_read_many_jobs_at_once(h: &Harness) {
 
 contract_tests!(
     queue_position_counts_jobs_ahead,
+    queue_position_counts_only_its_queue_by_priority,
     queue_position_of_unknown_job_is_not_found,
     queue_positions_read_many_jobs_at_once,
 );

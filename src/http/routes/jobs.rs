@@ -22,9 +22,14 @@ pub(crate) async fn enqueue(
     let job = request
         .into_new_job()
         .map_err(|e| ApiError::bad_request(ErrorCode::InvalidRequest, e))?;
-    let job = state.store().create(job).await?;
-    let response = job_response(state.store().as_ref(), job).await?;
-    Ok((StatusCode::CREATED, Json(response)))
+    let enqueued = state.store().enqueue(job).await?;
+    let status = if enqueued.existing {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    let response = job_response(state.store().as_ref(), enqueued.job).await?;
+    Ok((status, Json(response)))
 }
 
 /// One job, with its queue position while pending.

@@ -8,6 +8,7 @@ pub(crate) mod events;
 mod health;
 mod jobs;
 mod metrics;
+mod queues;
 mod stats;
 mod view;
 
@@ -46,6 +47,11 @@ pub fn router(state: HttpState) -> Router {
         .route("/jobs/{id}/cancel", post(control::cancel))
         .route("/jobs/{id}/retry", post(control::retry))
         .route("/jobs/{id}/events", get(events::stream))
+        .route("/queues", get(queues::list))
+        .route("/queues/{name}", get(queues::show))
+        .route("/queues/{name}/pause", post(queues::pause))
+        .route("/queues/{name}/resume", post(queues::resume))
+        .route("/queues/{name}/limit", axum::routing::put(queues::limit))
         .route("/cron", get(cron::list))
         .route(
             "/cron/{name}",

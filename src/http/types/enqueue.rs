@@ -7,18 +7,22 @@ use chrono::{DateTime, Utc};
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::job::NewJob;
+use crate::job::{NewJob, UniqueScope};
 
 /// The body of `POST /jobs`.
 ///
 /// ```json
 /// {"job_type": "resize", "params": {"width": 640}, "delay": "5m",
-///  "max_attempts": 3, "correlation_id": "album-7"}
+///  "max_attempts": 3, "correlation_id": "album-7", "queue": "media",
+///  "priority": 2, "unique_key": "resize-7", "unique_for": "active"}
 /// ```
 ///
 /// Only `job_type` is required; `params` defaults to `{}`. Give `run_at`
 /// (RFC 3339) or `delay`, not both. Unknown fields are refused, so a typo
-/// is not silently ignored.
+/// is not silently ignored. With `unique_key`, a job already holding the
+/// key inside its scope (`unique_for`: `"pending"`, `"active"` (the
+/// default) or a duration after it finished, e.g. `"10m"`) is answered
+/// with 200 and that job instead of 201 and a new one.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EnqueueRequest {
@@ -39,6 +43,19 @@ pub struct EnqueueRequest {
     /// Groups related jobs, for listing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub correlation_id: Option<String>,
+    /// The queue (default `default`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+    /// 0 (claimed first) to 9 (last); default 5.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<u8>,
+    /// Enqueue only if no job holds this key inside its scope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unique_key: Option<String>,
+    /// How long the key is held: `"pending"`, `"active"` or a duration
+    /// after the job finished (`"10m"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unique_for: Option<String>,
 }
 
 fn empty_object() -> serde_json::Value {
@@ -55,6 +72,10 @@ impl EnqueueRequest {
             delay: None,
             max_attempts: None,
             correlation_id: None,
+            queue: None,
+            priority: None,
+            unique_key: None,
+            unique_for: None,
         }
     }
 
@@ -72,6 +93,29 @@ impl EnqueueRequest {
         }
         if let Some(id) = self.correlation_id {
             job = job.correlation_id(id);
+        }
+        if let Some(queue) = self.queue {
+            job = job.queue(queue);
+        }
+        if let Some(priority) = self.priority {
+            job = job.priority(priority);
+        }
+        let scope = match self.unique_for.as_deref() {
+            None | Some("active") => UniqueScope::WhileActive,
+            Some("pending") => UniqueScope::WhilePending,
+            Some(period) => humantime::parse_duration(period)
+                .map(UniqueScope::UntilFinishedPlus)
+                .map_err(|_| {
+                    format!(
+                        "unique_for {period:?} is not \"pending\", \"active\" or a duration \
+                         after finishing (e.g. \"10m\")"
+                    )
+                })?,
+        };
+        match self.unique_key {
+            Some(key) => job = job.unique_key(key, scope),
+            None if self.unique_for.is_some() => return Err("unique_for needs a unique_key".into()),
+            None => {}
         }
         Ok(job)
     }

@@ -23,8 +23,16 @@ pub struct JobResponse {
     pub stage: Option<String>,
     /// Percent within `stage`, 0 to 100; `null` when indeterminate.
     pub progress: Option<f32>,
-    /// Jobs ahead of it in claim order; `null` when not pending.
+    /// Jobs of its queue that will start before it (due, and ahead in
+    /// claim order); `null` when not pending, or pending but scheduled
+    /// (`run_at` still in the future: show "scheduled" and `run_at`).
     pub queue_position: Option<u64>,
+    /// The queue it waits in.
+    pub queue: String,
+    /// Its priority within the queue: 0 first, 9 last.
+    pub priority: u8,
+    /// The unique key it holds, while it holds it.
+    pub unique_key: Option<String>,
     /// Whether cancellation was requested while it runs.
     pub cancel_requested: bool,
     /// Attempts started so far.
@@ -68,6 +76,9 @@ impl JobResponse {
             stage: job.stage,
             progress: job.progress,
             queue_position,
+            queue: job.queue,
+            priority: job.priority,
+            unique_key: job.unique.map(|u| u.key),
             cancel_requested: job.cancel_requested,
             attempt: job.attempt,
             max_attempts: job.max_attempts,

@@ -69,8 +69,8 @@ pub(crate) fn rescue(now: DateTime<Utc>) -> Batch {
         Statement::execute(
             format!(
                 "UPDATE jobs SET status = 'pending', retry_count = retry_count + 1, error = ?2, \
-                 locked_by = NULL, lease_expires_at = NULL, updated_at = ?1 \
-                 WHERE {EXPIRED} AND retry_count + 1 < max_attempts"
+                 locked_by = NULL, lease_expires_at = NULL, updated_at = ?1, stage = NULL, \
+                 progress = NULL WHERE {EXPIRED} AND retry_count + 1 < max_attempts"
             ),
             vec![now.clone(), rules::RESCUE_REQUEUED_ERROR.into()],
         ),

@@ -7,7 +7,7 @@ use super::job_row::{job_from_row, status_from_db, SELECTED};
 use super::value::Value;
 use super::Outputs;
 use crate::error::{StoreError, StoreResult};
-use crate::job::{Job, JobId};
+use crate::job::{Job, JobId, NewJob};
 use crate::store::{ClaimRequest, Claimed, Lease};
 use crate::time;
 
@@ -16,35 +16,65 @@ use crate::time;
 const CLAIM_SET: &str = "SET status = 'running', attempt = attempt + 1, locked_by = ?1, \
      lease_expires_at = ?2, started_at = ?3, updated_at = ?3, stage = NULL, progress = NULL";
 
-/// The claim of up to `request.limit` claimable jobs (pending, due at
-/// `now`, of the requested types), oldest `run_at` first, then oldest id:
-/// one `UPDATE ... WHERE rowid IN (SELECT rowid ... LIMIT n) RETURNING`
+/// Every priority, highest first: a claim names them all in an `IN`
+/// list, so that SQLite seeks the claim index once per priority, in order,
+/// and reads only due jobs (never the scheduled ones of a higher priority).
+const PRIORITIES: &str = "0, 1, 2, 3, 4, 5, 6, 7, 8, 9";
+
+/// How many jobs queue `queue` (a parameter) may still give a claim of
+/// `n`: none while paused; with a concurrency limit, no more than the
+/// limit minus its running jobs, counted in the same statement.
+fn room(queue: &str, n: u32) -> String {
+    format!(
+        "coalesce((SELECT CASE WHEN q.paused THEN 0 WHEN q.concurrency_limit IS NULL THEN {n} \
+         ELSE max(0, min({n}, q.concurrency_limit - (SELECT count(*) FROM jobs AS r \
+         WHERE r.status = 'running' AND r.queue = {queue}))) END \
+         FROM queues AS q WHERE q.name = {queue}), {n})"
+    )
+}
+
+/// The claim of the claimable jobs (pending, due at `now`, of the
+/// requested types) of each requested queue, up to the queue's limit and
+/// room, by priority, then `run_at`, then id: per queue, one
+/// `UPDATE ... WHERE rowid IN (SELECT rowid ... LIMIT room) RETURNING`
 /// statement, which searches the partial claim index.
 ///
 /// The limit is written into the SQL as a number: SQLite plans around a
 /// bound `LIMIT` and compiles the statement again each time its value
 /// changes, while an executor keeps one statement per claim size prepared.
-pub(crate) fn claim(request: &ClaimRequest, now: DateTime<Utc>) -> StoreResult<Statement> {
+pub(crate) fn claim(request: &ClaimRequest, now: DateTime<Utc>) -> StoreResult<Vec<Statement>> {
     let lease_until = time::add(now, request.lease_duration)?;
-    let mut params = vec![
-        Value::from(request.worker_id.as_str()),
-        Value::from(time::to_millis(lease_until)),
-        Value::from(time::to_millis(now)),
-    ];
-    let claimable = claimable_where(request, "?3", &mut params);
-    let limit = request.limit;
-    Ok(Statement::query(
-        format!(
-            "UPDATE jobs {CLAIM_SET} WHERE rowid IN (SELECT rowid FROM jobs \
-             WHERE {claimable} ORDER BY run_at, id LIMIT {limit}) RETURNING {SELECTED}"
-        ),
-        params,
-    ))
+    let mut statements = Vec::with_capacity(request.queues.len());
+    for queue in request.live_queues() {
+        let mut params = vec![
+            Value::from(request.worker_id.as_str()),
+            Value::from(time::to_millis(lease_until)),
+            Value::from(time::to_millis(now)),
+            Value::from(queue.queue.as_str()),
+        ];
+        let claimable = claimable_where(request, "?3", "?4", &mut params);
+        let room = room("?4", queue.limit);
+        statements.push(Statement::query(
+            format!(
+                "UPDATE jobs {CLAIM_SET} WHERE rowid IN (SELECT rowid FROM jobs \
+                 WHERE {claimable} ORDER BY priority, run_at, id LIMIT {room}) \
+                 RETURNING {SELECTED}"
+            ),
+            params,
+        ));
+    }
+    Ok(statements)
 }
 
-/// The condition a job must meet to be claimed for `request` at `now`
-/// (the parameter named `now`), binding what it needs after `params`.
-fn claimable_where(request: &ClaimRequest, now: &str, params: &mut Vec<Value>) -> String {
+/// The condition a job of one queue must meet to be claimed for `request`
+/// at `now` (the parameters named `now` and `queue`), binding what it
+/// needs after `params`.
+fn claimable_where(
+    request: &ClaimRequest,
+    now: &str,
+    queue: &str,
+    params: &mut Vec<Value>,
+) -> String {
     let type_filter = match &request.job_types {
         None => String::new(),
         Some(types) => {
@@ -56,16 +86,32 @@ fn claimable_where(request: &ClaimRequest, now: &str, params: &mut Vec<Value>) -
             format!(" AND job_type IN ({})", placeholders.join(", "))
         }
     };
-    format!("status = 'pending' AND run_at <= {now}{type_filter}")
+    format!(
+        "status = 'pending' AND queue = {queue} AND priority IN ({PRIORITIES}) \
+         AND run_at <= {now}{type_filter}"
+    )
 }
 
 /// Whether a claim for `request` would find a job at `now`: a read on the
-/// claim index that stops at the first (no write lock taken).
+/// claim index that stops at the first, per queue with room (no write
+/// lock taken).
 pub(crate) fn claimable(request: &ClaimRequest, now: DateTime<Utc>) -> Batch {
     let mut params = vec![Value::from(time::to_millis(now))];
-    let claimable = claimable_where(request, "?1", &mut params);
+    let mut any = Vec::new();
+    for queue in request.live_queues() {
+        params.push(Value::from(queue.queue.as_str()));
+        let name = format!("?{}", params.len());
+        let claimable = claimable_where(request, "?1", &name, &mut params);
+        any.push(format!(
+            "({} > 0 AND EXISTS (SELECT 1 FROM jobs WHERE {claimable}))",
+            room(&name, 1)
+        ));
+    }
+    if any.is_empty() {
+        any.push("0".into());
+    }
     Batch::read(vec![Statement::query(
-        format!("SELECT EXISTS (SELECT 1 FROM jobs WHERE {claimable})"),
+        format!("SELECT {}", any.join(" OR ")),
         params,
     )])
 }
@@ -76,6 +122,32 @@ pub(crate) fn read_claimable(outputs: &mut Outputs) -> StoreResult<bool> {
         Some(row) => row.flag(0),
         None => Ok(false),
     }
+}
+
+/// When the earliest pending job of `request`'s queues that are not paused
+/// becomes claimable: per queue and priority, the first entry of the
+/// claim index.
+pub(crate) fn next_due(request: &ClaimRequest) -> Statement {
+    let mut params = Vec::new();
+    let mut firsts = Vec::new();
+    for queue in &request.queues {
+        params.push(Value::from(queue.queue.as_str()));
+        let name = format!("?{}", params.len());
+        for priority in 0..=NewJob::LOWEST_PRIORITY {
+            firsts.push(format!(
+                "SELECT (SELECT run_at FROM jobs WHERE status = 'pending' AND queue = {name} \
+                 AND priority = {priority} ORDER BY run_at LIMIT 1) AS at \
+                 WHERE NOT EXISTS (SELECT 1 FROM queues WHERE name = {name} AND paused)"
+            ));
+        }
+    }
+    if firsts.is_empty() {
+        return Statement::query("SELECT NULL", Vec::new());
+    }
+    Statement::query(
+        format!("SELECT min(at) FROM ({})", firsts.join(" UNION ALL ")),
+        params,
+    )
 }
 
 /// A claimed row, with the lease its new attempt holds.
@@ -89,16 +161,21 @@ fn claimed_from(job: Job) -> Claimed {
     }
 }
 
-/// The jobs a [`claim`] statement returned, in claim order (`RETURNING`
-/// yields rows in no particular order).
-pub(crate) fn claimed(outputs: &mut Outputs) -> StoreResult<Vec<Claimed>> {
-    let mut claimed = outputs
-        .next_rows()?
-        .iter()
-        .map(|row| job_from_row(row).map(claimed_from))
-        .collect::<StoreResult<Vec<_>>>()?;
-    claimed.sort_by_key(|c| (c.job.run_at, c.job.id));
-    Ok(claimed)
+/// The jobs the [`claim`] statements of `request` returned, queue by
+/// queue, each in claim order (`RETURNING` yields rows in no particular
+/// order).
+pub(crate) fn claimed(request: &ClaimRequest, outputs: &mut Outputs) -> StoreResult<Vec<Claimed>> {
+    let mut all = Vec::new();
+    for _ in request.live_queues() {
+        let mut claimed = outputs
+            .next_rows()?
+            .iter()
+            .map(|row| job_from_row(row).map(claimed_from))
+            .collect::<StoreResult<Vec<_>>>()?;
+        claimed.sort_by_key(|c| (c.job.priority, c.job.run_at, c.job.id));
+        all.extend(claimed);
+    }
+    Ok(all)
 }
 
 /// Claims the pending job `id` for `worker_id`, wherever it stands in the

@@ -10,6 +10,7 @@ use super::value::Value;
 use super::Outputs;
 use crate::error::{StoreError, StoreResult};
 use crate::job::{Job, JobId, PreparedJob};
+use crate::store::Enqueued;
 use crate::time;
 
 /// The row counts of the multi-row `INSERT`s a batch of jobs is split
@@ -56,9 +57,134 @@ pub(crate) fn insert(prepared: &[PreparedJob]) -> Vec<Statement> {
     statements
 }
 
-/// The batch that creates `prepared`: all of them, or none.
-pub(crate) fn create(prepared: &[PreparedJob]) -> Batch {
-    Batch::write(insert(prepared))
+/// The batch that enqueues `prepared` at `now`: all of them, or none.
+///
+/// Jobs without a unique key are the multi-row inserts of [`insert`]. For
+/// jobs with one, the batch first takes their keys off holders whose
+/// scope is over, then inserts each with `ON CONFLICT DO NOTHING` on the
+/// partial unique index (so a concurrent enqueuer in another process
+/// cannot slip a second job in), and reads who holds each key after.
+pub(crate) fn enqueue(prepared: &[PreparedJob], now: DateTime<Utc>) -> Batch {
+    let (unique, plain): (Vec<&PreparedJob>, Vec<&PreparedJob>) =
+        prepared.iter().partition(|p| p.job.unique.is_some());
+    let plain: Vec<PreparedJob> = plain.into_iter().cloned().collect();
+    let mut statements = insert(&plain);
+    if unique.is_empty() {
+        return Batch::write(statements);
+    }
+    let keys: Vec<Value> = unique
+        .iter()
+        .filter_map(|p| p.job.unique.as_ref())
+        .map(|u| Value::from(u.key.as_str()))
+        .collect();
+    let key_list = |first: usize| -> String {
+        (first..first + keys.len())
+            .map(|n| format!("?{n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut release_params = vec![Value::from(time::to_millis(now))];
+    release_params.extend(keys.iter().cloned());
+    statements.insert(
+        0,
+        Statement::execute(
+            format!(
+                "UPDATE jobs SET unique_key = NULL WHERE unique_key IN ({}) AND (\
+                 (unique_scope = 'pending' AND status <> 'pending') \
+                 OR (unique_scope = 'active' AND status IN ('completed', 'failed', 'cancelled')) \
+                 OR (unique_scope = 'period' AND status IN ('completed', 'failed', 'cancelled') \
+                 AND coalesce(completed_at, updated_at) + coalesce(unique_for_ms, 0) <= ?1))",
+                key_list(2)
+            ),
+            release_params,
+        ),
+    );
+    let insert_one = format!(
+        "{} ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL DO NOTHING RETURNING id",
+        insert_sql(1)
+    );
+    for job in &unique {
+        let mut params = Vec::with_capacity(COLUMN_COUNT);
+        insert_values(job, &mut params);
+        statements.push(Statement::query(insert_one.clone(), params));
+    }
+    statements.push(Statement::query(
+        format!(
+            "SELECT {SELECTED} FROM jobs WHERE unique_key IN ({})",
+            key_list(1)
+        ),
+        keys,
+    ));
+    Batch::write(statements)
+}
+
+/// What an [`enqueue`] batch of `prepared` did, in the order of
+/// `prepared`.
+pub(crate) fn enqueued(
+    prepared: Vec<PreparedJob>,
+    mut outputs: Outputs,
+) -> StoreResult<Vec<Enqueued>> {
+    let unique_count = prepared.iter().filter(|p| p.job.unique.is_some()).count();
+    if unique_count == 0 {
+        return Ok(prepared
+            .into_iter()
+            .map(|p| Enqueued {
+                job: p.job,
+                existing: false,
+            })
+            .collect());
+    }
+    outputs.next_changes()?;
+    let plain: Vec<PreparedJob> = prepared
+        .iter()
+        .filter(|p| p.job.unique.is_none())
+        .cloned()
+        .collect();
+    for _ in insert(&plain) {
+        outputs.next_changes()?;
+    }
+    let mut inserted = Vec::with_capacity(unique_count);
+    for _ in 0..unique_count {
+        inserted.push(!outputs.next_rows()?.is_empty());
+    }
+    let mut holders = std::collections::HashMap::new();
+    for row in outputs.next_rows()? {
+        let job = job_from_row(&row)?;
+        if let Some(unique) = &job.unique {
+            holders.insert(unique.key.clone(), job.clone());
+        }
+    }
+    let mut inserted = inserted.into_iter();
+    prepared
+        .into_iter()
+        .map(|p| {
+            let Some(unique) = p.job.unique.clone() else {
+                return Ok(Enqueued {
+                    job: p.job,
+                    existing: false,
+                });
+            };
+            if inserted.next().unwrap_or(false) {
+                return Ok(Enqueued {
+                    job: p.job,
+                    existing: false,
+                });
+            }
+            holders
+                .get(&unique.key)
+                .cloned()
+                .map(|job| Enqueued {
+                    job,
+                    existing: true,
+                })
+                .ok_or_else(|| {
+                    StoreError::database(format!(
+                        "no job holds unique key {:?}, yet the insert was refused",
+                        unique.key
+                    ))
+                })
+        })
+        .collect()
 }
 
 /// Creates the job that retries `original` (failed or cancelled), made
@@ -72,7 +198,7 @@ pub(crate) fn retry(original: JobId, new_id: JobId, now: DateTime<Utc>) -> Batch
             format!(
                 "INSERT INTO jobs ({COLUMNS}) SELECT ?1, job_type, 'pending', NULL, NULL, params, \
                  NULL, NULL, 0, max_attempts, 0, ?2, NULL, NULL, 0, id, correlation_id, ?2, ?2, \
-                 NULL, NULL FROM jobs WHERE id = ?3 AND (status = 'failed' OR status = 'cancelled') \
+                 NULL, NULL, queue, priority, NULL, NULL, NULL FROM jobs WHERE id = ?3 AND (status = 'failed' OR status = 'cancelled') \
                  RETURNING {SELECTED}"
             ),
             vec![new_id.to_string().into(), now, original.to_string().into()],
@@ -134,7 +260,7 @@ mod tests {
     #[test]
     fn an_insert_numbers_every_value() {
         let sql = insert_sql(2);
-        assert!(sql.ends_with("?41, ?42)"), "{sql}");
+        assert!(sql.ends_with("?51, ?52)"), "{sql}");
         assert!(sql.contains("(?1, ?2,"), "{sql}");
     }
 }

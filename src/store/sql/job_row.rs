@@ -3,17 +3,18 @@
 
 use super::value::{Row, Value};
 use crate::error::{StoreError, StoreResult};
-use crate::job::{Job, JobId, JobStatus, PreparedJob};
+use crate::job::{Job, JobId, JobStatus, PreparedJob, UniqueKey, UniqueScope};
 use crate::time;
 
 /// Every column of `jobs`, in the order [`job_from_row`] reads them and
 /// [`insert_values`] binds them.
 pub(crate) const COLUMNS: &str = "id, job_type, status, stage, progress, params, result, error, \
      retry_count, max_attempts, attempt, run_at, locked_by, lease_expires_at, cancel_requested, \
-     retry_of, correlation_id, created_at, updated_at, started_at, completed_at";
+     retry_of, correlation_id, created_at, updated_at, started_at, completed_at, queue, priority, \
+     unique_key, unique_scope, unique_for_ms";
 
 /// How many columns [`COLUMNS`] names.
-pub(crate) const COLUMN_COUNT: usize = 21;
+pub(crate) const COLUMN_COUNT: usize = 26;
 
 /// [`COLUMNS`] as `SELECT` and `RETURNING` read them. The text a caller
 /// chose (type, stage, error, worker, correlation id) is read as a blob:
@@ -23,7 +24,8 @@ pub(crate) const COLUMN_COUNT: usize = 21;
 pub(crate) const SELECTED: &str = "id, CAST(job_type AS BLOB), status, CAST(stage AS BLOB), \
      progress, params, result, CAST(error AS BLOB), retry_count, max_attempts, attempt, run_at, \
      CAST(locked_by AS BLOB), lease_expires_at, cancel_requested, retry_of, \
-     CAST(correlation_id AS BLOB), created_at, updated_at, started_at, completed_at";
+     CAST(correlation_id AS BLOB), created_at, updated_at, started_at, completed_at, queue, \
+     priority, CAST(unique_key AS BLOB), unique_scope, unique_for_ms";
 
 /// A stored id as a [`JobId`].
 pub(crate) fn id_from_db(value: &str) -> StoreResult<JobId> {
@@ -79,7 +81,22 @@ pub(crate) fn job_from_row(row: &Row) -> StoreResult<Job> {
         updated_at: time::from_millis(row.int(18)?)?,
         started_at: optional_time(row.opt_int(19)?)?,
         completed_at: optional_time(row.opt_int(20)?)?,
+        queue: row.text(21)?,
+        priority: u8::try_from(row.int(22)?)
+            .map_err(|_| StoreError::Corrupt("stored priority is out of range".into()))?,
+        unique: unique_from_row(row)?,
     })
+}
+
+/// The unique key of a row selected with [`SELECTED`], if it holds one.
+fn unique_from_row(row: &Row) -> StoreResult<Option<UniqueKey>> {
+    let Some(key) = row.opt_text(23)? else {
+        return Ok(None);
+    };
+    let scope = row.opt_text(24)?.unwrap_or_default();
+    let scope = UniqueScope::from_db(&scope, row.opt_int(25)?)
+        .ok_or_else(|| StoreError::Corrupt(format!("stored unique scope {scope:?}")))?;
+    Ok(Some(UniqueKey { key, scope }))
 }
 
 /// The values of one prepared job, in [`COLUMNS`] order.
@@ -107,5 +124,10 @@ pub(crate) fn insert_values(prepared: &PreparedJob, into: &mut Vec<Value>) {
         Value::from(time::to_millis(job.updated_at)),
         Value::from(job.started_at.map(time::to_millis)),
         Value::from(job.completed_at.map(time::to_millis)),
+        Value::Text(job.queue.clone()),
+        Value::from(u32::from(job.priority)),
+        Value::from(job.unique.as_ref().map(|u| u.key.clone())),
+        Value::from(job.unique.as_ref().map(|u| u.scope.as_db())),
+        Value::from(job.unique.as_ref().and_then(|u| u.scope.period_millis())),
     ]);
 }

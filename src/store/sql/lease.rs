@@ -182,7 +182,9 @@ pub(crate) fn completed_all(outputs: &mut Outputs) -> StoreResult<Vec<Lease>> {
 
 /// Moves the job held by `lease` out of running into `status` (pending on
 /// release, cancelled once its worker stopped it), clearing the lease; a
-/// terminal status also stamps `completed_at`.
+/// terminal status also stamps `completed_at`, and back to pending clears
+/// the stage and percent of the attempt that stopped (a waiting job is
+/// doing nothing).
 pub(crate) fn leave_running(lease: &Lease, now: DateTime<Utc>, status: JobStatus) -> Statement {
     let now = time::to_millis(now);
     let mut params = lease_params(lease);
@@ -194,7 +196,9 @@ pub(crate) fn leave_running(lease: &Lease, now: DateTime<Utc>, status: JobStatus
     Statement::execute(
         format!(
             "UPDATE jobs SET status = ?3, locked_by = NULL, lease_expires_at = NULL, \
-             updated_at = ?4, completed_at = ?5 WHERE {HELD}"
+             updated_at = ?4, completed_at = ?5, \
+             stage = CASE WHEN ?3 = 'pending' THEN NULL ELSE stage END, \
+             progress = CASE WHEN ?3 = 'pending' THEN NULL ELSE progress END WHERE {HELD}"
         ),
         params,
     )
@@ -231,7 +235,9 @@ pub(crate) fn fail(lease: &Lease, now: DateTime<Utc>, failure: &Failure) -> Stat
              run_at = CASE WHEN {RETRY} THEN ?5 ELSE run_at END, \
              retry_count = CASE WHEN {RETRY} THEN retry_count + 1 ELSE retry_count END, \
              locked_by = NULL, lease_expires_at = NULL, updated_at = ?6, \
-             completed_at = CASE WHEN {RETRY} THEN NULL ELSE ?6 END \
+             completed_at = CASE WHEN {RETRY} THEN NULL ELSE ?6 END, \
+             stage = CASE WHEN {RETRY} THEN NULL ELSE stage END, \
+             progress = CASE WHEN {RETRY} THEN NULL ELSE progress END \
              WHERE {HELD} RETURNING status, run_at, retry_count"
         ),
         params,

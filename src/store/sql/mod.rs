@@ -25,6 +25,7 @@ pub(crate) mod cron;
 pub(crate) mod job_row;
 pub(crate) mod lease;
 pub(crate) mod monitor;
+pub(crate) mod queues;
 pub(crate) mod read;
 pub(crate) mod store;
 pub(crate) mod value;

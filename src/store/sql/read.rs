@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
+
 use super::batch::{Batch, Statement};
 use super::job_row::{job_from_row, status_from_db, SELECTED};
 use super::value::Value;
@@ -9,6 +11,7 @@ use super::Outputs;
 use crate::error::{StoreError, StoreResult};
 use crate::job::{Job, JobId};
 use crate::store::{JobPage, ListQuery, StatusCounts};
+use crate::time;
 
 /// The job with `id`.
 pub(crate) fn get(id: JobId) -> Batch {
@@ -113,17 +116,22 @@ pub(crate) fn counted_by_status(mut outputs: Outputs) -> StoreResult<StatusCount
     Ok(counts)
 }
 
-/// For each job of `ids`: its id, and, while it is pending, how many
-/// pending jobs precede it in claim order (counted on the claim index;
-/// not counted at all for a job that is not pending).
-pub(crate) fn queue_positions(ids: &[JobId]) -> Batch {
-    let placeholders: Vec<String> = (1..=ids.len()).map(|n| format!("?{n}")).collect();
-    let params = ids.iter().map(|id| id.to_string().into()).collect();
+/// For each job of `ids`: its id, and, while it is pending and due at
+/// `now`, how many jobs will start before it: the due pending jobs of its
+/// queue ahead of it in claim order (priority, `run_at`, id), counted on
+/// the claim index. A job that is not pending, or not yet due, has none.
+pub(crate) fn queue_positions(ids: &[JobId], now: DateTime<Utc>) -> Batch {
+    let placeholders: Vec<String> = (2..ids.len() + 2).map(|n| format!("?{n}")).collect();
+    let mut params = vec![Value::from(time::to_millis(now))];
+    params.extend(ids.iter().map(|id| Value::from(id.to_string())));
     Batch::read(vec![Statement::query(
         format!(
-            "SELECT j.id, CASE WHEN j.status = 'pending' THEN (SELECT count(*) FROM jobs AS p \
-             WHERE p.status = 'pending' AND (p.run_at < j.run_at OR (p.run_at = j.run_at \
-             AND p.id < j.id))) END FROM jobs AS j WHERE j.id IN ({})",
+            "SELECT j.id, CASE WHEN j.status = 'pending' AND j.run_at <= ?1 THEN \
+             (SELECT count(*) FROM jobs AS p WHERE p.status = 'pending' AND p.queue = j.queue \
+             AND p.priority < j.priority AND p.run_at <= ?1) \
+             + (SELECT count(*) FROM jobs AS p WHERE p.status = 'pending' AND p.queue = j.queue \
+             AND p.priority = j.priority AND (p.run_at, p.id) < (j.run_at, j.id)) END \
+             FROM jobs AS j WHERE j.id IN ({})",
             placeholders.join(", ")
         ),
         params,
@@ -147,16 +155,7 @@ pub(crate) fn queue_positioned(
         .collect())
 }
 
-/// When the earliest pending job becomes claimable (the first entry of the
-/// claim index).
-pub(crate) fn next_due() -> Statement {
-    Statement::query(
-        "SELECT min(run_at) FROM jobs WHERE status = 'pending'",
-        Vec::new(),
-    )
-}
-
-/// What a [`next_due`] statement read.
+/// What a [`next_due`](super::claim::next_due) statement read.
 pub(crate) fn read_next_due(
     outputs: &mut Outputs,
 ) -> StoreResult<Option<chrono::DateTime<chrono::Utc>>> {

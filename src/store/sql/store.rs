@@ -8,15 +8,15 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::batch::{Batch, Executor};
-use super::{cancel, claim, create, cron, lease, read, Outputs};
+use super::{cancel, claim, create, cron, lease, queues, read, Outputs};
 use crate::clock::SharedClock;
 use crate::cron::{rules as cron_rules, CronFiring, CronSchedule, NewCronSchedule};
 use crate::error::{StoreError, StoreResult};
-use crate::job::{prepare, Job, JobId, JobStatus, NewJob, Progress};
+use crate::job::{prepare, validate_queue_name, Job, JobId, JobStatus, NewJob, Progress};
 use crate::store::{
     aborts_group, rules, CancelOutcome, Chores, ClaimRequest, Claimed, Completion, CronStore,
-    Exchange, FailOutcome, Failure, Heartbeat, JobPage, JobStore, Lease, ListQuery, Polled,
-    RescueSummary, StatusCounts,
+    Enqueued, Exchange, FailOutcome, Failure, Heartbeat, JobPage, JobStore, Lease, ListQuery,
+    Polled, QueueInfo, RescueSummary, StatusCounts,
 };
 use crate::time;
 
@@ -111,16 +111,19 @@ impl<E: Executor> SqlStore<E> {
         }
         let claims = match claim {
             Some(request) if !claims_nothing(request) => {
-                statements.push(claim::claim(request, now)?);
-                true
+                statements.extend(claim::claim(request, now)?);
+                Some(request)
             }
-            _ => false,
+            _ => None,
         };
         let writes = !statements.is_empty();
+        let looks_due = look && claim.is_some();
         if look {
             statements.push(cancel::any_expired(now));
             statements.push(cron::next_tick());
-            statements.push(read::next_due());
+        }
+        if let (true, Some(request)) = (looks_due, claim) {
+            statements.push(claim::next_due(request));
         }
         let mut outputs = if statements.is_empty() {
             Outputs::new(Vec::new())
@@ -151,10 +154,9 @@ impl<E: Executor> SqlStore<E> {
                 });
             }
         }
-        let claimed = if claims {
-            claim::claimed(&mut outputs)?
-        } else {
-            Vec::new()
+        let claimed = match claims {
+            Some(request) => claim::claimed(request, &mut outputs)?,
+            None => Vec::new(),
         };
         let mut outcomes = outcomes.into_iter();
         let mut completed: Vec<Option<StoreResult<()>>> = completed
@@ -165,7 +167,11 @@ impl<E: Executor> SqlStore<E> {
             Chores {
                 expired_leases: cancel::read_any_expired(&mut outputs)?,
                 next_tick: cron::read_next_tick(&mut outputs)?,
-                next_due: read::read_next_due(&mut outputs)?,
+                next_due: if looks_due {
+                    read::read_next_due(&mut outputs)?
+                } else {
+                    None
+                },
             }
         } else {
             Chores::default()
@@ -241,21 +247,15 @@ fn parts<T>(items: &[T], job: impl Fn(&T) -> JobId) -> Vec<&[T]> {
     }
 }
 
-/// Whether `request` can claim nothing at all (an empty list of types).
+/// Whether `request` can claim nothing at all (an empty list of types, or
+/// no queue with a limit above zero).
 fn claims_nothing(request: &ClaimRequest) -> bool {
-    request.job_types.as_ref().is_some_and(Vec::is_empty)
+    request.job_types.as_ref().is_some_and(Vec::is_empty) || request.live_queues().next().is_none()
 }
 
 #[async_trait]
 impl<E: Executor> JobStore for SqlStore<E> {
-    async fn create(&self, job: NewJob) -> StoreResult<Job> {
-        let prepared = prepare(&job, self.now(), None)?;
-        self.run(create::create(std::slice::from_ref(&prepared)))
-            .await?;
-        Ok(prepared.job)
-    }
-
-    async fn create_many(&self, jobs: Vec<NewJob>) -> StoreResult<Vec<Job>> {
+    async fn enqueue_many(&self, jobs: Vec<NewJob>) -> StoreResult<Vec<Enqueued>> {
         let now = self.now();
         let prepared = jobs
             .iter()
@@ -264,8 +264,8 @@ impl<E: Executor> JobStore for SqlStore<E> {
         if prepared.is_empty() {
             return Ok(Vec::new());
         }
-        self.run(create::create(&prepared)).await?;
-        Ok(prepared.into_iter().map(|p| p.job).collect())
+        let outputs = self.run(create::enqueue(&prepared, now)).await?;
+        create::enqueued(prepared, outputs)
     }
 
     async fn get(&self, id: JobId) -> StoreResult<Job> {
@@ -290,8 +290,8 @@ impl<E: Executor> JobStore for SqlStore<E> {
         if claims_nothing(request) {
             return Ok(Vec::new());
         }
-        let statement = claim::claim(request, self.now())?;
-        claim::claimed(&mut self.run(Batch::write(vec![statement])).await?)
+        let statements = claim::claim(request, self.now())?;
+        claim::claimed(request, &mut self.run(Batch::write(statements)).await?)
     }
 
     async fn claim_job(
@@ -449,8 +449,10 @@ impl<E: Executor> JobStore for SqlStore<E> {
 
     async fn queue_position(&self, id: JobId) -> StoreResult<Option<u64>> {
         let ids = [id];
-        let mut positions =
-            read::queue_positioned(&ids, self.run(read::queue_positions(&ids)).await?)?;
+        let mut positions = read::queue_positioned(
+            &ids,
+            self.run(read::queue_positions(&ids, self.now())).await?,
+        )?;
         positions.pop().flatten().ok_or(StoreError::NotFound(id))
     }
 
@@ -458,7 +460,8 @@ impl<E: Executor> JobStore for SqlStore<E> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let positions = read::queue_positioned(ids, self.run(read::queue_positions(ids)).await?)?;
+        let batch = read::queue_positions(ids, self.now());
+        let positions = read::queue_positioned(ids, self.run(batch).await?)?;
         Ok(positions.into_iter().map(Option::flatten).collect())
     }
 
@@ -475,6 +478,23 @@ impl<E: Executor> JobStore for SqlStore<E> {
         }
         let mut outputs = self.run(claim::claimable(request, self.now())).await?;
         claim::read_claimable(&mut outputs)
+    }
+
+    async fn queues(&self) -> StoreResult<Vec<QueueInfo>> {
+        queues::listed(&mut self.run(queues::list(self.now())).await?)
+    }
+
+    async fn set_queue_paused(&self, queue: &str, paused: bool) -> StoreResult<QueueInfo> {
+        validate_queue_name(queue)?;
+        let batch = queues::set_paused(queue, paused, self.now());
+        queues::changed(queue, self.run(batch).await?)
+    }
+
+    async fn set_queue_limit(&self, queue: &str, limit: Option<u32>) -> StoreResult<QueueInfo> {
+        validate_queue_name(queue)?;
+        rules::validate_queue_limit(limit)?;
+        let batch = queues::set_limit(queue, limit, self.now());
+        queues::changed(queue, self.run(batch).await?)
     }
 }
 
@@ -551,14 +571,11 @@ macro_rules! delegate_to_sql {
     ($store:ty, $field:ident, $changes:expr) => {
         #[async_trait::async_trait]
         impl $crate::store::JobStore for $store {
-            async fn create(&self, job: $crate::job::NewJob) -> $crate::StoreResult<$crate::job::Job> {
-                self.$field.create(job).await
-            }
-            async fn create_many(
+            async fn enqueue_many(
                 &self,
                 jobs: Vec<$crate::job::NewJob>,
-            ) -> $crate::StoreResult<Vec<$crate::job::Job>> {
-                self.$field.create_many(jobs).await
+            ) -> $crate::StoreResult<Vec<$crate::store::Enqueued>> {
+                self.$field.enqueue_many(jobs).await
             }
             async fn get(&self, id: $crate::job::JobId) -> $crate::StoreResult<$crate::job::Job> {
                 self.$field.get(id).await
@@ -692,6 +709,23 @@ macro_rules! delegate_to_sql {
                 request: &$crate::store::ClaimRequest,
             ) -> $crate::StoreResult<bool> {
                 self.$field.claimable(request).await
+            }
+            async fn queues(&self) -> $crate::StoreResult<Vec<$crate::store::QueueInfo>> {
+                self.$field.queues().await
+            }
+            async fn set_queue_paused(
+                &self,
+                queue: &str,
+                paused: bool,
+            ) -> $crate::StoreResult<$crate::store::QueueInfo> {
+                self.$field.set_queue_paused(queue, paused).await
+            }
+            async fn set_queue_limit(
+                &self,
+                queue: &str,
+                limit: Option<u32>,
+            ) -> $crate::StoreResult<$crate::store::QueueInfo> {
+                self.$field.set_queue_limit(queue, limit).await
             }
             fn changes(&self) -> Option<$crate::store::ChangeFeed> {
                 let changes: fn(&$store) -> Option<$crate::store::ChangeFeed> = $changes;

@@ -41,13 +41,17 @@ fn plans(batch: impl FnOnce(JobId) -> Batch) -> Vec<(String, Vec<String>)> {
 }
 
 /// Every plan uses `index` (somewhere), and none scans a table (reading a
-/// whole covering index is allowed: counting every job does) or sorts.
+/// whole covering index is allowed: counting every job does; so is a scan
+/// of a constant row or of a subquery's own few rows) or sorts.
 fn assert_searches_with(plans: &[(String, Vec<String>)], index: &str) {
     assert!(!plans.is_empty(), "no statement");
     for (sql, plan) in plans {
         for line in plan {
             assert!(
-                !line.starts_with("SCAN") || line.contains("COVERING INDEX"),
+                !line.starts_with("SCAN")
+                    || line.contains("COVERING INDEX")
+                    || line == "SCAN CONSTANT ROW"
+                    || line.starts_with("SCAN (subquery-"),
                 "full scan in plan of {sql}: {plan:?}"
             );
             assert!(
@@ -68,11 +72,61 @@ fn claims_search_the_claim_index() {
     for request in [
         ClaimRequest::new("w", 10),
         ClaimRequest::new("w", 10).job_types(["a", "b"]),
+        ClaimRequest::from_queues("w", [("default", 4), ("video", 1)]),
     ] {
-        let plans = plans(|_| Batch::write(vec![claim::claim(&request, now).unwrap()]));
+        let plans = plans(|_| Batch::write(claim::claim(&request, now).unwrap()));
+        assert_eq!(plans.len(), request.queues.len());
         assert!(plans[0].0.starts_with("UPDATE"));
         assert_searches_with(&plans, "jobs_claim_idx");
     }
+}
+
+#[test]
+fn a_claim_seeks_each_priority_and_reads_only_due_jobs() {
+    let request = ClaimRequest::new("w", 10);
+    let plans = plans(|_| Batch::write(claim::claim(&request, Utc::now()).unwrap()));
+    assert!(
+        plans[0]
+            .1
+            .iter()
+            .any(|line| line.contains("priority=? AND run_at<?")),
+        "{plans:?}"
+    );
+}
+
+#[test]
+fn whether_a_job_is_claimable_and_when_the_next_is_due_search_the_claim_index() {
+    let request = ClaimRequest::from_queues("w", [("default", 4), ("video", 1)]);
+    assert_searches_with(
+        &plans(|_| claim::claimable(&request, Utc::now())),
+        "jobs_claim_idx",
+    );
+    assert_searches_with(
+        &plans(|_| Batch::read(vec![claim::next_due(&request)])),
+        "jobs_claim_idx",
+    );
+}
+
+#[test]
+fn a_unique_enqueue_looks_keys_up_on_the_unique_index() {
+    let job = prepare(
+        &crate::NewJob::new("t", serde_json::json!({}))
+            .unique_key("k", crate::UniqueScope::WhileActive),
+        Utc::now(),
+        None,
+    )
+    .unwrap();
+    let plans = plans(|_| create::enqueue(std::slice::from_ref(&job), Utc::now()));
+    let release = &plans[..1];
+    let holders = &plans[plans.len() - 1..];
+    assert_searches_with(release, "jobs_unique_idx");
+    assert_searches_with(holders, "jobs_unique_idx");
+}
+
+#[test]
+fn listing_queues_reads_the_claim_and_reaper_indexes() {
+    let plans = plans(|_| crate::store::sql::queues::list(Utc::now()));
+    assert_searches_with(&plans[..1], "jobs_claim_idx");
 }
 
 #[test]
@@ -84,7 +138,7 @@ fn rescue_searches_the_reaper_index() {
 
 #[test]
 fn queue_positions_count_on_the_claim_index() {
-    let plans = plans(|id| read::queue_positions(&[id]));
+    let plans = plans(|id| read::queue_positions(&[id], Utc::now()));
     assert_searches_with(&plans, "jobs_claim_idx");
 }
 

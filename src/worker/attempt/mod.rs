@@ -77,7 +77,13 @@ impl Attempt {
         let retry = claimed.job.retry_count + 1;
         let params = claimed.job.params.clone();
         let stages = registry.stages(&job_type).unwrap_or(&[]);
-        let ctx = JobContext::new(Arc::clone(&store), claimed.job, Some(lease), stages);
+        let ctx = JobContext::new(
+            Arc::clone(&store),
+            claimed.job,
+            Some(lease),
+            stages,
+            config.exec_allow.clone(),
+        );
         let ended = supervise(
             ctx,
             &config,
