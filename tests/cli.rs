@@ -98,6 +98,7 @@ async fn enqueue_list_show_cancel_and_retry() {
         &[
             "enqueue",
             "thumbnail",
+            "--any-type",
             "--params",
             r#"{"width": 64}"#,
             "--delay",
@@ -109,7 +110,9 @@ async fn enqueue_list_show_cancel_and_retry() {
         ],
     ));
     let id = id.trim().to_string();
-    let first = ok(&jobstore(d, &["enqueue", "resize"])).trim().to_string();
+    let first = ok(&jobstore(d, &["enqueue", "resize", "--any-type"]))
+        .trim()
+        .to_string();
 
     let listed = json(&jobstore(d, &["list", "--json"]));
     let listed = listed.as_array().unwrap();
@@ -202,12 +205,88 @@ fn bad_input_gets_one_clear_line_and_stores_nothing() {
     let unknown = "0193b6c2-4d5e-7f00-8a1b-2c3d4e5f6071";
     let cases: &[(&[&str], &str)] = &[
         (
-            &["enqueue", "x", "--params", r#"{"a": "#],
+            &["enqueue", "x", "--any-type", "--params", r#"{"a": "#],
             "line 1 column 6",
         ),
-        (&["enqueue", "x", "--delay", "soon"], "expected e.g. 30s"),
-        (&["enqueue", "x", "--run-at", "tomorrow"], "RFC 3339"),
-        (&["enqueue", "x", "--max-attempts", "0"], "max_attempts"),
+        (
+            &["enqueue", "x", "--any-type", "--delay", "soon"],
+            "expected e.g. 30s",
+        ),
+        (
+            &["enqueue", "x", "--any-type", "--run-at", "tomorrow"],
+            "RFC 3339",
+        ),
+        (
+            &["enqueue", "x", "--any-type", "--max-attempts", "0"],
+            "max_attempts",
+        ),
+        (
+            &["enqueue", "nosuchtype"],
+            "unknown job type \"nosuchtype\"",
+        ),
+        (&["enqueue", "nosuchtype"], "--any-type"),
+        (
+            &["enqueue", "exec", "--params", r#"{"programm": "true"}"#],
+            "unknown field `programm`",
+        ),
+        (
+            &[
+                "enqueue",
+                "exec",
+                "--params",
+                r#"{"program": "true", "args": [1]}"#,
+            ],
+            "at `args[0]`",
+        ),
+        (
+            &[
+                "enqueue",
+                "exec",
+                "--params",
+                r#"{"program": "echo", "args": ["a\u0000b"]}"#,
+            ],
+            "args[0] holds a NUL byte",
+        ),
+        (
+            &[
+                "enqueue",
+                "exec",
+                "--params",
+                r#"{"program": "true"}"#,
+                "--priority",
+                "12",
+            ],
+            "priority is 12",
+        ),
+        (
+            &[
+                "enqueue",
+                "exec",
+                "--params",
+                r#"{"program": "true"}"#,
+                "--queue",
+                "a b",
+            ],
+            "queue name",
+        ),
+        (
+            &[
+                "cron",
+                "add",
+                "n",
+                "--type",
+                "nosuch",
+                "--cron",
+                "* * * * *",
+            ],
+            "unknown job type \"nosuch\"",
+        ),
+        (&["queue", "pause", "bad name"], "queue name"),
+        (&["worker", "--queue", "default"], "NAME=N"),
+        (
+            &["worker", "--queue", "default=0"],
+            "concurrency of 1 or more",
+        ),
         (&["show", unknown], "not found"),
         (&["show", "nope"], "not a job id"),
         (&["cancel", unknown], "not found"),
@@ -273,7 +352,10 @@ fn libsql_urls_and_environment_reach_the_libsql_backend() {
         migrated.contains("applied 2026-11-22-000000_create_jobs"),
         "{migrated}"
     );
-    let id = ok(&jobstore(d, &[&url[..], &["enqueue", "ping"]].concat()));
+    let id = ok(&jobstore(
+        d,
+        &[&url[..], &["enqueue", "ping", "--any-type"]].concat(),
+    ));
     let listed = json(&jobstore(d, &[&url[..], &["list", "--json"]].concat()));
     assert_eq!(listed[0]["id"], id.trim());
     // The same file, chosen through the environment.

@@ -16,7 +16,7 @@ async fn worker_once_runs_enqueued_exec_jobs() {
     let d = dir.path();
     let params = r#"{"program": "sh", "args": ["-c", "echo '::progress stage=working percent=40'; echo hello"]}"#;
     let id = ok(&jobstore(d, &["enqueue", "exec", "--params", params]));
-    let other = ok(&jobstore(d, &["enqueue", "not-built-in"]));
+    let other = ok(&jobstore(d, &["enqueue", "not-built-in", "--any-type"]));
     let summary: serde_json::Value =
         serde_json::from_str(&ok(&jobstore(d, &["worker", "--once"]))).unwrap();
     assert_eq!(summary["completed"], 1);

@@ -151,6 +151,8 @@ async fn cron_commands_declare_list_disable_and_remove_schedules() {
             "30 2 * * *",
             "--timezone",
             "Europe/Berlin",
+            "--params",
+            r#"{"program": "true"}"#,
         ],
     ));
 

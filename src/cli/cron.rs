@@ -4,10 +4,13 @@ use clap::{Args, Subcommand};
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::Table;
 
+use super::enqueue::refusal;
 use super::format;
 use super::list::{self, ListArgs};
+use super::registry::builtin_registry;
 use super::CliError;
 use crate::cron::{CronSchedule, NewCronSchedule};
+use crate::worker::ProgramAllowlist;
 use crate::JobStore;
 
 /// What to do with cron schedules.
@@ -72,6 +75,10 @@ pub struct AddArgs {
     /// How many attempts every job gets.
     #[arg(long)]
     max_attempts: Option<u32>,
+    /// Accept a job type this binary does not run (one only your own
+    /// workers know); by default only built-in types, with params that fit.
+    #[arg(long)]
+    any_type: bool,
 }
 
 /// Runs one `jobstore cron` command.
@@ -110,6 +117,14 @@ async fn add(store: &dyn JobStore, args: AddArgs) -> Result<(), CliError> {
         .params(params);
     if let Some(n) = args.max_attempts {
         schedule = schedule.max_attempts(n);
+    }
+    if !args.any_type {
+        // What is wrong with the schedule itself is said first.
+        schedule.validate()?;
+        let registry = builtin_registry()?;
+        registry
+            .check_schedule(&schedule, &ProgramAllowlist::any())
+            .map_err(|e| refusal(&registry, &schedule.job_type, e))?;
     }
     let stored = store.declare_schedule(&schedule).await?;
     println!("{}: next run {}", stored.name, next_run(&stored));

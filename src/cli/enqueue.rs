@@ -5,7 +5,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use clap::Args;
 
+use super::registry::builtin_registry;
 use super::CliError;
+use crate::worker::{ProgramAllowlist, Registry};
+use crate::StoreError;
 use crate::{JobStore, NewJob, UniqueScope};
 
 /// Arguments of `jobstore enqueue`.
@@ -38,6 +41,10 @@ pub struct EnqueueArgs {
     /// print the job that holds it.
     #[arg(long)]
     unique_key: Option<String>,
+    /// Accept a job type this binary does not run (one only your own
+    /// workers know); by default only built-in types, with params that fit.
+    #[arg(long)]
+    any_type: bool,
     /// How long the unique key is held: `pending` (until a worker claims
     /// the job), `active` (until it finishes; the default) or a duration
     /// after it finished (e.g. 10m).
@@ -54,6 +61,18 @@ fn parse_scope(text: &str) -> Result<UniqueScope, String> {
             .map_err(|_| {
                 format!("{other:?} is not pending, active or a duration after finishing (e.g. 10m)")
             }),
+    }
+}
+
+/// Why a job of `job_type` was refused, with what to do about a type the
+/// binary does not know.
+pub(super) fn refusal(registry: &Registry, job_type: &str, error: StoreError) -> CliError {
+    if registry.queue(job_type).is_none() {
+        CliError::Input(format!(
+            "{error}; pass --any-type to enqueue a type that only your own workers run"
+        ))
+    } else {
+        CliError::Input(error.to_string())
     }
 }
 
@@ -92,6 +111,12 @@ pub(super) async fn run(store: &dyn JobStore, args: EnqueueArgs) -> Result<(), C
     }
     if let Some(key) = args.unique_key {
         job = job.unique_key(key, args.unique_for.unwrap_or(UniqueScope::WhileActive));
+    }
+    if !args.any_type {
+        let registry = builtin_registry()?;
+        registry
+            .check(&mut job, &ProgramAllowlist::any())
+            .map_err(|e| refusal(&registry, job.job_type(), e))?;
     }
     let enqueued = store.enqueue(job).await?;
     if enqueued.existing {

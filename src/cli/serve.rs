@@ -20,9 +20,18 @@ pub struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:8080")]
     bind: SocketAddr,
     /// Also run a worker in this process for the job types built into
-    /// this binary (jobs of other types are left for other workers).
+    /// this binary; jobs and schedules of other types are then refused at
+    /// POST /jobs and PUT /cron unless --any-type is given.
     #[arg(long)]
     worker: bool,
+    /// With --worker, accept jobs and schedules of types only other
+    /// workers know (they wait for those workers).
+    #[arg(long, requires = "worker")]
+    any_type: bool,
+    /// With --worker, the only programs its jobs may start (repeat, or
+    /// separate with commas); by default any program.
+    #[arg(long, requires = "worker", value_delimiter = ',')]
+    exec_allow: Vec<String>,
     /// Require this bearer token on every request (prefer the environment
     /// variable: arguments are visible to other users of the machine).
     #[arg(long, env = "JOBSTORE_TOKEN", hide_env_values = true)]
@@ -66,10 +75,14 @@ pub(super) async fn run(store: Arc<dyn JobStore>, args: ServeArgs) -> Result<(),
         }
         let worker_config = WorkerConfig {
             job_types: Some(registry.names().into_iter().map(String::from).collect()),
+            exec_allow: super::worker::allowlist(&args.exec_allow),
             ..WorkerConfig::default()
         };
         let worker = Worker::new(Arc::clone(&store), registry, worker_config)?;
         state = state.worker(worker.clone());
+        if args.any_type {
+            state = state.accept_any_type();
+        }
         let stop = shutdown.clone();
         let running = worker.clone();
         let mut task = tokio::spawn(async move { running.run(stop).await });

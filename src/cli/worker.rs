@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::registry::builtin_registry;
 use super::{format, CliError};
-use crate::worker::{Worker, WorkerConfig};
+use crate::worker::{ProgramAllowlist, Worker, WorkerConfig};
 use crate::JobStore;
 
 /// Arguments of `jobstore worker`.
@@ -31,10 +31,24 @@ pub struct WorkerArgs {
     /// The id recorded on claimed jobs (default: worker-PID-RANDOM).
     #[arg(long)]
     id: Option<String>,
+    /// The only programs `exec` jobs may start (repeat, or separate with
+    /// commas): an exact name looked up in PATH, or a path. By default any
+    /// program: whoever may enqueue may run anything as this user.
+    #[arg(long, value_delimiter = ',')]
+    exec_allow: Vec<String>,
     /// Fire no cron schedules (by default every worker fires due ones;
     /// each tick enqueues one job however many workers run).
     #[arg(long)]
     no_cron: bool,
+}
+
+/// The allowlist `--exec-allow` gives: any program when none is named.
+pub(super) fn allowlist(programs: &[String]) -> ProgramAllowlist {
+    if programs.is_empty() {
+        ProgramAllowlist::any()
+    } else {
+        ProgramAllowlist::only(programs.iter().cloned())
+    }
 }
 
 /// Parses `NAME=N`.
@@ -72,6 +86,7 @@ pub(super) async fn run(store: Arc<dyn JobStore>, args: WorkerArgs) -> Result<Ex
         worker_id: args.id.unwrap_or(defaults.worker_id.clone()),
         concurrency: args.concurrency,
         queues: args.queues.iter().cloned().collect(),
+        exec_allow: allowlist(&args.exec_allow),
         job_types: Some(types.clone()),
         cron_interval: if args.no_cron {
             None

@@ -6,9 +6,12 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::HttpConfig;
+use crate::cron::NewCronSchedule;
+use crate::error::StoreError;
+use crate::job::NewJob;
 use crate::metrics::JobGauges;
 use crate::store::JobStore;
-use crate::worker::Worker;
+use crate::worker::{ProgramAllowlist, Registry, Worker};
 
 /// The store the API serves, its settings, and what it reports on.
 ///
@@ -32,6 +35,8 @@ pub struct HttpState {
     gauges: Arc<JobGauges>,
     worker: Option<Worker>,
     shutdown: CancellationToken,
+    /// What new jobs and schedules are checked against, if anything.
+    checks: Option<(Arc<Registry>, ProgramAllowlist)>,
 }
 
 impl std::fmt::Debug for HttpState {
@@ -55,6 +60,7 @@ impl HttpState {
             gauges: Arc::new(JobGauges::new()),
             worker: None,
             shutdown: CancellationToken::new(),
+            checks: None,
         }
     }
 
@@ -72,9 +78,33 @@ impl HttpState {
         self
     }
 
-    /// Includes this worker's health in `/healthz`.
+    /// Includes this worker's health in `/healthz`, checks the jobs and
+    /// schedules it is given against the worker's registry (as
+    /// [`HttpState::check_jobs`] does; [`HttpState::accept_any_type`]
+    /// undoes it), and wakes the worker when a job is enqueued.
     pub fn worker(mut self, worker: Worker) -> Self {
+        self.checks = Some((
+            Arc::clone(worker.registry()),
+            worker.config().exec_allow.clone(),
+        ));
         self.worker = Some(worker);
+        self
+    }
+
+    /// Refuses with 400, before anything is stored, a `POST /jobs` or
+    /// `PUT /cron/{name}` whose job type `registry` does not know, whose
+    /// params do not fit the type, or which the type refuses (see
+    /// [`Registry::check`]; `allowed` is the programs workers let jobs
+    /// start).
+    pub fn check_jobs(mut self, registry: Arc<Registry>, allowed: ProgramAllowlist) -> Self {
+        self.checks = Some((registry, allowed));
+        self
+    }
+
+    /// Accepts jobs and schedules of any type (for types only other
+    /// workers know).
+    pub fn accept_any_type(mut self) -> Self {
+        self.checks = None;
         self
     }
 
@@ -101,6 +131,22 @@ impl HttpState {
 
     pub(crate) fn gauges(&self) -> &JobGauges {
         &self.gauges
+    }
+
+    /// Checks a job to be enqueued, when this state checks jobs.
+    pub(crate) fn check_job(&self, job: &mut NewJob) -> Result<(), StoreError> {
+        match &self.checks {
+            Some((registry, allowed)) => registry.check(job, allowed),
+            None => Ok(()),
+        }
+    }
+
+    /// Checks a schedule to be declared, when this state checks jobs.
+    pub(crate) fn check_schedule(&self, schedule: &NewCronSchedule) -> Result<(), StoreError> {
+        match &self.checks {
+            Some((registry, allowed)) => registry.check_schedule(schedule, allowed),
+            None => Ok(()),
+        }
     }
 
     pub(crate) fn worker_ref(&self) -> Option<&Worker> {

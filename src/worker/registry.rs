@@ -7,6 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::{JobContext, JobError, JobType, ProgramAllowlist, WorkerError};
+use crate::cron::NewCronSchedule;
 use crate::error::StoreError;
 use crate::job::NewJob;
 
@@ -137,6 +138,17 @@ impl Registry {
             job.queue = self.queue(job.job_type()).map(str::to_string);
         }
         Ok(())
+    }
+
+    /// Checks the job a cron schedule would enqueue, as
+    /// [`Registry::check`] checks a job.
+    pub fn check_schedule(
+        &self,
+        schedule: &NewCronSchedule,
+        allowed: &ProgramAllowlist,
+    ) -> Result<(), StoreError> {
+        let mut job = NewJob::new(schedule.job_type.clone(), schedule.params.clone());
+        self.check(&mut job, allowed)
     }
 
     pub(crate) fn handler(&self, job_type: &str) -> Option<Arc<dyn Handler>> {

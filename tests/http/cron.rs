@@ -7,17 +7,6 @@ use serde_json::json;
 
 use crate::support::{expect, expect_error, Server};
 
-impl Server {
-    async fn put_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
-        self.client
-            .put(self.url(path))
-            .json(body)
-            .send()
-            .await
-            .unwrap()
-    }
-}
-
 #[tokio::test]
 async fn schedules_are_declared_listed_toggled_and_deleted() {
     let server = Server::start().await;

@@ -12,5 +12,6 @@ mod fuzz;
 mod jobs;
 mod metrics;
 mod mount;
+mod queues;
 mod serve;
 mod support;

@@ -30,14 +30,24 @@ impl Server {
     }
 
     pub async fn start_with(config: HttpConfig) -> Server {
+        Self::start_with_state(config, |state| state).await
+    }
+
+    /// A server whose state `tune` changes before it serves.
+    pub async fn start_with_state(
+        config: HttpConfig,
+        tune: impl FnOnce(HttpState) -> HttpState,
+    ) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let sqlite = SqliteStore::open(dir.path().join("jobs.db")).await.unwrap();
         let store: Arc<dyn JobStore> = Arc::new(MeteredStore::new(Arc::new(sqlite)));
         // One recorder for the whole test process: every server shares it.
         let metrics = install_prometheus().unwrap();
-        let state = HttpState::new(Arc::clone(&store))
-            .config(config)
-            .prometheus(metrics);
+        let state = tune(
+            HttpState::new(Arc::clone(&store))
+                .config(config)
+                .prometheus(metrics),
+        );
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let shutdown = CancellationToken::new();
@@ -62,6 +72,15 @@ impl Server {
 
     pub async fn post(&self, path: &str) -> Response {
         self.client.post(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn put_json(&self, path: &str, body: &serde_json::Value) -> Response {
+        self.client
+            .put(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> Response {

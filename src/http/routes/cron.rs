@@ -27,13 +27,15 @@ pub(crate) async fn show(
 }
 
 /// Declares the schedule `name` (idempotent); 400 naming what is wrong
-/// with an invalid expression, timezone or job.
+/// with an invalid expression, timezone or job (an unknown type or params
+/// that do not fit it, where the server knows the job types).
 pub(crate) async fn declare(
     State(state): State<HttpState>,
     ScheduleNamePath(name): ScheduleNamePath,
     JsonBody(request): JsonBody<DeclareScheduleRequest>,
 ) -> Result<Json<CronSchedule>, ApiError> {
     let schedule = request.into_schedule(&name);
+    state.check_schedule(&schedule)?;
     Ok(Json(state.store().declare_schedule(&schedule).await?))
 }
 

@@ -19,10 +19,14 @@ pub(crate) async fn enqueue(
     State(state): State<HttpState>,
     JsonBody(request): JsonBody<EnqueueRequest>,
 ) -> Result<(StatusCode, Json<JobResponse>), ApiError> {
-    let job = request
+    let mut job = request
         .into_new_job()
         .map_err(|e| ApiError::bad_request(ErrorCode::InvalidRequest, e))?;
+    state.check_job(&mut job)?;
     let enqueued = state.store().enqueue(job).await?;
+    if let (false, Some(worker)) = (enqueued.existing, state.worker_ref()) {
+        worker.wake();
+    }
     let status = if enqueued.existing {
         StatusCode::OK
     } else {
