@@ -286,6 +286,54 @@ async fn the_dashboard_shows_live_progress_cancels_and_never_runs_job_data() {
     )
     .await;
 
+    // A queue of its own shows with a pause button; a delayed job shows
+    // when it is due, not a place in line.
+    let delayed = store
+        .create(
+            NewJob::new("render", json!({}))
+                .queue("video")
+                .delay(Duration::from_secs(35 * 60)),
+        )
+        .await
+        .unwrap();
+    page.wait_for(
+        "the video queue",
+        r#"!document.getElementById('queues').hidden && document.querySelector('#queue-rows tr[data-queue="video"]')"#,
+    )
+    .await;
+    let note = page
+        .eval(&format!(
+            "{}.querySelector('.progress-cell .stage').textContent",
+            row(delayed.id)
+        ))
+        .await;
+    assert_eq!(note, json!("scheduled, in 35m"));
+    page.click(r#"#queue-rows tr[data-queue="video"] button[data-action="pause"]"#)
+        .await;
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while !store
+        .queues()
+        .await
+        .unwrap()
+        .iter()
+        .any(|q| q.name == "video" && q.paused)
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the queue was never paused"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    page.wait_for(
+        "the queue row to show paused",
+        r#"document.querySelector('#queue-rows tr[data-queue="video"]').dataset.paused === "true""#,
+    )
+    .await;
+    page.eval("document.getElementById('queues').scrollIntoView()")
+        .await;
+    page.screenshot(&artifacts.join("dashboard-queues.png"))
+        .await;
+
     drop(page);
     drop(chromium);
     shutdown.cancel();

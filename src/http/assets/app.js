@@ -125,9 +125,25 @@
     return badge;
   }
 
+  // How long until `iso`, as a person reads it ("35m", "2h 5m"); null once due.
+  function waitText(iso) {
+    const seconds = Math.round((new Date(iso).getTime() - Date.now()) / 1000);
+    if (!(seconds > 0)) return null;
+    if (seconds < 60) return seconds + "s";
+    const minutes = Math.round(seconds / 60);
+    if (minutes < 60) return minutes + "m";
+    const hours = Math.floor(minutes / 60);
+    if (hours < 24) return hours + "h" + (minutes % 60 ? " " + (minutes % 60) + "m" : "");
+    return Math.round(hours / 24) + "d";
+  }
+
   function statusNote(job) {
     if (job.status === "pending" && job.queue_position !== null) {
       return job.queue_position === 0 ? "next in line" : job.queue_position + " ahead";
+    }
+    if (job.status === "pending") {
+      const wait = waitText(job.run_at);
+      if (wait) return "scheduled, in " + wait;
     }
     if (job.status === "running" && job.cancel_requested) return "cancel requested";
     return "";
@@ -303,7 +319,9 @@
     field(fields, "id", job.id);
     field(fields, "attempt", job.attempt + " of " + job.max_attempts +
       (job.retry_count ? " (" + job.retry_count + " retried)" : ""));
-    field(fields, "queue", job.queue_position === null ? null : job.queue_position + " ahead");
+    field(fields, "queue", job.queue + " · priority " + job.priority);
+    field(fields, "place", job.queue_position === null ? null : job.queue_position + " ahead");
+    field(fields, "unique key", job.unique_key);
     field(fields, "worker", job.worker);
     field(fields, "correlation", job.correlation_id);
     field(fields, "retry of", job.retry_of, () => select(job.retry_of));
@@ -407,6 +425,7 @@
       renderTable(jobs);
       setLive("live", "live · updated " + new Date().toLocaleTimeString());
       renderSchedules();
+      renderQueues();
     } catch (error) {
       if ($("live").dataset.state !== "offline") setLive("offline", "offline: " + error.message);
     }
@@ -424,6 +443,52 @@
     const search = query.toString();
     history.replaceState(null, "", search ? "?" + search : location.pathname);
     refresh();
+  }
+
+  // ---- queues ----------------------------------------------------------------
+
+  async function renderQueues() {
+    const queues = await api("GET", "queues");
+    const section = $("queues");
+    // One unpaused default queue says nothing worth a section.
+    section.hidden = queues.length === 0 ||
+      (queues.length === 1 && queues[0].name === "default" && !queues[0].paused &&
+        queues[0].concurrency_limit === null);
+    $("queue-rows").replaceChildren(...queues.map(queueRow));
+  }
+
+  function queueRow(queue) {
+    const row = el("tr");
+    row.dataset.queue = queue.name;
+    row.dataset.paused = String(queue.paused);
+    const name = el("td");
+    name.append(el("strong", null, queue.name));
+    const state = el("td", null, queue.paused ? "paused" : "active");
+    const limit = queue.concurrency_limit === null ? "" : " / " + queue.concurrency_limit;
+    const toggle = el("button", "quiet", queue.paused ? "Resume" : "Pause");
+    toggle.type = "button";
+    toggle.dataset.action = queue.paused ? "resume" : "pause";
+    toggle.addEventListener("click", () => toggleQueue(queue, toggle));
+    const actions = el("td");
+    actions.append(toggle);
+    row.append(name, state, el("td", null, String(queue.available)),
+      el("td", null, String(queue.scheduled)), el("td", null, queue.running + limit), actions);
+    return row;
+  }
+
+  async function toggleQueue(queue, button) {
+    button.disabled = true;
+    const action = queue.paused ? "resume" : "pause";
+    try {
+      await api("POST", "queues/" + encodeURIComponent(queue.name) + "/" + action);
+      toast(queue.name + (action === "pause"
+        ? " paused: no new jobs start; running ones finish."
+        : " resumed."));
+      refresh();
+    } catch (error) {
+      toast(error.message, "error");
+      button.disabled = false;
+    }
   }
 
   // ---- cron schedules -------------------------------------------------------
