@@ -26,32 +26,49 @@ const PARAMS: &str = "{}";
 const UNIT_RESULT: &str = "null";
 /// `NewJob::DEFAULT_MAX_ATTEMPTS`.
 const MAX_ATTEMPTS: i64 = 2;
+/// `NewJob::DEFAULT_QUEUE`.
+const QUEUE: &str = "default";
+/// `NewJob::DEFAULT_PRIORITY`.
+const PRIORITY: i64 = 5;
 /// `ClaimRequest::DEFAULT_LEASE`, in milliseconds.
 const LEASE_MS: i64 = 60_000;
 
-/// Diesel's insert of a `JobRow`: all 21 columns, the empty ones bound as
-/// NULL (`treat_none_as_default_value = false`), none left to defaults.
+/// The insert of a job row: all 26 columns, the empty ones bound as NULL,
+/// none left to defaults.
 /// Like jobstore's SQLite backend, this baseline runs this one-row
 /// statement once per job, prepared once.
 const INSERT: &str = "INSERT INTO jobs (id, job_type, status, stage, progress, params, result, \
      error, retry_count, max_attempts, attempt, run_at, locked_by, lease_expires_at, \
-     cancel_requested, retry_of, correlation_id, created_at, updated_at, started_at, completed_at) \
+     cancel_requested, retry_of, correlation_id, created_at, updated_at, started_at, completed_at, \
+     queue, priority, unique_key, unique_scope, unique_for_ms) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, \
-     ?20, ?21)";
+     ?20, ?21, ?22, ?23, ?24, ?25, ?26)";
 
-/// The claim as jobstore's SQLite backend runs it
-/// (`src/store/sqlite/statements/claim.rs`): one `UPDATE` of the first
-/// `LIMIT` claimable jobs in FIFO order (the partial `jobs_claim_idx`),
-/// setting what a claim sets, returning the whole row. The statuses are
-/// written into the SQL, as there: SQLite uses a partial index only for a
-/// statement that repeats its condition as written.
+/// The claim as jobstore runs it (`src/store/sql/claim.rs`), for the
+/// default queue: one `UPDATE` of the first claimable jobs by priority,
+/// `run_at` and id (the partial `jobs_claim_idx`, sought once per
+/// priority), at most as many as asked and as the queue's pause and
+/// concurrency limit leave room for, read in the same statement; setting
+/// what a claim sets, returning the whole row.
 const CLAIM_HEAD: &str = "UPDATE jobs SET status = 'running', attempt = attempt + 1, locked_by = ?1, \
      lease_expires_at = ?2, started_at = ?3, updated_at = ?4, stage = NULL, progress = NULL \
-     WHERE rowid IN (SELECT rowid FROM jobs WHERE status = 'pending' AND run_at <= ?5 \
-     ORDER BY run_at, id LIMIT ";
+     WHERE rowid IN (SELECT rowid FROM jobs WHERE status = 'pending' AND queue = ?6 \
+     AND priority IN (0, 1, 2, 3, 4, 5, 6, 7, 8, 9) AND run_at <= ?5 \
+     ORDER BY priority, run_at, id LIMIT ";
 const CLAIM_TAIL: &str = ") RETURNING id, job_type, status, stage, progress, params, result, error, \
      retry_count, max_attempts, attempt, run_at, locked_by, lease_expires_at, cancel_requested, \
-     retry_of, correlation_id, created_at, updated_at, started_at, completed_at";
+     retry_of, correlation_id, created_at, updated_at, started_at, completed_at, queue, priority, \
+     unique_key, unique_scope, unique_for_ms";
+
+/// The `LIMIT` of a claim of `n`: the room the queue `?6` leaves.
+fn claim_limit(n: usize) -> String {
+    format!(
+        "coalesce((SELECT CASE WHEN q.paused THEN 0 WHEN q.concurrency_limit IS NULL THEN {n} \
+         ELSE max(0, min({n}, q.concurrency_limit - (SELECT count(*) FROM jobs AS r \
+         WHERE r.status = 'running' AND r.queue = ?6))) END \
+         FROM queues AS q WHERE q.name = ?6), {n})"
+    )
+}
 
 /// The completion as jobstore runs it
 /// (`src/store/sqlite/statements/complete.rs`): one `UPDATE` guarded by the
@@ -107,6 +124,11 @@ pub fn insert(conn: &Connection) -> Result<()> {
         now,            // updated_at
         None::<i64>,    // started_at
         None::<i64>,    // completed_at
+        QUEUE,
+        PRIORITY,
+        None::<String>, // unique_key
+        None::<String>, // unique_scope
+        None::<i64>,    // unique_for_ms
     ])?;
     Ok(())
 }
@@ -131,7 +153,10 @@ pub fn claim(conn: &Connection, worker_id: &str, limit: usize) -> Result<Vec<Cla
     let now = now_millis();
     // As jobstore: the limit is part of the SQL, one cached statement per
     // claim size.
-    let mut claim = conn.prepare_cached(&format!("{CLAIM_HEAD}{limit}{CLAIM_TAIL}"))?;
+    let mut claim = conn.prepare_cached(&format!(
+        "{CLAIM_HEAD}{}{CLAIM_TAIL}",
+        claim_limit(limit)
+    ))?;
     let rows = claim.query_map(
         params![
             worker_id,
@@ -139,6 +164,7 @@ pub fn claim(conn: &Connection, worker_id: &str, limit: usize) -> Result<Vec<Cla
             now, // started_at
             now, // updated_at
             now, // run_at <= now
+            QUEUE,
         ],
         |row| {
             Ok(Claimed {
@@ -153,6 +179,7 @@ pub fn claim(conn: &Connection, worker_id: &str, limit: usize) -> Result<Vec<Cla
     let mut claimed = rows.collect::<rusqlite::Result<Vec<_>>>()?;
     // RETURNING yields rows in no particular order; jobstore hands them out
     // in FIFO order, and so does this.
+    // (Every baseline job has the same priority.)
     claimed.sort_by(|a, b| (a.run_at, &a.id).cmp(&(b.run_at, &b.id)));
     Ok(claimed)
 }
