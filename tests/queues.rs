@@ -197,6 +197,15 @@ async fn a_worker_refuses_at_enqueue_what_it_can_never_run() {
     );
     refused(
         worker
+            .enqueue(NewJob::new(
+                "exec",
+                json!({"program": "true", "env": {"PATH": "/tmp/elsewhere"}}),
+            ))
+            .await,
+        "env \"PATH\" may not be set",
+    );
+    refused(
+        worker
             .enqueue_many(vec![
                 NewJob::new("bulk", json!(1)),
                 NewJob::new("nosuch", json!(2)),
@@ -235,11 +244,21 @@ async fn a_program_outside_the_allowlist_never_starts() {
         )
         .await
         .unwrap();
+    let preloaded = store
+        .create(Exec::job(&ExecParams::new("true").env("LD_PRELOAD", "/tmp/evil.so")).unwrap())
+        .await
+        .unwrap();
     let fine = store
         .create(Exec::job(&ExecParams::new("true")).unwrap())
         .await
         .unwrap();
-    worker.run_once(2).await.unwrap();
+    worker.run_once(3).await.unwrap();
+    let steered = store.get(preloaded.id).await.unwrap();
+    assert_eq!(steered.status, JobStatus::Failed);
+    assert!(
+        steered.error.unwrap_or_default().contains("LD_PRELOAD"),
+        "the error names the variable"
+    );
     let refused = store.get(touch.id).await.unwrap();
     assert_eq!(
         (refused.status, refused.retry_count),

@@ -211,6 +211,37 @@ async fn a_database_made_by_an_older_release_is_upgraded_keeping_its_jobs() {
 }
 
 #[tokio::test]
+async fn an_enqueue_in_the_callers_transaction_answers_a_held_unique_key_with_its_holder() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jobs.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    let unique = || {
+        NewJob::new("receipt", json!({})).unique_key("order-42", jobstore::UniqueScope::WhileActive)
+    };
+    let mut conn = raw_connection(&path);
+    let (first, second) = conn
+        .transaction::<_, StoreError, _>(|conn| {
+            let first = enqueue_in(conn, unique())?;
+            let second = enqueue_in(conn, unique())?;
+            Ok((first, second))
+        })
+        .unwrap();
+    assert_eq!(first.id, second.id);
+    // Once the holder has finished, the key goes to a new job.
+    let claimed = store
+        .claim(&jobstore::ClaimRequest::new("w", 1))
+        .await
+        .unwrap();
+    store
+        .complete(&claimed[0].lease, json!(null))
+        .await
+        .unwrap();
+    let third = enqueue_in(&mut conn, unique()).unwrap();
+    assert_ne!(third.id, first.id);
+    assert_eq!(store.count_by_status().await.unwrap().total(), 2);
+}
+
+#[tokio::test]
 async fn a_database_of_the_release_before_queues_is_upgraded_into_the_default_queue() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("jobs.db");

@@ -60,8 +60,10 @@ fn parse_queue(text: &str) -> Result<(String, usize), String> {
     let n: usize = n
         .parse()
         .ok()
-        .filter(|n| *n >= 1)
-        .ok_or_else(|| format!("{n:?} in {text:?} is not a concurrency of 1 or more"))?;
+        .filter(|n| (1..=1000).contains(n))
+        .ok_or_else(|| {
+            format!("{n:?} in {text:?} is not a concurrency of 1 or more (at most 1000)")
+        })?;
     Ok((name.to_string(), n))
 }
 

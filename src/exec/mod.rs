@@ -130,12 +130,16 @@ impl JobType for Exec {
     }
 
     /// Refuses at enqueue what can never start: an empty program, a NUL
-    /// byte anywhere, a program the worker does not allow.
+    /// byte anywhere, a program the worker does not allow (or, with an
+    /// allowlist, a `PATH` or loader variable in `env`).
     fn check(&self, params: &ExecParams, allowed: &ProgramAllowlist) -> Result<(), String> {
-        match params.problem() {
-            Some(problem) => Err(problem),
-            None => allowed.refusal(&params.program).map_or(Ok(()), Err),
+        if let Some(problem) = params.problem() {
+            return Err(problem);
         }
+        if let Some(refusal) = params.env.keys().find_map(|name| allowed.env_refusal(name)) {
+            return Err(refusal);
+        }
+        allowed.refusal(&params.program).map_or(Ok(()), Err)
     }
 
     async fn run(&self, params: ExecParams, ctx: &JobContext) -> Result<ExecOutput, JobError> {

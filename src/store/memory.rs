@@ -502,7 +502,7 @@ impl JobStore for MemoryStore {
         let next_due = request.and_then(|request| {
             jobs.values()
                 .filter(|job| job.status == JobStatus::Pending)
-                .filter(|job| request.queues.iter().any(|q| q.queue == job.queue))
+                .filter(|job| request.live_queues().any(|q| q.queue == job.queue))
                 .filter(|job| !paused.contains(&job.queue))
                 .map(|job| job.run_at)
                 .min()

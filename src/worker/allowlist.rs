@@ -8,9 +8,11 @@ use serde::{Deserialize, Serialize};
 /// Anyone who may enqueue an `exec` job may run any program as the
 /// worker's user, unless the worker lists what it allows. A program is
 /// allowed when it equals an entry exactly: list `/usr/bin/convert` to
-/// allow that path only, `convert` to allow the name looked up in `PATH`.
-/// The list is checked at enqueue, where the enqueuer knows it, and always
-/// again when the job starts the program.
+/// allow that path only, `convert` to allow the name looked up in the
+/// worker's own `PATH`. With a list, a job may not set the variables that
+/// would change what actually runs (`PATH`, and the dynamic loader's
+/// `LD_*` and `DYLD_*`). The list is checked at enqueue, where the enqueuer
+/// knows it, and always again when the job starts the program.
 ///
 /// ```
 /// use jobstore::worker::ProgramAllowlist;
@@ -46,6 +48,20 @@ impl ProgramAllowlist {
             None => true,
             Some(allowed) => allowed.iter().any(|a| a == program),
         }
+    }
+
+    /// Why a job may not set the environment variable `name` for a program
+    /// it starts, if it may not: with a list, `PATH` (which would choose
+    /// another program by the same name) and the loader's `LD_*` and
+    /// `DYLD_*` (which would run other code inside an allowed one).
+    pub fn env_refusal(&self, name: &str) -> Option<String> {
+        let steers = name == "PATH" || name.starts_with("LD_") || name.starts_with("DYLD_");
+        (self.0.is_some() && steers).then(|| {
+            format!(
+                "env {name:?} may not be set on this worker: with an allowlist of programs, \
+                 PATH, LD_* and DYLD_* stay the worker's own"
+            )
+        })
     }
 
     /// Why `program` may not be started, if it may not.

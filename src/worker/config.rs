@@ -6,6 +6,9 @@ use std::time::Duration;
 use super::{Backoff, ProgramAllowlist, WorkerError};
 use crate::job::{validate_queue_name, NewJob};
 
+/// The most jobs a worker runs at once, over every queue it serves.
+const MAX_CONCURRENCY: usize = 1000;
+
 /// Settings of a [`Worker`](super::Worker).
 #[derive(Clone, Debug)]
 pub struct WorkerConfig {
@@ -91,7 +94,9 @@ impl WorkerConfig {
 
     /// The most jobs run at once, over every queue served.
     pub fn total_concurrency(&self) -> usize {
-        self.queue_slots().iter().map(|(_, n)| n).sum()
+        self.queue_slots()
+            .iter()
+            .fold(0usize, |sum, (_, n)| sum.saturating_add(*n))
     }
 
     /// Checks that the settings can work together.
@@ -99,13 +104,13 @@ impl WorkerConfig {
         let fail = |msg: &str| Err(WorkerError::Config(msg.to_string()));
         for (queue, concurrency) in self.queue_slots() {
             validate_queue_name(&queue).map_err(|e| WorkerError::Config(e.to_string()))?;
-            if concurrency == 0 {
+            if !(1..=MAX_CONCURRENCY).contains(&concurrency) {
                 return Err(WorkerError::Config(format!(
-                    "queue {queue:?}: concurrency must be at least 1"
+                    "queue {queue:?}: concurrency is {concurrency}; it must be 1 to {MAX_CONCURRENCY}"
                 )));
             }
         }
-        if self.total_concurrency() > 1000 {
+        if self.total_concurrency() > MAX_CONCURRENCY {
             return fail("concurrency must be at most 1000 (over every queue served)");
         }
         if self.poll_interval.is_zero() || self.heartbeat_interval.is_zero() {

@@ -114,6 +114,13 @@ impl JobContext {
         if let Some(refusal) = self.allowed.refusal(&program) {
             return Err(JobError::permanent(refusal));
         }
+        let steering = command
+            .as_std()
+            .get_envs()
+            .find_map(|(name, _)| self.allowed.env_refusal(&name.to_string_lossy()));
+        if let Some(refusal) = steering {
+            return Err(JobError::permanent(refusal));
+        }
         let child = spawner::spawn(command.process_group(0)).map_err(|e| {
             let message = format!("cannot start {program:?}: {e}");
             match e.kind() {

@@ -181,12 +181,15 @@ impl<'w> RunLoop<'w> {
                 chores_stale = false;
             }
             if self.may_write(now) && (want > 0 || !self.group.is_empty() || chores_due) {
-                if let Some(claimed) = self.exchange(&wants, chores_due).await {
+                if let Some((claimed, filled)) = self.exchange(&wants, chores_due).await {
                     if want > 0 {
                         if claimed > 0 {
                             idle_wait = config.poll_interval;
                         }
-                        look = claimed == want;
+                        // A queue that gave all it was asked for may have
+                        // more; one that is empty, paused or at its limit
+                        // must not keep the others from being asked.
+                        look = filled;
                     }
                 }
             }
@@ -270,9 +273,10 @@ impl<'w> RunLoop<'w> {
 
     /// Writes the completions waiting and claims up to `wants` jobs of each
     /// queue, in one transaction (with `look`, reading the chores too, and
-    /// doing them); starts what it claimed and returns how many, or `None`
-    /// when the store failed (the round is written again later).
-    async fn exchange(&mut self, wants: &[(String, usize)], look: bool) -> Option<usize> {
+    /// doing them); starts what it claimed and returns how many, and
+    /// whether some queue gave all it was asked for; `None` when the store
+    /// failed (the round is written again later).
+    async fn exchange(&mut self, wants: &[(String, usize)], look: bool) -> Option<(usize, bool)> {
         let (completions, replies) = completer::take(&mut self.group);
         let count = completions.len();
         let store = &self.worker.store;
@@ -305,6 +309,15 @@ impl<'w> RunLoop<'w> {
                 }
                 replies.answer(Ok(exchange.completed));
                 let n = exchange.claimed.len();
+                let filled = wants.iter().any(|(queue, want)| {
+                    *want > 0
+                        && exchange
+                            .claimed
+                            .iter()
+                            .filter(|c| c.job.queue == *queue)
+                            .count()
+                            == *want
+                });
                 self.summary.claimed += n as u64;
                 for job in exchange.claimed {
                     self.start(job);
@@ -315,7 +328,7 @@ impl<'w> RunLoop<'w> {
                 if look {
                     self.do_chores(chores).await;
                 }
-                Some(n)
+                Some((n, filled))
             }
             Err(error) => {
                 self.round_failed(error, sent, replies, want);

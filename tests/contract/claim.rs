@@ -143,10 +143,13 @@ pub async fn concurrent_claimers_never_share_a_job(h: &Harness) {
             let request = ClaimRequest::new(format!("w{worker}"), 3);
             let mut mine = Vec::new();
             loop {
-                let batch = store.claim(&request).await.expect("claim");
+                let batch = store.claim(&request).await;
                 if mine.is_empty() {
+                    // Reached even by a claimer whose claim failed, so that
+                    // a failure fails the test instead of stalling the rest.
                     all_claimed_once.wait().await;
                 }
+                let batch = batch.expect("claim");
                 if batch.is_empty() {
                     return mine;
                 }

@@ -73,9 +73,21 @@ async fn serve_answers_until_sigterm_with_its_worker() {
     assert!(html.contains("<title>jobstore</title>"));
     let metrics = client.get(format!("{base}/metrics")).send().await.unwrap();
     assert_eq!(metrics.status(), StatusCode::OK);
-    let created = client
+    // With a worker, the server knows the job types: one it cannot run is
+    // refused, naming it; one it can is taken.
+    let refused = client
         .post(format!("{base}/jobs"))
         .json(&serde_json::json!({"job_type": "later"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let body: serde_json::Value = refused.json().await.unwrap();
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("unknown job type \"later\""), "{body}");
+    let created = client
+        .post(format!("{base}/jobs"))
+        .json(&serde_json::json!({"job_type": "exec", "params": {"program": "true"}}))
         .send()
         .await
         .unwrap();

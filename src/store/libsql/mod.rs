@@ -86,8 +86,12 @@ pub(crate) fn db_error(error: libsql::Error) -> StoreError {
 /// Whether the database refused because another writer holds it (or a
 /// server has too much to do for now).
 fn is_busy(error: &StoreError) -> bool {
+    // A libSQL server ends a transaction that waited too long for its write
+    // lock with TRANSACTION_TIMEOUT, rolled back like a busy one.
     matches!(error, StoreError::Database { message, .. }
-        if message.contains("SQLITE_BUSY") || message.contains("database is locked"))
+        if message.contains("SQLITE_BUSY")
+            || message.contains("database is locked")
+            || message.contains("TRANSACTION_TIMEOUT"))
 }
 
 /// Runs `attempt` again after a short jittered pause while it fails

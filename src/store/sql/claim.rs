@@ -125,12 +125,12 @@ pub(crate) fn read_claimable(outputs: &mut Outputs) -> StoreResult<bool> {
 }
 
 /// When the earliest pending job of `request`'s queues that are not paused
-/// becomes claimable: per queue and priority, the first entry of the
+/// (and that the request has room in) becomes claimable: per queue and priority, the first entry of the
 /// claim index.
 pub(crate) fn next_due(request: &ClaimRequest) -> Statement {
     let mut params = Vec::new();
     let mut firsts = Vec::new();
-    for queue in &request.queues {
+    for queue in request.live_queues() {
         params.push(Value::from(queue.queue.as_str()));
         let name = format!("?{}", params.len());
         for priority in 0..=NewJob::LOWEST_PRIORITY {

@@ -6,10 +6,12 @@ use diesel::sqlite::SqliteConnection;
 use super::executor::run_all;
 use crate::error::{StoreError, StoreResult};
 use crate::job::{prepare, Job, NewJob};
-use crate::store::sql::create;
+use crate::store::sql::{create, Outputs};
 
 /// Inserts `job` through `conn`, inside whatever transaction the caller has
-/// open: if that transaction rolls back, the job was never enqueued.
+/// open: if that transaction rolls back, the job was never enqueued. A job
+/// whose unique key another job holds inside its scope is not inserted:
+/// the answer is that job (see [`JobStore::enqueue`](crate::JobStore::enqueue)).
 ///
 /// The connection must be to a database migrated by
 /// [`SqliteStore::open`](super::SqliteStore::open). Time is read from the
@@ -36,13 +38,16 @@ pub fn enqueue_in(conn: &mut SqliteConnection, job: NewJob) -> StoreResult<Job> 
         .ok_or_else(|| StoreError::database("the insert returned no job"))
 }
 
-/// Inserts many jobs through `conn`, inside the caller's transaction.
+/// Inserts many jobs through `conn`, inside the caller's transaction, as
+/// [`JobStore::enqueue_many`](crate::JobStore::enqueue_many) does (a job
+/// whose unique key is held answers with its holder).
 pub fn enqueue_many_in(conn: &mut SqliteConnection, jobs: Vec<NewJob>) -> StoreResult<Vec<Job>> {
-    let now = chrono::Utc::now();
+    let now = crate::time::truncate(chrono::Utc::now());
     let prepared = jobs
         .iter()
         .map(|job| prepare(job, now, None))
         .collect::<StoreResult<Vec<_>>>()?;
-    run_all(conn, &create::insert(&prepared))?;
-    Ok(prepared.into_iter().map(|p| p.job).collect())
+    let outputs = run_all(conn, &create::enqueue(&prepared, now).statements)?;
+    let enqueued = create::enqueued(prepared, Outputs::new(outputs))?;
+    Ok(enqueued.into_iter().map(|e| e.job).collect())
 }
