@@ -2,10 +2,8 @@
 
 mod job_id;
 mod json_body;
-mod queue_name;
-mod schedule_name;
+mod path_name;
 
 pub(crate) use job_id::JobIdPath;
 pub(crate) use json_body::JsonBody;
-pub(crate) use queue_name::QueueNamePath;
-pub(crate) use schedule_name::ScheduleNamePath;
+pub(crate) use path_name::{QueueNamePath, ScheduleNamePath};
