@@ -394,3 +394,40 @@ async fn an_idle_worker_sends_at_most_one_request_per_poll() {
     );
     assert!(sent >= 1, "the worker polled");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writes_of_one_store_share_a_request_and_each_gets_its_own_answer() {
+    let server = server();
+    let proxy = LatencyProxy::start(server.addr(), Duration::from_millis(10))
+        .await
+        .unwrap();
+    let store = store_at(proxy.url()).await;
+    let callers = 32;
+    let (created, n) = requests(
+        &store,
+        futures_util::future::join_all(
+            (0..callers).map(|i| store.create(NewJob::new("t", json!({ "caller": i })))),
+        ),
+    )
+    .await;
+    // The first write goes alone; the other 31 wait for it and go
+    // together, instead of 32 transactions queueing on the server's lock.
+    assert!(n <= 2, "{callers} concurrent writes took {n} requests");
+    let mut ids = std::collections::BTreeSet::new();
+    for (i, job) in created.into_iter().enumerate() {
+        let job = job.unwrap();
+        assert_eq!(
+            job.params,
+            json!({ "caller": i }),
+            "caller {i} got another's job"
+        );
+        let stored = store.get(job.id).await.unwrap();
+        assert_eq!(stored.params, job.params);
+        ids.insert(job.id);
+    }
+    assert_eq!(ids.len(), callers);
+    assert_eq!(
+        store.count_by_status().await.unwrap().pending,
+        callers as u64
+    );
+}

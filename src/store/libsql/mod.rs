@@ -32,7 +32,7 @@ pub use config::{LibsqlConfig, LibsqlLocation};
 
 use idle::IdleConnections;
 use local::LocalExecutor;
-use remote::{HranaClient, RemoteExecutor};
+use remote::{HranaClient, RemoteExecutor, WriteQueue};
 
 /// A [`JobStore`](crate::JobStore) on a libSQL database, local or remote.
 #[derive(Clone)]
@@ -204,6 +204,7 @@ impl LibsqlStore {
                     busy_timeout: config.busy_timeout,
                     operation_timeout: config.operation_timeout,
                     location: location.clone(),
+                    writes: WriteQueue::default(),
                 };
                 (LibsqlExecutor::Remote(Box::new(remote)), None, applied)
             }

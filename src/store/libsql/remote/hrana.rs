@@ -28,7 +28,7 @@ use libsql_hrana::proto::{
 use crate::error::StoreError;
 
 /// What went wrong talking to the server.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub(crate) enum HranaError {
     /// The request did not reach the server, or its answer did not come
     /// back (refused, reset, timed out).
@@ -226,18 +226,42 @@ impl HranaClient {
     /// rather than closed after each request. No transaction is ever left
     /// open on a kept stream: it holds no lock between requests.
     pub(crate) async fn send_kept(&self, batch: Batch) -> Result<BatchResult, HranaError> {
+        self.send_kept_many(vec![batch])
+            .await?
+            .pop()
+            .unwrap_or_else(|| Err(HranaError::Protocol("a batch got no result".into())))
+    }
+
+    /// Sends `batches` as `send_kept` does, all in one request: the server
+    /// runs them one after another on one connection, each in its own
+    /// transaction, and answers each (the error of one leaves the others
+    /// applied). The outer error is the request's: none of them ran, or
+    /// their outcome is unknown.
+    pub(crate) async fn send_kept_many(
+        &self,
+        batches: Vec<Batch>,
+    ) -> Result<Vec<Result<BatchResult, HranaError>>, HranaError> {
         let baton = {
             let mut idle = self.idle_streams();
             idle.retain(|stream| stream.since.elapsed() < STREAM_IDLE);
             idle.pop().map(|stream| stream.baton)
         };
         let reused = baton.is_some();
-        let request = |batch: Batch| StreamRequest::Batch(BatchStreamReq { batch });
-        let (baton, mut results) = match self.pipeline(baton, vec![request(batch.clone())]).await {
+        let requests = || {
+            batches
+                .iter()
+                .map(|batch| {
+                    StreamRequest::Batch(BatchStreamReq {
+                        batch: batch.clone(),
+                    })
+                })
+                .collect::<Vec<_>>()
+        };
+        let (baton, results) = match self.pipeline(baton, requests()).await {
             // The stream is gone (expired, or the server restarted): the
-            // batch did not run; send it on a new stream.
+            // batches did not run; send them on a new stream.
             Err(HranaError::Status { status: 400, .. }) if reused => {
-                self.pipeline(None, vec![request(batch)]).await?
+                self.pipeline(None, requests()).await?
             }
             other => other?,
         };
@@ -250,7 +274,7 @@ impl HranaClient {
                 });
             }
         }
-        batch_result(results.swap_remove(0))
+        Ok(results.into_iter().map(batch_result).collect())
     }
 
     /// How many requests this client (and its clones) sent.

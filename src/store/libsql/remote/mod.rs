@@ -4,6 +4,7 @@
 
 mod hrana;
 pub(crate) mod migrate;
+mod write_queue;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +18,7 @@ use crate::error::{StoreError, StoreResult};
 use crate::store::sql::{Batch, Executor, Output, Row, Statement, Value};
 
 pub(crate) use hrana::{HranaClient, HranaError};
+pub(crate) use write_queue::WriteQueue;
 
 /// Runs batches against one libSQL server.
 pub(crate) struct RemoteExecutor {
@@ -25,6 +27,8 @@ pub(crate) struct RemoteExecutor {
     pub(super) operation_timeout: Duration,
     /// The server's URL, for messages.
     pub(super) location: String,
+    /// This store's writes, one request at a time.
+    pub(super) writes: WriteQueue,
 }
 
 impl RemoteExecutor {
@@ -32,13 +36,15 @@ impl RemoteExecutor {
         let (steps, first) = steps(batch);
         let count = batch.statements.len();
         let sent = async {
-            let result = self
-                .client
-                .send_kept(proto::Batch {
-                    steps,
-                    replication_index: None,
-                })
-                .await?;
+            let request = proto::Batch {
+                steps,
+                replication_index: None,
+            };
+            let result = if batch.writes {
+                self.writes.send(&self.client, request).await?
+            } else {
+                self.client.send_kept(request).await?
+            };
             // Of the steps that matter (the transaction's and the
             // statements'), the first error is the batch's.
             let last = if first == 0 { count } else { count + 2 };
