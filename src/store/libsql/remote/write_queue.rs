@@ -10,6 +10,7 @@
 //! the server nothing, and a burst of writes (a web service's enqueues)
 //! still costs one round trip, not one each.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use libsql_hrana::proto::{Batch, BatchResult};
@@ -19,6 +20,8 @@ use super::hrana::{HranaClient, HranaError};
 
 /// A batch waiting for its request, and where its answer goes.
 struct Waiting {
+    /// Tells the caller's own batch from the others'.
+    id: u64,
     batch: Batch,
     answer: oneshot::Sender<Result<BatchResult, HranaError>>,
 }
@@ -29,58 +32,43 @@ pub(crate) struct WriteQueue {
     waiting: Mutex<Vec<Waiting>>,
     /// Held by the caller whose request is on its way.
     turn: tokio::sync::Mutex<()>,
+    next_id: AtomicU64,
 }
 
 impl WriteQueue {
     /// Sends `batch` through `client` with the batches of every other
     /// caller waiting at the same time, and returns its own result.
     ///
-    /// A caller that gives up (its future dropped) before its batch is
-    /// sent is left out of the request. The request itself runs on a task
-    /// of its own, so a caller giving up while it is on its way does not
-    /// take the others' answers with it.
+    /// A caller alone sends its batch itself. A caller that gives up (its
+    /// future dropped) before its batch is sent is left out of the
+    /// request. A request carrying others' batches runs on a task of its
+    /// own, so a caller giving up while it is on its way does not take the
+    /// others' answers with it.
     pub(crate) async fn send(
         &self,
         client: &HranaClient,
         batch: Batch,
     ) -> Result<BatchResult, HranaError> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (answer, answered) = oneshot::channel();
-        self.waiting().push(Waiting { batch, answer });
+        self.waiting().push(Waiting { id, batch, answer });
         {
             let _turn = self.turn.lock().await;
             // Everything waiting now, this caller's batch included unless
             // the caller before took it along.
-            let taken: Vec<Waiting> = std::mem::take(&mut *self.waiting())
+            let mut taken: Vec<Waiting> = std::mem::take(&mut *self.waiting())
                 .into_iter()
                 .filter(|waiting| !waiting.answer.is_closed())
                 .collect();
+            if taken.len() == 1 && taken[0].id == id {
+                if let Some(alone) = taken.pop() {
+                    return client.send_kept(alone.batch).await;
+                }
+            }
             if !taken.is_empty() {
-                let client = client.clone();
-                let request = tokio::spawn(async move {
-                    let (batches, answers): (Vec<Batch>, Vec<_>) = taken
-                        .into_iter()
-                        .map(|waiting| (waiting.batch, waiting.answer))
-                        .unzip();
-                    match client.send_kept_many(batches).await {
-                        Ok(results) => {
-                            let mut results = results.into_iter();
-                            for answer in answers {
-                                let result = results.next().unwrap_or_else(|| {
-                                    Err(HranaError::Protocol("a batch got no result".into()))
-                                });
-                                let _ = answer.send(result);
-                            }
-                        }
-                        Err(error) => {
-                            for answer in answers {
-                                let _ = answer.send(Err(error.clone()));
-                            }
-                        }
-                    }
-                });
                 // A request that panicked dropped its answers: each
                 // caller's own receiver reports that below.
-                let _ = request.await;
+                let _ = tokio::spawn(send_together(client.clone(), taken)).await;
             }
         }
         answered.await.unwrap_or_else(|_| {
@@ -93,5 +81,30 @@ impl WriteQueue {
     fn waiting(&self) -> std::sync::MutexGuard<'_, Vec<Waiting>> {
         // Nothing panics while holding the lock.
         self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Sends the batches of `taken` in one request and gives each its answer.
+async fn send_together(client: HranaClient, taken: Vec<Waiting>) {
+    let (batches, answers): (Vec<Batch>, Vec<_>) = taken
+        .into_iter()
+        .map(|waiting| (waiting.batch, waiting.answer))
+        .unzip();
+    match client.send_kept_many(batches).await {
+        Ok(results) => {
+            let mut results = results.into_iter();
+            for answer in answers {
+                let result = results
+                    .next()
+                    .unwrap_or_else(|| Err(HranaError::Protocol("a batch got no result".into())));
+                // The caller may have given up meanwhile.
+                let _ = answer.send(result);
+            }
+        }
+        Err(error) => {
+            for answer in answers {
+                let _ = answer.send(Err(error.clone()));
+            }
+        }
     }
 }
