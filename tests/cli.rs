@@ -287,6 +287,10 @@ fn bad_input_gets_one_clear_line_and_stores_nothing() {
             &["worker", "--queue", "default=0"],
             "concurrency of 1 or more",
         ),
+        (
+            &["worker", "--concurrency", "8", "--queue", "video=1"],
+            "cannot be used with",
+        ),
         (&["show", unknown], "not found"),
         (&["show", "nope"], "not a job id"),
         (&["cancel", unknown], "not found"),

@@ -188,6 +188,31 @@ fn registering_a_name_twice_is_an_error() {
     assert_eq!(registry.stage_position("echo", "reading"), Some((1, 2)));
 }
 
+struct BadQueue;
+
+#[async_trait]
+impl JobType for BadQueue {
+    const NAME: &'static str = "bad_queue";
+    const QUEUE: &'static str = "video jobs";
+    type Params = serde_json::Value;
+    type Output = ();
+
+    async fn run(&self, _params: Self::Params, _ctx: &JobContext) -> Result<(), JobError> {
+        Ok(())
+    }
+}
+
+#[test]
+fn registering_a_type_whose_queue_name_is_invalid_is_an_error() {
+    let mut registry = Registry::new();
+    let err = registry.register(BadQueue).unwrap_err().to_string();
+    assert!(
+        err.contains("bad_queue") && err.contains("\"video jobs\""),
+        "names the type and the queue: {err}"
+    );
+    assert!(registry.names().is_empty());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_once_completes_jobs_with_their_result_and_progress() {
     let dir = tempfile::tempdir().unwrap();

@@ -13,9 +13,9 @@ use crate::JobStore;
 /// Arguments of `jobstore worker`.
 #[derive(Debug, Args)]
 pub struct WorkerArgs {
-    /// The most jobs run at once (of the default queue, when no `--queue`
-    /// is given).
-    #[arg(long, default_value_t = 4)]
+    /// The most jobs run at once, of the default queue (with `--queue`,
+    /// each queue's own N says it instead).
+    #[arg(long, default_value_t = 4, conflicts_with = "queues")]
     concurrency: usize,
     /// A queue to serve and how many of its jobs run at once, as
     /// NAME=N (repeat for more queues; default: `default=CONCURRENCY`).

@@ -83,11 +83,14 @@ impl Registry {
         Self::default()
     }
 
-    /// Registers `job` under `J::NAME`; a name registered twice is an error.
+    /// Registers `job` under `J::NAME`; a name registered twice, or a
+    /// `J::QUEUE` that is not a valid queue name, is an error.
     pub fn register<J: JobType>(&mut self, job: J) -> Result<&mut Self, WorkerError> {
         if self.handlers.contains_key(J::NAME) {
             return Err(WorkerError::DuplicateJobType(J::NAME.to_string()));
         }
+        crate::job::validate_queue_name(J::QUEUE)
+            .map_err(|e| WorkerError::Config(format!("job type {:?}: its QUEUE: {e}", J::NAME)))?;
         self.handlers.insert(J::NAME, Arc::new(Typed(job)));
         self.stages.insert(J::NAME, J::STAGES);
         self.queues.insert(J::NAME, J::QUEUE);

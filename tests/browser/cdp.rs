@@ -140,24 +140,48 @@ impl Page {
     }
 
     /// Clicks the middle of the element, with the mouse, as a person would.
+    ///
+    /// A page that renders again between finding the element and the
+    /// mouse's release (a live update moving a row, or replacing the node
+    /// pressed) swallows the click, as it would a person's: the click is
+    /// checked to have reached an element matching `selector`, and made
+    /// again until it does. A click that reached it is never repeated.
     pub async fn click(&mut self, selector: &str) {
         let selector_js = serde_json::to_string(selector).unwrap();
-        let point = self
-            .eval(&format!(
-                "(() => {{ const e = document.querySelector({selector_js}); if (!e) return null; \
-                 e.scrollIntoView({{block: 'center'}}); const r = e.getBoundingClientRect(); \
-                 return [r.left + r.width / 2, r.top + r.height / 2]; }})()"
-            ))
-            .await;
-        let Some([x, y]) = point.as_array().map(|p| [p[0].clone(), p[1].clone()]) else {
-            panic!("nothing to click at {selector}");
-        };
-        for kind in ["mouseMoved", "mousePressed", "mouseReleased"] {
-            self.call(
-                "Input.dispatchMouseEvent",
-                json!({ "type": kind, "x": x, "y": y, "button": "left", "clickCount": 1 }),
-            )
-            .await;
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            let point = self
+                .eval(&format!(
+                    "(() => {{ const e = document.querySelector({selector_js}); if (!e) return null; \
+                     if (!window.__clicks) {{ window.__clicks = []; \
+                     document.addEventListener('click', ev => window.__clicks.push(ev.target), true); }} \
+                     window.__clicks.length = 0; \
+                     e.scrollIntoView({{block: 'center'}}); const r = e.getBoundingClientRect(); \
+                     return [r.left + r.width / 2, r.top + r.height / 2]; }})()"
+                ))
+                .await;
+            let Some([x, y]) = point.as_array().map(|p| [p[0].clone(), p[1].clone()]) else {
+                panic!("nothing to click at {selector}");
+            };
+            for kind in ["mouseMoved", "mousePressed", "mouseReleased"] {
+                self.call(
+                    "Input.dispatchMouseEvent",
+                    json!({ "type": kind, "x": x, "y": y, "button": "left", "clickCount": 1 }),
+                )
+                .await;
+            }
+            let landed = self
+                .eval(&format!(
+                    "window.__clicks.some(t => t.closest && t.closest({selector_js}) !== null)"
+                ))
+                .await;
+            if landed == json!(true) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no click reached {selector} in {DEADLINE:?}"
+            );
         }
     }
 

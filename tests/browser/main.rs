@@ -302,10 +302,13 @@ async fn the_dashboard_shows_live_progress_cancels_and_never_runs_job_data() {
     )
     .await;
     let note = page
-        .eval(&format!(
-            "{}.querySelector('.progress-cell .stage').textContent",
-            row(delayed.id)
-        ))
+        .wait_for(
+            "the delayed job's row",
+            &format!(
+                "{row} && {row}.querySelector('.progress-cell .stage').textContent",
+                row = row(delayed.id)
+            ),
+        )
         .await;
     assert_eq!(note, json!("scheduled, in 35m"));
     page.click(r#"#queue-rows tr[data-queue="video"] button[data-action="pause"]"#)
