@@ -145,7 +145,8 @@ impl Page {
     /// mouse's release (a live update moving a row, or replacing the node
     /// pressed) swallows the click, as it would a person's: the click is
     /// checked to have reached an element matching `selector`, and made
-    /// again until it does. A click that reached it is never repeated.
+    /// again until it does. A click that reached it is never repeated. An
+    /// element not on the page is waited for, as a person would.
     pub async fn click(&mut self, selector: &str) {
         let selector_js = serde_json::to_string(selector).unwrap();
         let deadline = Instant::now() + DEADLINE;
@@ -154,14 +155,21 @@ impl Page {
                 .eval(&format!(
                     "(() => {{ const e = document.querySelector({selector_js}); if (!e) return null; \
                      if (!window.__clicks) {{ window.__clicks = []; \
-                     document.addEventListener('click', ev => window.__clicks.push(ev.target), true); }} \
-                     window.__clicks.length = 0; \
+                     document.addEventListener('click', ev => window.__clicks.push( \
+                       !!(ev.target.closest && ev.target.closest(window.__clickOn))), true); }} \
+                     window.__clicks.length = 0; window.__clickOn = {selector_js}; \
                      e.scrollIntoView({{block: 'center'}}); const r = e.getBoundingClientRect(); \
                      return [r.left + r.width / 2, r.top + r.height / 2]; }})()"
                 ))
                 .await;
+            // Not there (yet): a live update may be drawing it again.
             let Some([x, y]) = point.as_array().map(|p| [p[0].clone(), p[1].clone()]) else {
-                panic!("nothing to click at {selector}");
+                assert!(
+                    Instant::now() < deadline,
+                    "nothing to click at {selector} in {DEADLINE:?}"
+                );
+                sleep(Duration::from_millis(50)).await;
+                continue;
             };
             for kind in ["mouseMoved", "mousePressed", "mouseReleased"] {
                 self.call(
@@ -170,11 +178,9 @@ impl Page {
                 )
                 .await;
             }
-            let landed = self
-                .eval(&format!(
-                    "window.__clicks.some(t => t.closest && t.closest({selector_js}) !== null)"
-                ))
-                .await;
+            // Whether a click reached a matching element, judged when it
+            // came: the click itself may redraw the element away.
+            let landed = self.eval("window.__clicks.some(hit => hit)").await;
             if landed == json!(true) {
                 return;
             }
