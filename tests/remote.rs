@@ -223,9 +223,11 @@ async fn a_server_restarted_mid_run_loses_nothing_and_applies_no_completion_twic
     }
 }
 
-/// Worker A's runs wait for `release`; worker B's finish at once.
+/// Worker A's runs say they `started`, then wait for `release`; worker
+/// B's finish at once.
 struct Gated {
     worker: &'static str,
+    started: Arc<Notify>,
     release: Arc<Notify>,
 }
 
@@ -237,17 +239,24 @@ impl JobType for Gated {
 
     async fn run(&self, _: serde_json::Value, _: &JobContext) -> Result<String, JobError> {
         if self.worker == "a" {
+            self.started.notify_one();
             self.release.notified().await;
         }
         Ok(self.worker.to_string())
     }
 }
 
-fn gated_worker(store: Arc<dyn JobStore>, name: &'static str, release: &Arc<Notify>) -> Worker {
+fn gated_worker(
+    store: Arc<dyn JobStore>,
+    name: &'static str,
+    started: &Arc<Notify>,
+    release: &Arc<Notify>,
+) -> Worker {
     let mut registry = Registry::new();
     registry
         .register(Gated {
             worker: name,
+            started: Arc::clone(started),
             release: Arc::clone(release),
         })
         .unwrap();
@@ -273,13 +282,24 @@ async fn a_link_cut_longer_than_a_lease_hands_the_job_to_another_worker_and_refu
         .create(NewJob::new("gated", json!({})))
         .await
         .unwrap();
-    let a = gated_worker(Arc::new(store_at(proxy.url()).await), "a", &release);
+    let started = Arc::new(Notify::new());
+    let a = gated_worker(
+        Arc::new(store_at(proxy.url()).await),
+        "a",
+        &started,
+        &release,
+    );
     let (stop_a, run_a) = common::start(&a);
     common::wait_for(&*direct, job.id, |j| j.status == JobStatus::Running).await;
+    // A holds the claim's answer, not only the server: its handler runs.
+    // (Cut while the answer is on its way, A would never start the job.)
+    tokio::time::timeout(Duration::from_secs(60), started.notified())
+        .await
+        .expect("worker A did not start the job it claimed");
 
     // Worker A loses the database for longer than its lease.
     proxy.set_down(true);
-    let b = gated_worker(Arc::clone(&direct), "b", &release);
+    let b = gated_worker(Arc::clone(&direct), "b", &started, &release);
     let (stop_b, run_b) = common::start(&b);
     let done = common::wait_for(&*direct, job.id, |j| j.status == JobStatus::Completed).await;
     assert_eq!(done.result, Some(json!("b")));
