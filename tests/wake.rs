@@ -203,7 +203,9 @@ async fn watch_in_another_process_sees_the_job_end() {
         .args(["watch", &id.to_string(), "--interval", "1h"])
         .current_dir(dir.path())
         .env_remove("JOBSTORE_DATABASE_URL")
+        .env("RUST_LOG", "jobstore=debug")
         .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let guard = common::ChildGuard::new(watch);

@@ -161,10 +161,20 @@ impl ChildGuard {
         let deadline = std::time::Instant::now() + within;
         let child = self.child();
         while child.try_wait().expect("wait for the child").is_none() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the child did not exit within {within:?}"
-            );
+            if std::time::Instant::now() >= deadline {
+                let _ = child.kill();
+                let output = self
+                    .0
+                    .take()
+                    .expect("the child is still guarded")
+                    .wait_with_output()
+                    .expect("read the child's output");
+                panic!(
+                    "the child did not exit within {within:?}; it printed:\n{}\n{}",
+                    String::from_utf8_lossy(&output.stdout),
+                    String::from_utf8_lossy(&output.stderr)
+                );
+            }
             std::thread::sleep(Duration::from_millis(10));
         }
         self.0
