@@ -101,7 +101,7 @@ pub use store::memory::MemoryStore;
 pub use store::sqlite::{SqliteConfig, SqliteStore};
 pub use store::LibsqlLocation;
 pub use store::{
-    CancelOutcome, Chores, ClaimRequest, Claimed, Completion, CronStore, Exchange, FailOutcome,
-    Failure, FailureKind, Heartbeat, JobPage, JobStore, Lease, ListQuery, Polled, RescueSummary,
-    StatusCounts,
+    BulkAction, BulkOutcome, CancelOutcome, Chores, ClaimRequest, Claimed, Completion, CronStore,
+    Exchange, FailOutcome, Failure, FailureKind, Heartbeat, JobFilter, JobPage, JobStore, Lease,
+    ListQuery, Polled, RescueSummary, StatusCounts,
 };

@@ -150,7 +150,9 @@ async fn enqueue_list_show_cancel_and_retry() {
     );
 
     assert!(ok(&jobstore(d, &["cancel", &id])).contains("cancelled"));
-    assert!(ok(&jobstore(d, &["cancel", &id])).contains("already finished"));
+    let again = jobstore(d, &["cancel", &id]);
+    assert_eq!(again.status.code(), Some(1), "a refused cancel fails");
+    assert!(stderr(&again).contains("already finished"));
     let retried = ok(&jobstore(d, &["retry", &id])).trim().to_string();
     let store = open(d).await;
     use jobstore::JobStore;

@@ -24,6 +24,7 @@ mod noop;
 mod peers;
 mod pickup;
 mod process;
+mod pruned;
 mod remote;
 mod report;
 mod running;

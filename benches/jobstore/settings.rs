@@ -46,8 +46,8 @@ pub struct Settings {
 }
 
 /// The sections of a run, in order.
-pub const SECTIONS: [&str; 7] = [
-    "enqueue", "process", "pickup", "wake", "claims", "memory", "remote",
+pub const SECTIONS: [&str; 8] = [
+    "enqueue", "process", "pickup", "wake", "claims", "pruned", "memory", "remote",
 ];
 
 impl Settings {

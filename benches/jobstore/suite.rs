@@ -10,7 +10,7 @@ use crate::report::Report;
 use crate::report::ServerRow;
 use crate::settings::Settings;
 use crate::stats::{percentile, Samples};
-use crate::{claims, enqueue, memory, pickup, process, remote, wake, BenchResult};
+use crate::{claims, enqueue, memory, pickup, process, pruned, remote, wake, BenchResult};
 
 /// The subject name of a jobstore backend.
 pub fn subject(backend: Backend) -> &'static str {
@@ -49,6 +49,29 @@ pub mod names {
             "Claims of one job, {} pending",
             crate::report::number(depth as f64)
         )
+    }
+    /// Claims at a queue depth, on a new file or one that had `history`
+    /// jobs pruned.
+    pub fn pruned_claims(depth: usize, history: Option<usize>) -> String {
+        format!(
+            "Claims of one job, {} pending, {}",
+            crate::report::number(depth as f64),
+            after(history)
+        )
+    }
+    /// Enqueues one per call, on a new file or one that had `history` jobs
+    /// pruned.
+    pub fn pruned_enqueue(history: Option<usize>) -> String {
+        format!("Enqueue one per call, {}", after(history))
+    }
+    fn after(history: Option<usize>) -> String {
+        match history {
+            Some(n) => format!(
+                "file that had {} jobs pruned",
+                crate::report::number(n as f64)
+            ),
+            None => "new file".to_string(),
+        }
     }
     /// Worker memory.
     pub const RSS_TENTH: &str = "Worker RSS after 10% of the jobs";
@@ -138,6 +161,9 @@ impl<'a> Suite<'a> {
         }
         if s.measures("claims") {
             self.claims().await?;
+        }
+        if s.measures("pruned") {
+            self.pruned().await?;
         }
         if s.measures("memory") {
             self.memory().await?;
@@ -527,6 +553,33 @@ impl<'a> Suite<'a> {
                 remove_database(path);
                 self.report
                     .add(&names::claims(depth), "claims/s", subject(backend), samples);
+            }
+        }
+        Ok(())
+    }
+
+    async fn pruned(&mut self) -> BenchResult<()> {
+        let [depth, history] = self.settings.queue_depths;
+        let (n, rounds) = (self.settings.claims, self.settings.runs * 5);
+        for backend in Backend::ALL {
+            let (fresh, old) = (self.fresh(), self.fresh());
+            let figures = pruned::figures(backend, &fresh, &old, history, depth, n, rounds).await?;
+            remove_database(&fresh);
+            remove_database(&old);
+            let [new_claims, old_claims] = figures.claims;
+            let [new_enqueues, old_enqueues] = figures.enqueues;
+            let s = subject(backend);
+            for (name, unit, samples) in [
+                (names::pruned_claims(depth, None), "claims/s", new_claims),
+                (
+                    names::pruned_claims(depth, Some(history)),
+                    "claims/s",
+                    old_claims,
+                ),
+                (names::pruned_enqueue(None), "jobs/s", new_enqueues),
+                (names::pruned_enqueue(Some(history)), "jobs/s", old_enqueues),
+            ] {
+                self.report.add(&name, unit, s, samples);
             }
         }
         Ok(())

@@ -106,6 +106,32 @@ pub fn evaluate(report: &Report, poll_interval_ms: f64) -> Vec<Target> {
             .map(|(on, off)| on / off),
         0.95,
     );
+    for backend in Backend::ALL {
+        let s = subject(backend);
+        let [depth, history] = [1_000, 1_000_000];
+        let pair = |old: String, new: String| {
+            report
+                .median(&old, s)
+                .zip(report.median(&new, s))
+                .map(|(old, new)| old / new)
+        };
+        add(
+            format!("Claims on a file that had 1,000,000 jobs pruned / on a new file, {s}"),
+            pair(
+                names::pruned_claims(depth, Some(history)),
+                names::pruned_claims(depth, None),
+            ),
+            0.9,
+        );
+        add(
+            format!("Enqueue on a file that had 1,000,000 jobs pruned / on a new file, {s}"),
+            pair(
+                names::pruned_enqueue(Some(history)),
+                names::pruned_enqueue(None),
+            ),
+            0.9,
+        );
+    }
     let [shallow, deep] = [names::claims(1_000), names::claims(1_000_000)];
     for backend in Backend::ALL {
         let s = subject(backend);

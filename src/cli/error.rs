@@ -12,6 +12,10 @@ pub enum CliError {
     /// The worker refused its setup or stopped.
     #[error(transparent)]
     Worker(#[from] WorkerError),
+    /// The store refused the action in the state the job is in (a cancel
+    /// of a finished job): the HTTP API's 409.
+    #[error("{0}")]
+    Refused(String),
     /// An argument was not acceptable.
     #[error("{0}")]
     Input(String),

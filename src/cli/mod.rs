@@ -1,5 +1,6 @@
 //! The `jobstore` command line.
 
+mod bulk;
 mod control;
 mod cron;
 mod demo;
@@ -63,17 +64,19 @@ pub enum Command {
     },
     /// Follow a job's progress until it ends; exit 0 only if it completed.
     Watch(watch::WatchArgs),
-    /// Cancel a job: at once if pending, by asking its worker if running.
-    Cancel {
-        /// The job's id.
-        id: JobId,
-    },
+    /// Cancel a job, or every job matching filters: a pending one at once,
+    /// a running one by asking its worker. A finished job is refused
+    /// (exit 1).
+    Cancel(control::TargetArgs),
     /// Enqueue a new job with the type and params of a failed or cancelled
-    /// one, and print its id.
-    Retry {
-        /// The job's id.
-        id: JobId,
-    },
+    /// one and print its id; with filters, retry every failed or cancelled
+    /// match not retried yet.
+    Retry(control::TargetArgs),
+    /// Delete every job matching filters, except running ones.
+    Delete(control::FilterOnlyArgs),
+    /// Delete finished jobs older than a given age, in small batches, and
+    /// give the freed space back.
+    Prune(bulk::PruneArgs),
     /// List, pause, resume and limit queues.
     #[command(subcommand)]
     Queue(queue::QueueCommand),
@@ -108,8 +111,10 @@ impl Cli {
             Command::List(args) => list::run(&*store, args).await?,
             Command::Show { id, json } => show::run(&*store, id, json).await?,
             Command::Watch(args) => return watch::run(&*store, args).await,
-            Command::Cancel { id } => control::cancel(&*store, id).await?,
-            Command::Retry { id } => control::retry(&*store, id).await?,
+            Command::Cancel(args) => control::cancel(&*store, args).await?,
+            Command::Retry(args) => control::retry(&*store, args).await?,
+            Command::Delete(args) => control::delete(&*store, args).await?,
+            Command::Prune(args) => bulk::prune(&*store, args).await?,
             Command::Queue(command) => queue::run(&*store, command).await?,
             Command::Cron(command) => cron::run(&*store, command).await?,
             Command::Serve(args) => serve::run(store, args).await?,

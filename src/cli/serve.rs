@@ -32,6 +32,10 @@ pub struct ServeArgs {
     /// separate with commas); by default any program.
     #[arg(long, requires = "worker", value_delimiter = ',')]
     exec_allow: Vec<String>,
+    /// With --worker, delete finished jobs once they finished this long
+    /// ago (`7d`, `12h`); by default they are kept.
+    #[arg(long, requires = "worker", value_parser = humantime::parse_duration)]
+    keep_finished: Option<std::time::Duration>,
     /// Require this bearer token on every request (prefer the environment
     /// variable: arguments are visible to other users of the machine).
     #[arg(long, env = "JOBSTORE_TOKEN", hide_env_values = true)]
@@ -76,6 +80,7 @@ pub(super) async fn run(store: Arc<dyn JobStore>, args: ServeArgs) -> Result<(),
         let worker_config = WorkerConfig {
             job_types: Some(registry.names().into_iter().map(String::from).collect()),
             exec_allow: super::worker::allowlist(&args.exec_allow),
+            retention: args.keep_finished.map(crate::worker::Retention::new),
             ..WorkerConfig::default()
         };
         let worker = Worker::new(Arc::clone(&store), registry, worker_config)?;

@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::registry::builtin_registry;
 use super::{format, CliError};
-use crate::worker::{ProgramAllowlist, Worker, WorkerConfig};
+use crate::worker::{ProgramAllowlist, Retention, Worker, WorkerConfig};
 use crate::JobStore;
 
 /// Arguments of `jobstore worker`.
@@ -40,6 +40,10 @@ pub struct WorkerArgs {
     /// each tick enqueues one job however many workers run).
     #[arg(long)]
     no_cron: bool,
+    /// Delete finished jobs once they finished this long ago (`7d`, `12h`),
+    /// in small batches in the background; by default they are kept.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    keep_finished: Option<std::time::Duration>,
 }
 
 /// The allowlist `--exec-allow` gives: any program when none is named.
@@ -90,6 +94,7 @@ pub(super) async fn run(store: Arc<dyn JobStore>, args: WorkerArgs) -> Result<Ex
         queues: args.queues.iter().cloned().collect(),
         exec_allow: allowlist(&args.exec_allow),
         job_types: Some(types.clone()),
+        retention: args.keep_finished.map(Retention::new),
         cron_interval: if args.no_cron {
             None
         } else {

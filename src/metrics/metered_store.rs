@@ -12,9 +12,9 @@ use crate::cron::{CronFiring, CronSchedule, NewCronSchedule};
 use crate::error::StoreResult;
 use crate::job::{Job, JobId, NewJob, Progress};
 use crate::store::{
-    CancelOutcome, ClaimRequest, Claimed, Completion, CronStore, Enqueued, Exchange, FailOutcome,
-    Failure, Heartbeat, JobPage, JobStore, Lease, ListQuery, Polled, QueueInfo, RescueSummary,
-    StatusCounts,
+    BulkAction, BulkOutcome, CancelOutcome, ClaimRequest, Claimed, Completion, CronStore, Enqueued,
+    Exchange, FailOutcome, Failure, Heartbeat, JobFilter, JobPage, JobStore, Lease, ListQuery,
+    Polled, QueueInfo, RescueSummary, StatusCounts,
 };
 
 /// Wraps a store and records, through the `metrics` facade, the jobs it
@@ -363,6 +363,26 @@ impl<S: JobStore + ?Sized> JobStore for MeteredStore<S> {
 
     fn changes(&self) -> Option<crate::store::ChangeFeed> {
         self.inner.changes()
+    }
+
+    async fn bulk(&self, action: BulkAction, filter: &JobFilter) -> StoreResult<BulkOutcome> {
+        self.inner.bulk(action, filter).await
+    }
+
+    async fn bulk_preview(
+        &self,
+        action: BulkAction,
+        filter: &JobFilter,
+    ) -> StoreResult<BulkOutcome> {
+        self.inner.bulk_preview(action, filter).await
+    }
+
+    async fn prune(&self, filter: &JobFilter, limit: u32) -> StoreResult<u64> {
+        self.inner.prune(filter, limit).await
+    }
+
+    async fn vacuum(&self, full: bool) -> StoreResult<Option<u64>> {
+        self.inner.vacuum(full).await
     }
 
     async fn retry(&self, id: JobId) -> StoreResult<Job> {

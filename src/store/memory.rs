@@ -14,9 +14,9 @@ use crate::error::{StoreError, StoreResult};
 use crate::job::{validate_queue_name, Job, JobId, JobStatus, NewJob, Progress, UniqueScope};
 use crate::store::rules::{self, AfterFailure};
 use crate::store::{
-    CancelOutcome, ChangeFeed, Chores, ClaimRequest, Claimed, Completion, CronStore, Enqueued,
-    Exchange, FailOutcome, Failure, Heartbeat, JobPage, JobStore, Lease, ListQuery, Polled,
-    QueueInfo, RescueSummary, StatusCounts,
+    BulkAction, BulkOutcome, CancelOutcome, ChangeFeed, Chores, ClaimRequest, Claimed, Completion,
+    CronStore, Enqueued, Exchange, FailOutcome, Failure, Heartbeat, JobFilter, JobPage, JobStore,
+    Lease, ListQuery, Polled, QueueInfo, RescueSummary, StatusCounts,
 };
 use crate::time;
 
@@ -669,6 +669,79 @@ impl JobStore for MemoryStore {
         Some(self.changes.clone())
     }
 
+    async fn bulk(&self, action: BulkAction, filter: &JobFilter) -> StoreResult<BulkOutcome> {
+        filter.validate_for(action.as_str())?;
+        let now = self.now();
+        let mut jobs = self.jobs_mut();
+        let (matched, applies, requests) = bulk_targets(&jobs, action, filter);
+        let mut applied = 0;
+        for id in &applies {
+            match action {
+                BulkAction::Retry => {
+                    if let Some(original) = jobs.get(id) {
+                        let new = crate::job::retry_of(original)?;
+                        let prepared = crate::job::prepare(&new, now, Some(*id))?;
+                        jobs.insert(prepared.job.id, prepared.job);
+                        applied += 1;
+                    }
+                }
+                BulkAction::Cancel => {
+                    if let Some(job) = jobs.get_mut(id) {
+                        job.status = JobStatus::Cancelled;
+                        job.updated_at = now;
+                        job.completed_at = Some(now);
+                        applied += 1;
+                    }
+                }
+                BulkAction::Delete => {
+                    if jobs.remove(id).is_some() {
+                        applied += 1;
+                    }
+                }
+            }
+        }
+        let mut requested = 0;
+        for id in &requests {
+            if let Some(job) = jobs.get_mut(id) {
+                job.cancel_requested = true;
+                job.updated_at = now;
+                requested += 1;
+            }
+        }
+        Ok(BulkOutcome::new(action, false, matched, applied, requested))
+    }
+
+    async fn bulk_preview(
+        &self,
+        action: BulkAction,
+        filter: &JobFilter,
+    ) -> StoreResult<BulkOutcome> {
+        filter.validate_for(action.as_str())?;
+        let (matched, applies, requests) = bulk_targets(&self.jobs(), action, filter);
+        Ok(BulkOutcome::new(
+            action,
+            true,
+            matched,
+            applies.len() as u64,
+            requests.len() as u64,
+        ))
+    }
+
+    async fn prune(&self, filter: &JobFilter, limit: u32) -> StoreResult<u64> {
+        rules::validate_prune(filter, limit)?;
+        let mut jobs = self.jobs_mut();
+        let doomed: Vec<JobId> = jobs
+            .values()
+            .filter(|job| filter.matches(job))
+            .take(limit as usize)
+            .map(|job| job.id)
+            .collect();
+        for id in &doomed {
+            jobs.remove(id);
+        }
+        Ok(doomed.len() as u64)
+    }
+
     async fn retry(&self, id: JobId) -> StoreResult<Job> {
         let now = self.now();
         let mut jobs = self.jobs_mut();
@@ -755,6 +828,37 @@ impl CronStore for MemoryStore {
 }
 
 /// Moves a pending job to running for `worker_id`: the next attempt.
+/// The jobs `filter` matches for `action`: how many, those the action
+/// changes, and those it asks to stop (a cancel's running jobs).
+fn bulk_targets(
+    jobs: &BTreeMap<JobId, Job>,
+    action: BulkAction,
+    filter: &JobFilter,
+) -> (u64, Vec<JobId>, Vec<JobId>) {
+    let retried: std::collections::HashSet<JobId> =
+        jobs.values().filter_map(|job| job.retry_of).collect();
+    let mut matched = 0;
+    let mut applies = Vec::new();
+    let mut requests = Vec::new();
+    for job in jobs.values().filter(|job| filter.matches(job)) {
+        matched += 1;
+        match (action, job.status) {
+            (BulkAction::Retry, JobStatus::Failed | JobStatus::Cancelled)
+                if !retried.contains(&job.id) =>
+            {
+                applies.push(job.id)
+            }
+            (BulkAction::Cancel, JobStatus::Pending) => applies.push(job.id),
+            (BulkAction::Cancel, JobStatus::Running) if !job.cancel_requested => {
+                requests.push(job.id)
+            }
+            (BulkAction::Delete, status) if status != JobStatus::Running => applies.push(job.id),
+            _ => {}
+        }
+    }
+    (matched, applies, requests)
+}
+
 fn start_attempt(job: &mut Job, worker_id: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>) {
     job.status = JobStatus::Running;
     job.attempt += 1;

@@ -3,12 +3,14 @@
 //! Every backend implements the same trait with the same semantics; one
 //! contract test suite runs unchanged against each of them.
 
+mod bulk;
 mod changes;
 mod claim;
 mod completion;
 mod config;
 mod cron;
 mod exchange;
+mod filter;
 #[cfg(feature = "libsql")]
 pub mod libsql;
 mod list;
@@ -29,6 +31,7 @@ use async_trait::async_trait;
 use crate::error::{StoreError, StoreResult};
 use crate::job::{Job, JobId, NewJob, Progress};
 
+pub use bulk::{BulkAction, BulkOutcome};
 #[cfg(feature = "http")]
 pub(crate) use changes::changed_or_after;
 pub use changes::{ChangeFeed, Changes};
@@ -41,6 +44,7 @@ pub use config::{
 };
 pub use cron::CronStore;
 pub use exchange::{Chores, Exchange, Polled};
+pub use filter::JobFilter;
 pub use list::{JobPage, ListQuery, StatusCounts};
 pub use location::LibsqlLocation;
 pub use outcome::{CancelOutcome, FailOutcome, Failure, FailureKind, RescueSummary};
@@ -260,6 +264,42 @@ pub trait JobStore: CronStore + Send + Sync {
     /// Creates a new job with the type, params and settings of a failed or
     /// cancelled one, recording which job it retries.
     async fn retry(&self, id: JobId) -> StoreResult<Job>;
+
+    /// Applies `action` to every job `filter` matches, in one transaction
+    /// with one statement per change (never a loop of single calls): each
+    /// job is changed entirely or not at all, and jobs the action does not
+    /// apply to are counted as skipped (see [`BulkAction`]). An empty
+    /// filter is refused: to act on every job, name the statuses.
+    async fn bulk(&self, action: BulkAction, filter: &JobFilter) -> StoreResult<BulkOutcome>;
+
+    /// What [`JobStore::bulk`] would do now, changing nothing (a dry run).
+    async fn bulk_preview(
+        &self,
+        action: BulkAction,
+        filter: &JobFilter,
+    ) -> StoreResult<BulkOutcome>;
+
+    /// Deletes up to `limit` finished jobs (completed, failed or cancelled)
+    /// that `filter` matches, oldest first, and says how many it deleted:
+    /// one small batch of a retention sweep, which repeats until fewer
+    /// than `limit` are deleted. `filter` must set
+    /// [`JobFilter::finished_before`]; a pending or running job is never
+    /// pruned. A local file's freed pages are returned to the file system
+    /// when it was created by this release or vacuumed since (see
+    /// [`JobStore::vacuum`]).
+    async fn prune(&self, filter: &JobFilter, limit: u32) -> StoreResult<u64>;
+
+    /// Gives a local database file's free pages back to the file system:
+    /// the ones free after a prune (`full` false: cheap, and only on a file
+    /// set up for it), or by rewriting the whole file (`full` true:
+    /// `VACUUM`, which also sets up an older file for the cheap way, and
+    /// needs as much free disk as the file takes). Answers the file's size
+    /// in bytes afterwards, or `None` where there is no file (memory, a
+    /// server).
+    async fn vacuum(&self, full: bool) -> StoreResult<Option<u64>> {
+        let _ = full;
+        Ok(None)
+    }
 
     /// Whether a claim for `request` would find a job now: a read, which
     /// takes no write lock (an idle worker woken by a change asks this

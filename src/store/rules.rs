@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{StoreError, StoreResult};
 use crate::job::{validate_queue_name, JobId, JobStatus};
-use crate::store::{ClaimRequest, FailureKind};
+use crate::store::{ClaimRequest, FailureKind, JobFilter};
 use crate::time;
 
 /// The error of a job whose lease expired with no attempts left.
@@ -24,6 +24,32 @@ pub(crate) const RESCUE_REQUEUED_ERROR: &str =
 
 /// The most jobs one claim may take.
 pub(crate) const MAX_CLAIM_LIMIT: u32 = 1000;
+
+/// The most jobs one prune may delete.
+pub(crate) const MAX_PRUNE_LIMIT: u32 = 10_000;
+
+/// Checks a prune before it touches the database: it names how old a
+/// finished job must be, asks for finished statuses only, and deletes
+/// between 1 and [`MAX_PRUNE_LIMIT`] jobs.
+pub(crate) fn validate_prune(filter: &JobFilter, limit: u32) -> StoreResult<()> {
+    filter.validate()?;
+    if filter.finished_before.is_none() {
+        return Err(StoreError::InvalidInput(
+            "a prune needs the time finished jobs must be older than (finished_before)".into(),
+        ));
+    }
+    if let Some(status) = filter.statuses.iter().find(|s| !s.is_terminal()) {
+        return Err(StoreError::InvalidInput(format!(
+            "a prune deletes finished jobs only (completed, failed, cancelled), not {status} ones"
+        )));
+    }
+    if !(1..=MAX_PRUNE_LIMIT).contains(&limit) {
+        return Err(StoreError::InvalidInput(format!(
+            "prune limit is {limit}; it must be between 1 and {MAX_PRUNE_LIMIT}"
+        )));
+    }
+    Ok(())
+}
 
 /// Checks a claim request before it touches the database.
 pub(crate) fn validate_claim(request: &ClaimRequest) -> StoreResult<()> {

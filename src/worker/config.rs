@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::{Backoff, ProgramAllowlist, WorkerError};
+use super::{Backoff, ProgramAllowlist, Retention, WorkerError};
 use crate::job::{validate_queue_name, NewJob};
 
 /// The most jobs a worker runs at once, over every queue it serves.
@@ -48,6 +48,10 @@ pub struct WorkerConfig {
     /// The programs jobs may start (through
     /// [`JobContext::spawn`](super::JobContext::spawn)): any by default.
     pub exec_allow: ProgramAllowlist,
+    /// Deletes finished jobs once they are this old, in small batches in
+    /// the background (`None`, the default, keeps them until deleted by
+    /// hand or by `jobstore prune`). Any number of workers may sweep.
+    pub retention: Option<Retention>,
 }
 
 impl Default for WorkerConfig {
@@ -67,6 +71,7 @@ impl Default for WorkerConfig {
             kill_grace: Duration::from_secs(10),
             backoff: Backoff::default(),
             exec_allow: ProgramAllowlist::any(),
+            retention: None,
         }
     }
 }
@@ -126,6 +131,9 @@ impl WorkerConfig {
             return fail(
                 "the cron interval must be longer than zero (or None to fire no schedules)",
             );
+        }
+        if let Some(retention) = &self.retention {
+            retention.validate()?;
         }
         Ok(())
     }

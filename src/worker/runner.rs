@@ -124,6 +124,16 @@ impl Worker {
     /// loop at once (its jobs' leases then run out and they are rescued).
     pub async fn run(&self, shutdown: CancellationToken) -> Result<RunSummary, WorkerError> {
         tracing::info!(worker_id = %self.config.worker_id, "worker started");
+        // The sweep stops with the loop, or when this future is dropped.
+        let sweep_stop = CancellationToken::new();
+        let _stop_sweep = sweep_stop.clone().drop_guard();
+        if let Some(retention) = self.config.retention.clone() {
+            tokio::spawn(super::retention::sweep(
+                Arc::clone(&self.store),
+                retention,
+                sweep_stop,
+            ));
+        }
         let summary = super::loop_thread::run(self, shutdown).await?;
         tracing::info!(?summary, "worker stopped");
         Ok(summary)

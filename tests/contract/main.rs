@@ -41,6 +41,7 @@ macro_rules! contract_tests {
     };
 }
 
+mod bulk;
 mod cancel;
 mod claim;
 mod create;

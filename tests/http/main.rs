@@ -3,6 +3,7 @@
 #![cfg(feature = "http")]
 
 mod auth;
+mod bulk;
 #[path = "../common/mod.rs"]
 mod common;
 mod cron;

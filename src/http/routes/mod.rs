@@ -1,5 +1,6 @@
 //! The endpoints, one file per concern, and the router that joins them.
 
+mod bulk;
 pub(crate) mod changes;
 mod control;
 mod cron;
@@ -43,6 +44,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/assets/{name}", get(dashboard::asset))
         .route("/login", post(auth::login))
         .route("/jobs", post(jobs::enqueue).get(jobs::list))
+        .route("/jobs/bulk", post(bulk::apply))
         .route("/jobs/{id}", get(jobs::show))
         .route("/jobs/{id}/cancel", post(control::cancel))
         .route("/jobs/{id}/retry", post(control::retry))

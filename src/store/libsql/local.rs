@@ -40,6 +40,13 @@ impl LocalExecutor {
                 conn.execute("PRAGMA synchronous = NORMAL", ())
                     .await
                     .map_err(db_error)?;
+                // Asked of every connection before anything else touches
+                // the file: a new file takes it before its first table (so
+                // a prune can give freed pages back), and a `VACUUM` on any
+                // connection sets up a file made by an older release.
+                conn.execute("PRAGMA auto_vacuum = INCREMENTAL", ())
+                    .await
+                    .map_err(db_error)?;
                 if self.monitored {
                     conn.query(
                         &format!("PRAGMA wal_autocheckpoint = {FALLBACK_AUTOCHECKPOINT}"),
@@ -93,6 +100,10 @@ impl Executor for LocalExecutor {
             || self.run_once(&batch),
         )
         .await
+    }
+
+    fn has_file(&self) -> bool {
+        true
     }
 }
 

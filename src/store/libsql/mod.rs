@@ -69,12 +69,20 @@ impl Executor for LibsqlExecutor {
             LibsqlExecutor::Remote(remote) => remote.run(batch).await,
         }
     }
+
+    fn has_file(&self) -> bool {
+        matches!(self, LibsqlExecutor::Local(_))
+    }
 }
 
 #[async_trait]
 impl<E: Executor + ?Sized> Executor for Arc<E> {
     async fn run(&self, batch: Batch) -> StoreResult<Vec<Output>> {
         (**self).run(batch).await
+    }
+
+    fn has_file(&self) -> bool {
+        (**self).has_file()
     }
 }
 

@@ -77,6 +77,16 @@ impl Batch {
         }
     }
 
+    /// One statement run on its own, outside any transaction: for the
+    /// statements SQLite refuses inside one (`VACUUM`) and pragmas that
+    /// step through their work (`PRAGMA incremental_vacuum`).
+    pub(crate) fn alone(statement: Statement) -> Self {
+        Batch {
+            writes: false,
+            statements: vec![statement],
+        }
+    }
+
     /// Whether the batch needs a transaction of its own: a single statement
     /// is atomic by itself.
     pub(crate) fn needs_transaction(&self) -> bool {
@@ -101,6 +111,12 @@ pub(crate) trait Executor: Send + Sync + 'static {
     /// returned; a busy database is waited for (or the batch run again)
     /// up to the backend's busy timeout.
     async fn run(&self, batch: Batch) -> StoreResult<Vec<Output>>;
+
+    /// Whether the database is a file on this machine (which can give its
+    /// free pages back to the file system), not a server.
+    fn has_file(&self) -> bool {
+        false
+    }
 }
 
 /// Splits SQL with numbered parameters into the text between them and the

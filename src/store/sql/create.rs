@@ -196,10 +196,9 @@ pub(crate) fn retry(original: JobId, new_id: JobId, now: DateTime<Utc>) -> Batch
     Batch::write(vec![
         Statement::query(
             format!(
-                "INSERT INTO jobs ({COLUMNS}) SELECT ?1, job_type, 'pending', NULL, NULL, params, \
-                 NULL, NULL, 0, max_attempts, 0, ?2, NULL, NULL, 0, id, correlation_id, ?2, ?2, \
-                 NULL, NULL, queue, priority, NULL, NULL, NULL FROM jobs WHERE id = ?3 AND (status = 'failed' OR status = 'cancelled') \
-                 RETURNING {SELECTED}"
+                "INSERT INTO jobs ({COLUMNS}) SELECT {} FROM jobs WHERE id = ?3 AND \
+                 (status = 'failed' OR status = 'cancelled') RETURNING {SELECTED}",
+                retry_values("?1", "?2")
             ),
             vec![new_id.to_string().into(), now, original.to_string().into()],
         ),
@@ -208,6 +207,18 @@ pub(crate) fn retry(original: JobId, new_id: JobId, now: DateTime<Utc>) -> Batch
             vec![original.to_string().into()],
         ),
     ])
+}
+
+/// The values, in [`COLUMNS`] order, of the job retrying the row being
+/// read: id `id`, created at `now` (both SQL expressions), pending, with
+/// the original's type, params, attempts, correlation id, queue and
+/// priority, and no unique key (the original held it, or it lapsed).
+pub(crate) fn retry_values(id: &str, now: &str) -> String {
+    format!(
+        "{id}, job_type, 'pending', NULL, NULL, params, NULL, NULL, 0, max_attempts, 0, {now}, \
+         NULL, NULL, 0, id, correlation_id, {now}, {now}, NULL, NULL, queue, priority, NULL, \
+         NULL, NULL"
+    )
 }
 
 /// The retry's new job, or why there is none.

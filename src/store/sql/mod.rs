@@ -18,6 +18,7 @@
 //! - [`monitor`]: the thread that checkpoints a local file's log.
 
 pub(crate) mod batch;
+pub(crate) mod bulk;
 pub(crate) mod cancel;
 pub(crate) mod claim;
 pub(crate) mod create;

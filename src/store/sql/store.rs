@@ -8,15 +8,15 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::batch::{Batch, Executor};
-use super::{cancel, claim, create, cron, lease, queues, read, Outputs};
+use super::{bulk, cancel, claim, create, cron, lease, queues, read, Outputs};
 use crate::clock::SharedClock;
 use crate::cron::{rules as cron_rules, CronFiring, CronSchedule, NewCronSchedule};
 use crate::error::{StoreError, StoreResult};
 use crate::job::{prepare, validate_queue_name, Job, JobId, JobStatus, NewJob, Progress};
 use crate::store::{
-    aborts_group, rules, CancelOutcome, Chores, ClaimRequest, Claimed, Completion, CronStore,
-    Enqueued, Exchange, FailOutcome, Failure, Heartbeat, JobPage, JobStore, Lease, ListQuery,
-    Polled, QueueInfo, RescueSummary, StatusCounts,
+    aborts_group, rules, BulkAction, BulkOutcome, CancelOutcome, Chores, ClaimRequest, Claimed,
+    Completion, CronStore, Enqueued, Exchange, FailOutcome, Failure, Heartbeat, JobFilter, JobPage,
+    JobStore, Lease, ListQuery, Polled, QueueInfo, RescueSummary, StatusCounts,
 };
 use crate::time;
 
@@ -471,6 +471,43 @@ impl<E: Executor> JobStore for SqlStore<E> {
         create::retried(id, self.run(create::retry(id, new_id, now)).await?)
     }
 
+    async fn bulk(&self, action: BulkAction, filter: &JobFilter) -> StoreResult<BulkOutcome> {
+        filter.validate_for(action.as_str())?;
+        let outputs = self.run(bulk::apply(action, filter, self.now())).await?;
+        bulk::applied(action, outputs)
+    }
+
+    async fn bulk_preview(
+        &self,
+        action: BulkAction,
+        filter: &JobFilter,
+    ) -> StoreResult<BulkOutcome> {
+        filter.validate_for(action.as_str())?;
+        bulk::previewed(action, self.run(bulk::preview(action, filter)).await?)
+    }
+
+    async fn prune(&self, filter: &JobFilter, limit: u32) -> StoreResult<u64> {
+        rules::validate_prune(filter, limit)?;
+        let pruned = bulk::pruned(self.run(bulk::prune(filter, limit)?).await?)?;
+        if pruned > 0 && self.exec.has_file() {
+            self.run(Batch::alone(bulk::incremental_vacuum())).await?;
+        }
+        Ok(pruned)
+    }
+
+    async fn vacuum(&self, full: bool) -> StoreResult<Option<u64>> {
+        if !self.exec.has_file() {
+            return Ok(None);
+        }
+        let statement = if full {
+            bulk::full_vacuum()
+        } else {
+            bulk::incremental_vacuum()
+        };
+        self.run(Batch::alone(statement)).await?;
+        bulk::file_size(self.run(bulk::size()).await?).map(Some)
+    }
+
     async fn claimable(&self, request: &ClaimRequest) -> StoreResult<bool> {
         rules::validate_claim(request)?;
         if claims_nothing(request) {
@@ -703,6 +740,30 @@ macro_rules! delegate_to_sql {
             }
             async fn retry(&self, id: $crate::job::JobId) -> $crate::StoreResult<$crate::job::Job> {
                 self.$field.retry(id).await
+            }
+            async fn bulk(
+                &self,
+                action: $crate::store::BulkAction,
+                filter: &$crate::store::JobFilter,
+            ) -> $crate::StoreResult<$crate::store::BulkOutcome> {
+                self.$field.bulk(action, filter).await
+            }
+            async fn bulk_preview(
+                &self,
+                action: $crate::store::BulkAction,
+                filter: &$crate::store::JobFilter,
+            ) -> $crate::StoreResult<$crate::store::BulkOutcome> {
+                self.$field.bulk_preview(action, filter).await
+            }
+            async fn prune(
+                &self,
+                filter: &$crate::store::JobFilter,
+                limit: u32,
+            ) -> $crate::StoreResult<u64> {
+                self.$field.prune(filter, limit).await
+            }
+            async fn vacuum(&self, full: bool) -> $crate::StoreResult<Option<u64>> {
+                self.$field.vacuum(full).await
             }
             async fn claimable(
                 &self,

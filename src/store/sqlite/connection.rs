@@ -13,7 +13,10 @@ use super::manager::{LocalFileManager, Pool};
 use crate::error::{StoreError, StoreResult};
 
 /// Applies the per-connection settings: a busy timeout (set first, so the
-/// others wait for a lock instead of failing), WAL, `synchronous = NORMAL`
+/// others wait for a lock instead of failing), incremental auto-vacuum
+/// (taken by a new file before its first table, so a prune can give freed
+/// pages back; an older file takes it at its next `VACUUM`), WAL,
+/// `synchronous = NORMAL`
 /// (durable across application crashes; WAL keeps the database consistent
 /// across power loss) and foreign keys; and, when given, the number of
 /// pages of log after which a commit checkpoints (SQLite's default: 1,000).
@@ -25,6 +28,7 @@ pub(crate) fn configure(
     let busy_ms = busy_timeout.as_millis().min(i32::MAX as u128);
     conn.batch_execute(&format!(
         "PRAGMA busy_timeout = {busy_ms};
+         PRAGMA auto_vacuum = INCREMENTAL;
          PRAGMA journal_mode = WAL;
          PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;"

@@ -57,6 +57,10 @@ impl Executor for DieselExecutor {
     async fn run(&self, batch: Batch) -> StoreResult<Vec<Output>> {
         self.with_conn(move |conn| run_batch(conn, &batch)).await
     }
+
+    fn has_file(&self) -> bool {
+        true
+    }
 }
 
 /// Runs `batch` on `conn`: a write in a `BEGIN IMMEDIATE` transaction (so it

@@ -1,0 +1,118 @@
+//! `POST /jobs/bulk`: retry, cancel or delete every job a filter matches.
+
+use jobstore::http::ErrorCode;
+use jobstore::{BulkOutcome, Failure, JobStatus, NewJob};
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::support::{expect, expect_error, Server};
+
+#[tokio::test]
+async fn a_bulk_action_changes_exactly_the_matching_jobs() {
+    let server = Server::start().await;
+    let store = &server.store;
+    for n in 0..3 {
+        store
+            .create(NewJob::new("render", json!({ "n": n })).correlation_id("batch-7"))
+            .await
+            .unwrap();
+        let claimed = server.claim("render").await;
+        store
+            .fail(&claimed.lease, &Failure::permanent("codec missing"))
+            .await
+            .unwrap();
+    }
+    let other = store.create(NewJob::new("email", json!({}))).await.unwrap();
+
+    let body = json!({
+        "action": "retry",
+        "filter": { "statuses": ["failed"], "job_type": "render" },
+        "dry_run": true,
+    });
+    let preview: BulkOutcome =
+        expect(server.post_json("/jobs/bulk", &body).await, StatusCode::OK).await;
+    assert!(preview.dry_run);
+    assert_eq!((preview.matched, preview.applied), (3, 3));
+    let pending = store
+        .count_by_status()
+        .await
+        .unwrap()
+        .get(JobStatus::Pending);
+    assert_eq!(pending, 1, "a dry run changes nothing");
+
+    let body = json!({ "action": "retry", "filter": { "correlation_id": "batch-7" } });
+    let retried: BulkOutcome =
+        expect(server.post_json("/jobs/bulk", &body).await, StatusCode::OK).await;
+    assert_eq!(
+        (retried.matched, retried.applied, retried.skipped),
+        (3, 3, 0)
+    );
+    let counts = store.count_by_status().await.unwrap();
+    assert_eq!((counts.pending, counts.failed), (4, 3));
+
+    let body =
+        json!({ "action": "cancel", "filter": { "statuses": ["pending"], "job_type": "render" } });
+    let cancelled: BulkOutcome =
+        expect(server.post_json("/jobs/bulk", &body).await, StatusCode::OK).await;
+    assert_eq!(cancelled.applied, 3);
+    assert_eq!(
+        store.get(other.id).await.unwrap().status,
+        JobStatus::Pending,
+        "another type is untouched"
+    );
+
+    let body = json!({ "action": "delete", "filter": { "job_type": "render" } });
+    let deleted: BulkOutcome =
+        expect(server.post_json("/jobs/bulk", &body).await, StatusCode::OK).await;
+    assert_eq!(deleted.applied, 6);
+    assert_eq!(store.count_by_status().await.unwrap().total(), 1);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_bad_bulk_request_is_refused_and_changes_nothing() {
+    let server = Server::start().await;
+    let job = server
+        .store
+        .create(NewJob::new("render", json!({})))
+        .await
+        .unwrap();
+    let cases = [
+        // A misspelt criterion must not widen the filter to every job.
+        (
+            json!({ "action": "delete", "filter": { "stauses": ["failed"] } }),
+            "stauses",
+        ),
+        (
+            json!({ "action": "delete", "filter": {} }),
+            "at least one filter",
+        ),
+        (
+            json!({ "action": "purge", "filter": { "job_type": "render" } }),
+            "purge",
+        ),
+        (
+            json!({ "action": "cancel", "filter": { "statuses": ["done"] } }),
+            "done",
+        ),
+        (
+            json!({ "action": "cancel", "filter": { "queue": "a b" } }),
+            "queue name",
+        ),
+        (
+            json!({ "action": "cancel", "filter": { "created_before": "yesterday" } }),
+            "created_before",
+        ),
+    ];
+    for (body, named) in cases {
+        let message = expect_error(
+            server.post_json("/jobs/bulk", &body).await,
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidRequest,
+        )
+        .await;
+        assert!(message.contains(named), "{body}: {message}");
+    }
+    assert_eq!(server.store.get(job.id).await.unwrap(), job);
+    server.stop().await;
+}

@@ -1,0 +1,450 @@
+//! Operating many jobs at once: bulk retry, cancel and delete by filter and
+//! pruning old finished jobs, through the `jobstore` binary on both local
+//! backends; a worker's background retention; and freed pages given back
+//! to the file system.
+
+#![cfg(feature = "cli")]
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, RunQueryDsl, SqliteConnection};
+use jobstore::worker::{JobContext, JobError, JobType, Registry, Retention, Worker, WorkerConfig};
+use jobstore::{
+    ClaimRequest, Completion, JobFilter, JobStatus, JobStore, LibsqlConfig, LibsqlStore, ListQuery,
+    NewJob, SqliteStore,
+};
+use serde_json::{json, Value};
+
+use common::{jobstore, stdout_of};
+
+/// The two local backends, as `--database-url` names them.
+const BACKENDS: [&str; 2] = ["sqlite:jobs.db", "libsql:jobs.db"];
+
+fn run(dir: &Path, url: &str, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["--database-url", url];
+    all.extend_from_slice(args);
+    jobstore(dir, &all)
+}
+
+fn ok(dir: &Path, url: &str, args: &[&str]) -> String {
+    stdout_of(&run(dir, url, args))
+}
+
+fn json_of(dir: &Path, url: &str, args: &[&str]) -> Value {
+    serde_json::from_str(&ok(dir, url, args)).expect("JSON output")
+}
+
+/// Enqueues an `exec` job running `script` and returns its id.
+fn enqueue(dir: &Path, url: &str, script: &str, extra: &[&str]) -> String {
+    let params = json!({ "program": "sh", "args": ["-c", script] }).to_string();
+    let mut args = vec!["enqueue", "exec", "--params", &params];
+    args.extend_from_slice(extra);
+    ok(dir, url, &args).trim().to_string()
+}
+
+fn status_of(dir: &Path, url: &str, id: &str) -> String {
+    json_of(dir, url, &["show", id, "--json"])["status"]
+        .as_str()
+        .expect("a status")
+        .to_string()
+}
+
+#[test]
+fn bulk_commands_act_on_exactly_the_jobs_their_filters_match() {
+    for url in BACKENDS {
+        let dir = tempfile::tempdir().unwrap();
+        let dir = dir.path();
+        let failing: Vec<String> = (0..3)
+            .map(|_| enqueue(dir, url, "exit 3", &["--correlation-id", "batch-7"]))
+            .collect();
+        let fine = enqueue(dir, url, "true", &["--correlation-id", "batch-8"]);
+        stdout_of(&run(dir, url, &["worker", "--once", "--concurrency", "8"]));
+        for id in &failing {
+            assert_eq!(status_of(dir, url, id), "failed", "{url}");
+        }
+        assert_eq!(status_of(dir, url, &fine), "completed", "{url}");
+
+        // A dry run counts and changes nothing.
+        let preview = json_of(
+            dir,
+            url,
+            &[
+                "retry",
+                "--status",
+                "failed",
+                "--type",
+                "exec",
+                "--dry-run",
+                "--json",
+            ],
+        );
+        assert_eq!(
+            (
+                &preview["matched"],
+                &preview["applied"],
+                &preview["dry_run"]
+            ),
+            (&json!(3), &json!(3), &json!(true)),
+            "{url}: {preview}"
+        );
+        let text = ok(dir, url, &["retry", "--status", "failed", "--dry-run"]);
+        assert!(
+            text.contains("dry run") && text.contains("would retry 3"),
+            "{text}"
+        );
+        let pending = json_of(dir, url, &["list", "--status", "pending", "--json"]);
+        assert_eq!(
+            pending.as_array().map(Vec::len),
+            Some(0),
+            "{url}: {pending}"
+        );
+
+        // The retry, then the same retry again: each job is retried once.
+        let done = json_of(dir, url, &["retry", "--status", "failed", "--json"]);
+        assert_eq!((&done["matched"], &done["applied"]), (&json!(3), &json!(3)));
+        let again = ok(dir, url, &["retry", "--status", "failed"]);
+        assert!(
+            again.contains("retried 0") && again.contains("skipped 3"),
+            "{again}"
+        );
+        let pending = json_of(dir, url, &["list", "--status", "pending", "--json"]);
+        assert_eq!(
+            pending.as_array().map(Vec::len),
+            Some(3),
+            "{url}: {pending}"
+        );
+
+        // Cancel by correlation id reaches the retries (they keep it), not
+        // the other batch.
+        let cancelled = json_of(
+            dir,
+            url,
+            &[
+                "cancel",
+                "--correlation-id",
+                "batch-7",
+                "--status",
+                "pending",
+                "--json",
+            ],
+        );
+        assert_eq!(cancelled["applied"], json!(3), "{url}: {cancelled}");
+        assert_eq!(status_of(dir, url, &fine), "completed");
+
+        // Delete every finished job of the batch: the originals and their
+        // cancelled retries.
+        let deleted = ok(dir, url, &["delete", "--correlation-id", "batch-7"]);
+        assert!(
+            deleted.starts_with("6 jobs matched; deleted 6"),
+            "{url}: {deleted}"
+        );
+        let left = json_of(dir, url, &["list", "--json"]);
+        assert_eq!(left.as_array().map(Vec::len), Some(1), "{url}: {left}");
+    }
+}
+
+#[test]
+fn bulk_commands_refuse_unclear_targets_and_change_nothing() {
+    for url in BACKENDS {
+        let dir = tempfile::tempdir().unwrap();
+        let dir = dir.path();
+        let id = enqueue(dir, url, "true", &[]);
+        for args in [
+            vec!["cancel"],
+            vec!["retry"],
+            vec!["delete"],
+            vec!["cancel", id.as_str(), "--type", "exec"],
+            vec!["cancel", "--queue", "has space"],
+            vec!["retry", "--status", "finished"],
+            vec!["delete", "--created-before", "last tuesday"],
+            vec!["cancel", id.as_str(), "--dry-run"],
+        ] {
+            let output = run(dir, url, &args);
+            assert!(!output.status.success(), "{url} {args:?} succeeded");
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(!stderr.trim().is_empty(), "{args:?}: no reason given");
+        }
+        assert_eq!(status_of(dir, url, &id), "pending", "{url}");
+    }
+}
+
+#[test]
+fn cancelling_a_finished_job_is_refused_with_a_nonzero_exit() {
+    for url in BACKENDS {
+        let dir = tempfile::tempdir().unwrap();
+        let dir = dir.path();
+        let id = enqueue(dir, url, "true", &[]);
+        stdout_of(&run(dir, url, &["worker", "--once"]));
+        let output = run(dir, url, &["cancel", &id]);
+        assert_eq!(output.status.code(), Some(1), "{url}: {output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("already finished (completed)"),
+            "{url}: {stderr}"
+        );
+        let pending = enqueue(dir, url, "true", &[]);
+        let answer = json_of(dir, url, &["cancel", &pending, "--json"]);
+        assert_eq!(answer["outcome"], json!("cancelled"), "{answer}");
+        assert_eq!(answer["job"]["status"], json!("cancelled"), "{answer}");
+    }
+}
+
+#[test]
+fn prune_deletes_old_finished_jobs_and_keeps_the_rest() {
+    for url in BACKENDS {
+        let dir = tempfile::tempdir().unwrap();
+        let dir = dir.path();
+        let done: Vec<String> = (0..5).map(|_| enqueue(dir, url, "true", &[])).collect();
+        let failed = enqueue(dir, url, "exit 1", &["--max-attempts", "1"]);
+        stdout_of(&run(dir, url, &["worker", "--once", "--concurrency", "8"]));
+        let waiting = enqueue(dir, url, "true", &[]);
+
+        let preview = ok(dir, url, &["prune", "--older-than", "0s", "--dry-run"]);
+        assert!(preview.contains("would delete 6"), "{url}: {preview}");
+        let kept = ok(dir, url, &["prune", "--older-than", "1h"]);
+        assert!(kept.contains("deleted 0"), "{url}: {kept}");
+        let only_completed = json_of(
+            dir,
+            url,
+            &[
+                "prune",
+                "--older-than",
+                "0s",
+                "--status",
+                "completed",
+                "--batch",
+                "2",
+                "--json",
+            ],
+        );
+        assert_eq!(
+            only_completed["deleted"],
+            json!(5),
+            "{url}: {only_completed}"
+        );
+        assert_eq!(status_of(dir, url, &failed), "failed");
+        assert_eq!(
+            status_of(dir, url, &waiting),
+            "pending",
+            "never a pending job"
+        );
+        for id in &done {
+            let output = run(dir, url, &["show", id]);
+            assert!(!output.status.success(), "{id} is still there");
+        }
+        let refused = run(
+            dir,
+            url,
+            &["prune", "--older-than", "0s", "--status", "pending"],
+        );
+        assert!(!refused.status.success());
+        assert!(String::from_utf8_lossy(&refused.stderr).contains("finished jobs only"));
+        let vacuumed = ok(dir, url, &["prune", "--older-than", "0s", "--vacuum"]);
+        assert!(
+            vacuumed.contains("deleted 1") && vacuumed.contains("vacuumed"),
+            "{vacuumed}"
+        );
+        assert_eq!(status_of(dir, url, &waiting), "pending");
+    }
+}
+
+/// A job type that succeeds at once.
+struct Noop;
+
+#[async_trait]
+impl JobType for Noop {
+    const NAME: &'static str = "noop";
+    type Params = Value;
+    type Output = Value;
+
+    async fn run(&self, params: Value, _ctx: &JobContext) -> Result<Value, JobError> {
+        Ok(params)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_with_retention_deletes_finished_jobs_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn JobStore> =
+        Arc::new(SqliteStore::open(dir.path().join("jobs.db")).await.unwrap());
+    let mut registry = Registry::new();
+    registry.register(Noop).unwrap();
+    let config = WorkerConfig {
+        poll_interval: Duration::from_millis(20),
+        retention: Some(Retention::new(Duration::ZERO).interval(Duration::from_millis(20))),
+        ..WorkerConfig::default()
+    };
+    let worker = Worker::new(Arc::clone(&store), registry, config).unwrap();
+    let later = store
+        .create(
+            NewJob::new("noop", json!("later"))
+                .run_at(chrono::Utc::now() + chrono::Duration::hours(1)),
+        )
+        .await
+        .unwrap();
+    let (shutdown, running) = common::start(&worker);
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        ids.push(
+            store
+                .create(NewJob::new("noop", json!(n)))
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut left = 0;
+        for id in &ids {
+            match store.get(*id).await {
+                Ok(job) => {
+                    assert_ne!(job.status, JobStatus::Failed, "{job:?}");
+                    left += 1;
+                }
+                Err(jobstore::StoreError::NotFound(_)) => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+        if left == 0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{left} finished jobs are still there"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        store.get(later.id).await.unwrap().status,
+        JobStatus::Pending,
+        "a pending job is never swept"
+    );
+    shutdown.cancel();
+    let summary = running.await.unwrap().unwrap();
+    assert_eq!(summary.completed, 5);
+}
+
+#[test]
+fn a_worker_refuses_retention_of_unfinished_statuses() {
+    let config = WorkerConfig {
+        retention: Some(Retention::new(Duration::from_secs(60)).status(JobStatus::Running)),
+        ..WorkerConfig::default()
+    };
+    let err = config.validate().unwrap_err().to_string();
+    assert!(err.contains("finished jobs only"), "{err}");
+}
+
+/// Fills a store with `n` finished jobs of about 1 KiB of params each.
+async fn finished_jobs(store: &dyn JobStore, n: usize) {
+    let pad = "x".repeat(1024);
+    for chunk in 0..n / 500 {
+        let jobs = (0..500)
+            .map(|i| NewJob::new("pad", json!({ "i": chunk * 500 + i, "pad": pad })))
+            .collect();
+        store.create_many(jobs).await.unwrap();
+        let claimed = store.claim(&ClaimRequest::new("w", 500)).await.unwrap();
+        let completions = claimed
+            .iter()
+            .map(|c| Completion::new(c.lease, json!(null)))
+            .collect();
+        store.complete_many(completions).await.unwrap();
+    }
+}
+
+async fn prune_all(store: &dyn JobStore) -> u64 {
+    let filter =
+        JobFilter::default().finished_before(chrono::Utc::now() + chrono::Duration::minutes(1));
+    let mut deleted = 0;
+    loop {
+        let n = store.prune(&filter, 1000).await.unwrap();
+        deleted += n;
+        if n < 1000 {
+            return deleted;
+        }
+    }
+}
+
+#[tokio::test]
+async fn pruning_gives_freed_pages_back_on_both_local_backends() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = SqliteStore::open(dir.path().join("a.db")).await.unwrap();
+    let libsql = LibsqlStore::open_with(LibsqlConfig::local(dir.path().join("b.db")))
+        .await
+        .unwrap();
+    let stores: [(&str, &dyn JobStore); 2] = [("sqlite", &sqlite), ("libsql", &libsql)];
+    for (name, store) in stores {
+        finished_jobs(store, 3000).await;
+        let full = store.vacuum(false).await.unwrap().expect("a file");
+        assert_eq!(prune_all(store).await, 3000, "{name}");
+        let page = json!(store.list(&ListQuery::default()).await.unwrap().jobs);
+        assert_eq!(page, json!([]), "{name}");
+        // The prune already gave the pages back; this only reads the size.
+        let after = store.vacuum(false).await.unwrap().expect("a file");
+        assert!(
+            after * 4 < full,
+            "{name}: {full} bytes before the prune, {after} after"
+        );
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct Setting {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    auto_vacuum: i64,
+}
+
+fn auto_vacuum(path: &Path) -> i64 {
+    let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+    diesel::sql_query("PRAGMA auto_vacuum")
+        .load::<Setting>(&mut conn)
+        .unwrap()[0]
+        .auto_vacuum
+}
+
+#[tokio::test]
+async fn a_file_made_without_incremental_vacuum_takes_it_at_a_full_vacuum() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    // A file whose first table came before any store opened it, as a file
+    // of an earlier release did.
+    SqliteConnection::establish(path.to_str().unwrap())
+        .unwrap()
+        .batch_execute("CREATE TABLE early (x INTEGER)")
+        .unwrap();
+    assert_eq!(auto_vacuum(&path), 0);
+    let store = SqliteStore::open(&path).await.unwrap();
+    finished_jobs(&store, 1000).await;
+    assert_eq!(auto_vacuum(&path), 0, "an open does not rewrite the file");
+    let full = store.vacuum(false).await.unwrap().unwrap();
+    assert_eq!(prune_all(&store).await, 1000);
+    let kept = store.vacuum(false).await.unwrap().unwrap();
+    assert_eq!(
+        kept, full,
+        "without incremental vacuum the file keeps its size"
+    );
+    let rewritten = store.vacuum(true).await.unwrap().unwrap();
+    assert!(rewritten * 4 < full, "{full} -> {rewritten}");
+    assert_eq!(auto_vacuum(&path), 2, "incremental from now on");
+
+    let fresh = dir.path().join("new.db");
+    drop(SqliteStore::open(&fresh).await.unwrap());
+    assert_eq!(
+        auto_vacuum(&fresh),
+        2,
+        "a new file is incremental from the start"
+    );
+    let libsql_fresh = dir.path().join("new-libsql.db");
+    drop(
+        LibsqlStore::open_with(LibsqlConfig::local(&libsql_fresh))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(auto_vacuum(&libsql_fresh), 2);
+}
