@@ -190,3 +190,22 @@ fn completions_heartbeats_and_cancel_checks_look_up_each_job_by_its_key() {
     });
     assert_searches_with(&completions, "id=?)");
 }
+
+#[test]
+fn a_bulk_retry_looks_for_earlier_retries_on_their_index() {
+    use crate::store::sql::bulk;
+    use crate::store::{BulkAction, JobFilter};
+    let filter = JobFilter::default().job_type("email");
+    for batch in [
+        bulk::preview(BulkAction::Retry, &filter),
+        bulk::apply(BulkAction::Retry, &filter, Utc::now()),
+    ] {
+        let plans = plans(|_| batch);
+        assert!(
+            plans
+                .iter()
+                .all(|(_, plan)| plan.iter().any(|line| line.contains("jobs_retry_of_idx"))),
+            "{plans:?}"
+        );
+    }
+}

@@ -1,0 +1,1 @@
+DROP INDEX jobs_retry_of_idx;
