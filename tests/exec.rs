@@ -239,6 +239,30 @@ async fn env_and_cwd_are_applied() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_program_knows_its_job_id_attempt_and_queue() {
+    let s = setup().await;
+    // The first attempt fails transiently, so the second shows attempt 2;
+    // a job's own env cannot pose as another job.
+    let marker = s.file("tried");
+    let script = format!(
+        "echo \"$JOBSTORE_JOB_ID $JOBSTORE_ATTEMPT/$JOBSTORE_MAX_ATTEMPTS $JOBSTORE_QUEUE $JOBSTORE_JOB_TYPE\"; \
+         if [ ! -e '{m}' ]; then touch '{m}'; exit 75; fi",
+        m = marker.display()
+    );
+    let params = sh(&script)
+        .transient_exit_codes([75])
+        .env("JOBSTORE_JOB_ID", "forged");
+    let job = s.run_once(&params, 3).await;
+    assert_eq!(job.status, JobStatus::Pending, "{job:?}");
+    assert_eq!(s.worker.run_once(1).await.unwrap().completed, 1);
+    let job = s.store.get(job.id).await.unwrap();
+    assert_eq!(
+        output(&job).stdout_tail,
+        [format!("{} 2/3 default exec", job.id)]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_program_that_cannot_start_fails_at_once_naming_it() {
     let s = setup().await;
     let not_executable = s.file("plain.txt");

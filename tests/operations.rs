@@ -448,3 +448,89 @@ async fn a_file_made_without_incremental_vacuum_takes_it_at_a_full_vacuum() {
     );
     assert_eq!(auto_vacuum(&libsql_fresh), 2);
 }
+
+#[test]
+fn params_from_a_file_or_stdin_and_batches_of_json_lines_are_enqueued() {
+    use std::io::Write;
+    for url in BACKENDS {
+        let dir = tempfile::tempdir().unwrap();
+        let dir = dir.path();
+        // Longer than one argument may be (128 KiB on Linux).
+        let big = json!({ "program": "true", "args": ["x".repeat(300 * 1024)] });
+        std::fs::write(dir.join("params.json"), big.to_string()).unwrap();
+        let id = ok(dir, url, &["enqueue", "exec", "--params", "@params.json"]);
+        let job = json_of(dir, url, &["show", id.trim(), "--json"]);
+        assert_eq!(job["params"], big, "{url}");
+
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_jobstore"))
+            .args([
+                "--database-url",
+                url,
+                "enqueue",
+                "exec",
+                "--params",
+                "-",
+                "--json",
+            ])
+            .current_dir(dir)
+            .env_remove("JOBSTORE_DATABASE_URL")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(br#"{"program": "echo", "args": ["from stdin"]}"#)
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        let job: Value = serde_json::from_str(&stdout_of(&output)).unwrap();
+        assert_eq!(job["params"]["args"], json!(["from stdin"]), "{url}");
+        assert_eq!(job["status"], json!("pending"));
+
+        let lines = [
+            json!({ "job_type": "exec", "params": { "program": "true" }, "queue": "a" }),
+            json!({ "job_type": "exec", "params": { "program": "true" }, "priority": 1 }),
+        ];
+        let text = format!("{}\n\n{}\n", lines[0], lines[1]);
+        std::fs::write(dir.join("jobs.jsonl"), text).unwrap();
+        let ids = ok(dir, url, &["enqueue", "--batch", "jobs.jsonl"]);
+        let ids: Vec<&str> = ids.lines().collect();
+        assert_eq!(ids.len(), 2, "{url}");
+        assert_eq!(
+            json_of(dir, url, &["show", ids[0], "--json"])["queue"],
+            json!("a")
+        );
+        assert_eq!(
+            json_of(dir, url, &["show", ids[1], "--json"])["priority"],
+            json!(1)
+        );
+
+        // One bad line refuses the whole batch, naming the line.
+        let bad = format!(
+            "{}\n{}\n",
+            lines[0],
+            json!({ "job_type": "exec", "params": { "program": "true", "nope": 1 } })
+        );
+        std::fs::write(dir.join("bad.jsonl"), bad).unwrap();
+        let before = json_of(dir, url, &["list", "--json"])
+            .as_array()
+            .unwrap()
+            .len();
+        let refused = run(dir, url, &["enqueue", "--batch", "bad.jsonl"]);
+        assert!(!refused.status.success(), "{url}");
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            stderr.contains("line 2") && stderr.contains("nope"),
+            "{stderr}"
+        );
+        let after = json_of(dir, url, &["list", "--json"])
+            .as_array()
+            .unwrap()
+            .len();
+        assert_eq!(before, after, "{url}: nothing stored");
+        let missing = run(dir, url, &["enqueue", "exec", "--params", "@no-such.json"]);
+        assert!(String::from_utf8_lossy(&missing.stderr).contains("no-such.json"));
+    }
+}

@@ -35,7 +35,12 @@
 //! It is started directly (no shell) through
 //! [`JobContext::spawn`](crate::worker::JobContext::spawn), so
 //! cancellation, timeouts and worker shutdown stop its whole process group.
-//! Its stdin is closed; its stdout and stderr are read line by line.
+//! Its stdin is closed; its stdout and stderr are read line by line. Its
+//! environment is the worker's, with the params' `env` and then, so that
+//! the program can make its effects idempotent (a rerun after a lost
+//! worker knows it is a rerun), `JOBSTORE_JOB_ID`, `JOBSTORE_ATTEMPT`
+//! (1 for the first), `JOBSTORE_MAX_ATTEMPTS`, `JOBSTORE_QUEUE` and
+//! `JOBSTORE_JOB_TYPE`.
 //!
 //! - Exit 0: the job completes with an [`ExecOutput`]: the exit code and the
 //!   last 20 lines of stdout and of stderr (each line cut after 1000 bytes
@@ -147,7 +152,16 @@ impl JobType for Exec {
             return Err(JobError::permanent(problem));
         }
         check_cwd(params.cwd.as_deref())?;
-        let child = ctx.spawn(&mut params.command())?;
+        let mut command = params.command();
+        // Set after the params' own env, so a job cannot pose as another.
+        let job = ctx.job();
+        command
+            .env("JOBSTORE_JOB_ID", job.id.to_string())
+            .env("JOBSTORE_ATTEMPT", ctx.attempt().to_string())
+            .env("JOBSTORE_MAX_ATTEMPTS", job.max_attempts.to_string())
+            .env("JOBSTORE_QUEUE", &job.queue)
+            .env("JOBSTORE_JOB_TYPE", &job.job_type);
+        let child = ctx.spawn(&mut command)?;
         tracing::info!(program = %params.program, pid = ?child.id(), "started");
         let running = child::run_to_exit(child, ctx);
         let finished = match params.timeout_secs {

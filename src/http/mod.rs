@@ -7,7 +7,8 @@
 //!
 //! | endpoint | answers |
 //! | --- | --- |
-//! | `POST /jobs` | 201 with the [`JobResponse`]; body: [`EnqueueRequest`] |
+//! | `POST /jobs` | 201 with the [`JobResponse`]; body: [`EnqueueRequest`], or an array of them ([`EnqueueBody`]): 201 with the jobs, all created in one transaction or none |
+//! | `POST /jobs/bulk` | retry, cancel or delete every job a [`JobFilter`](crate::JobFilter) matches: a [`BulkOutcome`](crate::BulkOutcome) |
 //! | `GET /jobs/{id}` | the [`JobResponse`]: status, stage, progress, queue position, attempts, result or error |
 //! | `POST /jobs/{id}/cancel` | 200 with a [`CancelResponse`]; 409 when it had finished |
 //! | `POST /jobs/{id}/retry` | 201 with the new job; 409 unless it failed or was cancelled |
@@ -37,6 +38,6 @@ pub use routes::router;
 pub use serve::serve;
 pub use state::HttpState;
 pub use types::{
-    CancelAction, CancelResponse, Delay, EnqueueRequest, ErrorBody, ErrorCode, ErrorResponse,
-    HealthResponse, JobListResponse, JobResponse, StatsResponse,
+    CancelAction, CancelResponse, Delay, EnqueueBody, EnqueueRequest, ErrorBody, ErrorCode,
+    ErrorResponse, HealthResponse, JobListResponse, JobResponse, StatsResponse,
 };

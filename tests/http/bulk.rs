@@ -116,3 +116,51 @@ async fn a_bad_bulk_request_is_refused_and_changes_nothing() {
     assert_eq!(server.store.get(job.id).await.unwrap(), job);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_batch_enqueue_creates_every_job_or_none() {
+    let server = Server::start().await;
+    let body = json!([
+        { "job_type": "render", "params": { "n": 1 }, "queue": "video" },
+        { "job_type": "render", "params": { "n": 2 }, "priority": 1 },
+        { "job_type": "email", "unique_key": "welcome-7" },
+        { "job_type": "email", "unique_key": "welcome-7" },
+    ]);
+    let jobs: Vec<jobstore::http::JobResponse> =
+        expect(server.post_json("/jobs", &body).await, StatusCode::CREATED).await;
+    assert_eq!(jobs.len(), 4, "one answer per job, in order");
+    assert_eq!(jobs[0].params, json!({ "n": 1 }));
+    assert_eq!(jobs[0].queue, "video");
+    assert_eq!(jobs[1].priority, 1);
+    assert_eq!(
+        jobs[2].id, jobs[3].id,
+        "a key held in the batch answers with its holder"
+    );
+    assert_eq!(server.store.count_by_status().await.unwrap().total(), 3);
+
+    for (body, named) in [
+        (
+            json!([{ "job_type": "render" }, { "job_type": "render", "priority": 12 }]),
+            "job 1",
+        ),
+        (
+            json!([{ "job_type": "render" }, { "job_tpye": "render" }]),
+            "job_tpye",
+        ),
+        (json!([]), "1 to 10000"),
+    ] {
+        let message = expect_error(
+            server.post_json("/jobs", &body).await,
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidRequest,
+        )
+        .await;
+        assert!(message.contains(named), "{body}: {message}");
+    }
+    assert_eq!(
+        server.store.count_by_status().await.unwrap().total(),
+        3,
+        "a refused batch stores nothing"
+    );
+    server.stop().await;
+}

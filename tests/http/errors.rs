@@ -53,7 +53,10 @@ async fn bad_bodies_are_refused_naming_the_problem_and_store_nothing() {
             "not both",
         ),
         (json!({"job_type": ""}), "job type"),
-        (json!("text"), "struct EnqueueRequest"),
+        (
+            json!("text"),
+            "a job (an object with job_type) or an array of them",
+        ),
     ];
     for (body, named) in cases {
         let response = post_raw(&server, &body.to_string(), json_type).await;

@@ -1,24 +1,62 @@
-//! `POST /jobs`, `GET /jobs` and `GET /jobs/{id}`.
+//! `POST /jobs` (one job or a batch), `GET /jobs` and `GET /jobs/{id}`.
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 
 use super::view::{job_response, job_responses};
 use crate::http::error::ApiError;
 use crate::http::extract::{JobIdPath, JsonBody};
-use crate::http::types::{EnqueueRequest, ErrorCode, JobListResponse, JobResponse};
+use crate::http::types::{EnqueueBody, EnqueueRequest, ErrorCode, JobListResponse, JobResponse};
 use crate::http::HttpState;
 use crate::job::{JobId, JobStatus};
 use crate::store::ListQuery;
 
-/// Creates a job: 201 with the job.
+/// Creates a job: 201 with the job (200 with the holder of its unique
+/// key); or, for an array, creates every job in one transaction: 201 with
+/// the jobs in order, or nothing at all when one is refused.
 pub(crate) async fn enqueue(
     State(state): State<HttpState>,
-    JsonBody(request): JsonBody<EnqueueRequest>,
-) -> Result<(StatusCode, Json<JobResponse>), ApiError> {
+    JsonBody(body): JsonBody<EnqueueBody>,
+) -> Result<Response, ApiError> {
+    let requests = match body {
+        EnqueueBody::One(request) => return enqueue_one(&state, request).await,
+        EnqueueBody::Many(requests) => requests,
+    };
+    if requests.is_empty() || requests.len() > EnqueueBody::MAX_BATCH {
+        return Err(ApiError::bad_request(
+            ErrorCode::InvalidRequest,
+            format!(
+                "a batch holds {} jobs; it must hold 1 to {}",
+                requests.len(),
+                EnqueueBody::MAX_BATCH
+            ),
+        ));
+    }
+    let mut jobs = Vec::with_capacity(requests.len());
+    for (i, request) in requests.into_iter().enumerate() {
+        let refused =
+            |e: String| ApiError::bad_request(ErrorCode::InvalidRequest, format!("job {i}: {e}"));
+        let mut job = request.into_new_job().map_err(refused)?;
+        job.validate().map_err(|e| refused(e.to_string()))?;
+        state
+            .check_job(&mut job)
+            .map_err(|e| refused(e.to_string()))?;
+        jobs.push(job);
+    }
+    let store = state.store().as_ref();
+    let enqueued = store.enqueue_many(jobs).await?;
+    if let (true, Some(worker)) = (enqueued.iter().any(|e| !e.existing), state.worker_ref()) {
+        worker.wake();
+    }
+    let jobs = job_responses(store, enqueued.into_iter().map(|e| e.job).collect()).await?;
+    Ok((StatusCode::CREATED, Json(jobs)).into_response())
+}
+
+async fn enqueue_one(state: &HttpState, request: EnqueueRequest) -> Result<Response, ApiError> {
     let mut job = request
         .into_new_job()
         .map_err(|e| ApiError::bad_request(ErrorCode::InvalidRequest, e))?;
@@ -33,7 +71,7 @@ pub(crate) async fn enqueue(
         StatusCode::CREATED
     };
     let response = job_response(state.store().as_ref(), enqueued.job).await?;
-    Ok((status, Json(response)))
+    Ok((status, Json(response)).into_response())
 }
 
 /// One job, with its queue position while pending.

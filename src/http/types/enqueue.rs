@@ -202,3 +202,56 @@ mod tests {
         assert!(request.into_new_job().unwrap_err().contains("not both"));
     }
 }
+
+/// The body of `POST /jobs`: one job (an object, [`EnqueueRequest`]) or a
+/// batch of them (an array of such objects), created all together in one
+/// transaction or not at all.
+#[derive(Clone, Debug, PartialEq)]
+pub enum EnqueueBody {
+    /// One job.
+    One(EnqueueRequest),
+    /// Many jobs, all or none.
+    Many(Vec<EnqueueRequest>),
+}
+
+impl EnqueueBody {
+    /// The most jobs one request may hold.
+    pub const MAX_BATCH: usize = 10_000;
+}
+
+impl Serialize for EnqueueBody {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            EnqueueBody::One(request) => request.serialize(serializer),
+            EnqueueBody::Many(requests) => requests.serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for EnqueueBody {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(BodyVisitor)
+    }
+}
+
+/// Tells one job from a batch by the JSON's shape, keeping the field paths
+/// of errors inside either.
+struct BodyVisitor;
+
+impl<'de> Visitor<'de> for BodyVisitor {
+    type Value = EnqueueBody;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a job (an object with job_type) or an array of them")
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        EnqueueRequest::deserialize(de::value::MapAccessDeserializer::new(map))
+            .map(EnqueueBody::One)
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        Vec::<EnqueueRequest>::deserialize(de::value::SeqAccessDeserializer::new(seq))
+            .map(EnqueueBody::Many)
+    }
+}

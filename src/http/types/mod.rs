@@ -11,7 +11,7 @@ mod stats;
 
 pub use cancel::{CancelAction, CancelResponse};
 pub use cron::DeclareScheduleRequest;
-pub use enqueue::{Delay, EnqueueRequest};
+pub use enqueue::{Delay, EnqueueBody, EnqueueRequest};
 pub use error::{ErrorBody, ErrorCode, ErrorResponse};
 pub use health::HealthResponse;
 pub use job::{JobListResponse, JobResponse};
