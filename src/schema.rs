@@ -18,6 +18,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    job_attempts (job_id, attempt) {
+        job_id -> Text,
+        attempt -> Integer,
+        worker -> Nullable<Text>,
+        started_at -> Nullable<BigInt>,
+        finished_at -> BigInt,
+        outcome -> Text,
+        error -> Nullable<Text>,
+        ended_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     jobs (id) {
         id -> Text,
         job_type -> Text,
@@ -57,4 +70,18 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(cron_jobs, jobs, queues,);
+diesel::table! {
+    workers (id) {
+        id -> Text,
+        host -> Text,
+        pid -> Integer,
+        queues -> Text,
+        version -> Text,
+        lease_ms -> BigInt,
+        started_at -> BigInt,
+        last_seen_at -> BigInt,
+        stopped_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(cron_jobs, job_attempts, jobs, queues, workers,);

@@ -192,7 +192,11 @@ async fn now_runs_inline_and_records_the_job() {
     assert_eq!(job.progress, Some(100.0));
     assert_eq!(job.attempt, 1);
     assert_eq!(job.correlation_id.as_deref(), Some("inline-test"));
-    assert!(job.locked_by.is_none(), "the lease was released");
+    assert!(job.lease_expires_at.is_none(), "the lease was released");
+    assert!(
+        job.locked_by.is_some(),
+        "the runner that completed it is named"
+    );
 }
 
 #[tokio::test]

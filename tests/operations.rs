@@ -534,3 +534,123 @@ fn params_from_a_file_or_stdin_and_batches_of_json_lines_are_enqueued() {
         assert!(String::from_utf8_lossy(&missing.stderr).contains("no-such.json"));
     }
 }
+
+#[test]
+fn show_lists_every_attempt_with_its_full_error() {
+    for url in BACKENDS {
+        let dir = tempfile::tempdir().unwrap();
+        let dir = dir.path();
+        // Fails once (transient exit 75, three lines of stderr), then succeeds.
+        let marker = dir.join("tried");
+        let script = format!(
+            "if [ -e '{m}' ]; then echo ok; else touch '{m}'; echo one >&2; echo two >&2; \
+             echo 'the cause' >&2; exit 75; fi",
+            m = marker.display()
+        );
+        let params = json!({
+            "program": "sh", "args": ["-c", script], "transient_exit_codes": [75]
+        })
+        .to_string();
+        let id = ok(
+            dir,
+            url,
+            &[
+                "enqueue",
+                "exec",
+                "--params",
+                &params,
+                "--max-attempts",
+                "3",
+            ],
+        );
+        let id = id.trim();
+        for _ in 0..2 {
+            stdout_of(&run(dir, url, &["worker", "--once", "--id", "cli-worker"]));
+            wait_until_due(dir, url, id);
+        }
+        let shown = json_of(dir, url, &["show", id, "--json"]);
+        let attempts = shown["attempts"].as_array().expect("attempts");
+        assert_eq!(attempts.len(), 2, "{url}: {shown}");
+        assert_eq!(attempts[0]["outcome"], json!("retried"));
+        assert_eq!(attempts[0]["worker"], json!("cli-worker"));
+        let error = attempts[0]["error"].as_str().unwrap();
+        assert!(
+            error.contains("the cause") && error.contains("exited with code 75"),
+            "{error}"
+        );
+        assert_eq!(attempts[1]["outcome"], json!("completed"));
+        let text = ok(dir, url, &["show", id]);
+        assert!(text.contains("#1 retried on cli-worker"), "{text}");
+        assert!(
+            text.contains("      the cause"),
+            "the whole error, line by line: {text}"
+        );
+        assert!(text.contains("#2 completed on cli-worker"), "{text}");
+    }
+}
+
+/// Waits (at most 30 s) until the job is not scheduled in the future.
+fn wait_until_due(dir: &Path, url: &str, id: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let job = json_of(dir, url, &["show", id, "--json"]);
+        let due = job["status"] != json!("pending")
+            || chrono::DateTime::parse_from_rfc3339(job["run_at"].as_str().unwrap()).unwrap()
+                <= chrono::Utc::now();
+        if due {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "{job}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_worker_is_listed_alive_and_stopped_after_its_shutdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jobs.db");
+    let store: Arc<dyn JobStore> = Arc::new(SqliteStore::open(&path).await.unwrap());
+    let mut registry = Registry::new();
+    registry.register(Noop).unwrap();
+    let config = WorkerConfig {
+        worker_id: "listed-worker".into(),
+        ..WorkerConfig::default()
+    }
+    .queue("default", 3)
+    .queue("video", 1);
+    let worker = Worker::new(Arc::clone(&store), registry, config).unwrap();
+    let (shutdown, running) = common::start(&worker);
+    worker.ready().await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let listed = loop {
+        let workers = store.workers().await.unwrap();
+        if let Some(w) = workers.into_iter().find(|w| w.info.id == "listed-worker") {
+            break w;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never announced");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(listed.alive);
+    assert_eq!(listed.info.pid, std::process::id());
+    assert_eq!(
+        listed.info.queues.into_iter().collect::<Vec<_>>(),
+        [("default".to_string(), 3), ("video".to_string(), 1)]
+    );
+    assert!(!listed.info.host.is_empty());
+    assert_eq!(listed.info.version, env!("CARGO_PKG_VERSION"));
+
+    // The binary lists it too.
+    let url = format!("sqlite:{}", path.display());
+    let table = ok(dir.path(), &url, &["workers"]);
+    assert!(
+        table.contains("listed-worker") && table.contains("alive"),
+        "{table}"
+    );
+
+    shutdown.cancel();
+    running.await.unwrap().unwrap();
+    let gone = store.workers().await.unwrap();
+    assert!(!gone[0].alive && gone[0].stopped_at.is_some(), "{gone:?}");
+    let listed = json_of(dir.path(), &url, &["workers", "--json"]);
+    assert_eq!(listed[0]["alive"], json!(false), "{listed}");
+}

@@ -16,6 +16,7 @@ mod serve;
 mod show;
 mod watch;
 mod worker;
+mod workers;
 
 use std::process::ExitCode;
 
@@ -85,6 +86,13 @@ pub enum Command {
     Cron(cron::CronCommand),
     /// Serve the HTTP API and the dashboard until SIGTERM or SIGINT.
     Serve(serve::ServeArgs),
+    /// The workers seen in the last day: host, pid, queues, jobs running,
+    /// last heartbeat; alive, stopped, or gone without a word.
+    Workers {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run the built-in job types (`exec`) until SIGTERM or SIGINT, or once.
     Worker(worker::WorkerArgs),
     /// Enqueue a handful of `exec` jobs, run them with live progress bars,
@@ -119,6 +127,7 @@ impl Cli {
             Command::Cron(command) => cron::run(&*store, command).await?,
             Command::Serve(args) => serve::run(store, args).await?,
             Command::Worker(args) => return worker::run(store, args).await,
+            Command::Workers { json } => workers::run(&*store, json).await?,
             Command::Demo => return demo::run(store).await,
         }
         Ok(ExitCode::SUCCESS)

@@ -7,9 +7,17 @@ use crate::{JobId, JobStore};
 /// Prints one job in full.
 pub(super) async fn run(store: &dyn JobStore, id: JobId, json: bool) -> Result<(), CliError> {
     let job = store.get(id).await?;
+    let attempts = store.attempts(id).await?;
     let view = JobView::load(store, job).await?;
     if json {
-        println!("{}", format::json(&view)?);
+        let mut value = serde_json::to_value(&view).map_err(|e| CliError::Output(e.to_string()))?;
+        if let Some(object) = value.as_object_mut() {
+            object.insert(
+                "attempts".into(),
+                serde_json::to_value(&attempts).map_err(|e| CliError::Output(e.to_string()))?,
+            );
+        }
+        println!("{}", format::json(&value)?);
         return Ok(());
     }
     let job = &view.job;
@@ -46,6 +54,35 @@ pub(super) async fn run(store: &dyn JobStore, id: JobId, json: bool) -> Result<(
     );
     for (key, value) in lines {
         println!("{key:>12}: {value}");
+    }
+    if !attempts.is_empty() {
+        println!("\nattempts:");
+    }
+    for record in &attempts {
+        let took = match (record.started_at, record.finished_at) {
+            (Some(start), Some(end)) => format!(
+                ", took {}",
+                humantime::format_duration((end - start).to_std().unwrap_or_default())
+            ),
+            _ => String::new(),
+        };
+        let mut line = format!(
+            "  #{} {} on {}, started {}{took}",
+            record.attempt,
+            record.outcome,
+            record.worker.as_deref().unwrap_or("an unknown worker"),
+            record.started_at.map_or_else(|| "?".into(), format::time),
+        );
+        if let Some(by) = &record.ended_by {
+            let when = record.finished_at.map_or_else(|| "?".into(), format::time);
+            line.push_str(&format!("; rescued by {by} at {when}"));
+        }
+        println!("{line}");
+        if let Some(error) = &record.error {
+            for error_line in error.lines() {
+                println!("      {error_line}");
+            }
+        }
     }
     Ok(())
 }

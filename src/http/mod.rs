@@ -10,10 +10,12 @@
 //! | `POST /jobs` | 201 with the [`JobResponse`]; body: [`EnqueueRequest`], or an array of them ([`EnqueueBody`]): 201 with the jobs, all created in one transaction or none |
 //! | `POST /jobs/bulk` | retry, cancel or delete every job a [`JobFilter`](crate::JobFilter) matches: a [`BulkOutcome`](crate::BulkOutcome) |
 //! | `GET /jobs/{id}` | the [`JobResponse`]: status, stage, progress, queue position, attempts, result or error |
+//! | `GET /jobs/{id}/attempts` | every [`AttemptRecord`](crate::AttemptRecord) of the job, first to last: worker, start, end, outcome, full error |
 //! | `POST /jobs/{id}/cancel` | 200 with a [`CancelResponse`]; 409 when it had finished |
 //! | `POST /jobs/{id}/retry` | 201 with the new job; 409 unless it failed or was cancelled |
 //! | `GET /jobs?status=&type=&correlation_id=&limit=&cursor=` | a [`JobListResponse`], newest first |
 //! | `GET /jobs/{id}/events` | server-sent `job` events on each change, ending after the last |
+//! | `GET /workers` | every [`WorkerRecord`](crate::WorkerRecord) seen in the last day: host, pid, queues, jobs running, alive or gone |
 //! | `GET /stats` | a [`StatsResponse`] |
 //! | `GET /healthz` | a [`HealthResponse`]: 200 or 503 |
 //! | `GET /metrics` | the Prometheus text format |

@@ -12,9 +12,9 @@ use crate::cron::{CronFiring, CronSchedule, NewCronSchedule};
 use crate::error::StoreResult;
 use crate::job::{Job, JobId, NewJob, Progress};
 use crate::store::{
-    BulkAction, BulkOutcome, CancelOutcome, ClaimRequest, Claimed, Completion, CronStore, Enqueued,
-    Exchange, FailOutcome, Failure, Heartbeat, JobFilter, JobPage, JobStore, Lease, ListQuery,
-    Polled, QueueInfo, RescueSummary, StatusCounts,
+    AttemptRecord, BulkAction, BulkOutcome, CancelOutcome, ClaimRequest, Claimed, Completion,
+    CronStore, Enqueued, Exchange, FailOutcome, Failure, Heartbeat, JobFilter, JobPage, JobStore,
+    Lease, ListQuery, Polled, QueueInfo, RescueSummary, StatusCounts, WorkerInfo, WorkerRecord,
 };
 
 /// Wraps a store and records, through the `metrics` facade, the jobs it
@@ -329,6 +329,18 @@ impl<S: JobStore + ?Sized> JobStore for MeteredStore<S> {
         self.inner.cancel(id).await
     }
 
+    async fn attempts(&self, id: JobId) -> StoreResult<Vec<AttemptRecord>> {
+        self.inner.attempts(id).await
+    }
+
+    async fn rescue_expired_by(&self, rescuer: &str) -> StoreResult<RescueSummary> {
+        let summary = self.inner.rescue_expired_by(rescuer).await?;
+        for (job_type, n) in &summary.failed_by_type {
+            counter!(FAILED, "job_type" => job_type.clone()).increment(*n);
+        }
+        Ok(summary)
+    }
+
     async fn rescue_expired(&self) -> StoreResult<RescueSummary> {
         let summary = self.inner.rescue_expired().await?;
         for (job_type, n) in &summary.failed_by_type {
@@ -363,6 +375,18 @@ impl<S: JobStore + ?Sized> JobStore for MeteredStore<S> {
 
     fn changes(&self) -> Option<crate::store::ChangeFeed> {
         self.inner.changes()
+    }
+
+    async fn announce_worker(&self, info: &WorkerInfo) -> StoreResult<()> {
+        self.inner.announce_worker(info).await
+    }
+
+    async fn retire_worker(&self, id: &str) -> StoreResult<()> {
+        self.inner.retire_worker(id).await
+    }
+
+    async fn workers(&self) -> StoreResult<Vec<WorkerRecord>> {
+        self.inner.workers().await
     }
 
     async fn bulk(&self, action: BulkAction, filter: &JobFilter) -> StoreResult<BulkOutcome> {

@@ -14,9 +14,10 @@ use crate::error::{StoreError, StoreResult};
 use crate::job::{validate_queue_name, Job, JobId, JobStatus, NewJob, Progress, UniqueScope};
 use crate::store::rules::{self, AfterFailure};
 use crate::store::{
-    BulkAction, BulkOutcome, CancelOutcome, ChangeFeed, Chores, ClaimRequest, Claimed, Completion,
-    CronStore, Enqueued, Exchange, FailOutcome, Failure, Heartbeat, JobFilter, JobPage, JobStore,
-    Lease, ListQuery, Polled, QueueInfo, RescueSummary, StatusCounts,
+    AttemptEnd, AttemptRecord, BulkAction, BulkOutcome, CancelOutcome, ChangeFeed, Chores,
+    ClaimRequest, Claimed, Completion, CronStore, Enqueued, Exchange, FailOutcome, Failure,
+    Heartbeat, JobFilter, JobPage, JobStore, Lease, ListQuery, Polled, QueueInfo, RescueSummary,
+    StatusCounts, WorkerInfo, WorkerRecord,
 };
 use crate::time;
 
@@ -28,6 +29,10 @@ pub struct MemoryStore {
     jobs: Arc<Mutex<BTreeMap<JobId, Job>>>,
     schedules: Arc<Mutex<BTreeMap<String, CronSchedule>>>,
     queues: Arc<Mutex<BTreeMap<String, QueueSettings>>>,
+    /// The attempts of each job that did not complete it.
+    attempts: Arc<Mutex<BTreeMap<JobId, Vec<AttemptRecord>>>>,
+    /// The workers, as they announced themselves.
+    workers: Arc<Mutex<BTreeMap<String, WorkerRecord>>>,
     clock: SharedClock,
     /// Told of every write.
     changes: ChangeFeed,
@@ -51,9 +56,82 @@ impl MemoryStore {
             jobs: Arc::new(Mutex::new(BTreeMap::new())),
             schedules: Arc::new(Mutex::new(BTreeMap::new())),
             queues: Arc::new(Mutex::new(BTreeMap::new())),
+            attempts: Arc::new(Mutex::new(BTreeMap::new())),
+            workers: Arc::new(Mutex::new(BTreeMap::new())),
             clock,
             changes: ChangeFeed::new(None),
         }
+    }
+
+    /// Records how the attempt `job` holds ended (before it leaves
+    /// running, while its worker and start are on it).
+    fn record_attempt(
+        &self,
+        job: &Job,
+        outcome: AttemptEnd,
+        now: DateTime<Utc>,
+        error: Option<&str>,
+        ended_by: Option<&str>,
+    ) {
+        self.attempts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(job.id)
+            .or_default()
+            .push(AttemptRecord {
+                attempt: job.attempt,
+                worker: job.locked_by.clone(),
+                started_at: job.started_at,
+                finished_at: Some(now),
+                outcome,
+                error: error.map(str::to_string),
+                ended_by: ended_by.map(str::to_string),
+            });
+    }
+
+    /// Forgets the attempts of deleted jobs.
+    fn forget_attempts(&self, ids: &[JobId]) {
+        let mut attempts = self.attempts.lock().unwrap_or_else(PoisonError::into_inner);
+        for id in ids {
+            attempts.remove(id);
+        }
+    }
+
+    fn rescue(&self, rescuer: Option<&str>) -> RescueSummary {
+        let now = self.now();
+        let mut summary = RescueSummary::default();
+        for job in self.jobs_mut().values_mut() {
+            let expired = job.status == JobStatus::Running
+                && job.lease_expires_at.is_some_and(|until| until < now);
+            if !expired {
+                continue;
+            }
+            self.record_attempt(
+                job,
+                AttemptEnd::Lost,
+                now,
+                Some(rules::ATTEMPT_LOST_ERROR),
+                rescuer,
+            );
+            if job.cancel_requested {
+                leave_running(job, JobStatus::Cancelled, now);
+                summary.cancelled += 1;
+            } else if job.retry_count.saturating_add(1) < job.max_attempts {
+                leave_running(job, JobStatus::Pending, now);
+                job.retry_count += 1;
+                job.error = Some(rules::RESCUE_REQUEUED_ERROR.to_string());
+                summary.requeued += 1;
+            } else {
+                leave_running(job, JobStatus::Failed, now);
+                job.error = Some(rules::RESCUE_FAILED_ERROR.to_string());
+                summary.failed += 1;
+                *summary
+                    .failed_by_type
+                    .entry(job.job_type.clone())
+                    .or_default() += 1;
+            }
+        }
+        summary
     }
 
     fn now(&self) -> DateTime<Utc> {
@@ -189,10 +267,14 @@ impl<T> Drop for Written<'_, T> {
     }
 }
 
-/// Moves a running job out of running: its lease and holder are cleared.
+/// Moves a running job out of running: its lease is cleared, and its
+/// holder unless it completed the job.
 fn leave_running(job: &mut Job, status: JobStatus, now: DateTime<Utc>) {
     job.status = status;
-    job.locked_by = None;
+    // A completed job keeps the worker that completed it.
+    if status != JobStatus::Completed {
+        job.locked_by = None;
+    }
     job.lease_expires_at = None;
     job.updated_at = now;
     if status.is_terminal() {
@@ -526,6 +608,12 @@ impl JobStore for MemoryStore {
                 failure.kind,
                 now,
             )?;
+            let outcome = match next {
+                AfterFailure::Retry { .. } => AttemptEnd::Retried,
+                AfterFailure::Fail => AttemptEnd::Failed,
+                AfterFailure::Cancel => AttemptEnd::Cancelled,
+            };
+            self.record_attempt(job, outcome, now, Some(&failure.message), None);
             job.error = Some(failure.message.clone());
             Ok(match next {
                 AfterFailure::Retry {
@@ -554,6 +642,7 @@ impl JobStore for MemoryStore {
 
     async fn release(&self, lease: &Lease) -> StoreResult<()> {
         self.with_lease(lease, |job, now| {
+            self.record_attempt(job, AttemptEnd::Released, now, None, None);
             leave_running(job, JobStatus::Pending, now);
             Ok(())
         })
@@ -561,6 +650,7 @@ impl JobStore for MemoryStore {
 
     async fn mark_cancelled(&self, lease: &Lease) -> StoreResult<()> {
         self.with_lease(lease, |job, now| {
+            self.record_attempt(job, AttemptEnd::Cancelled, now, None, None);
             leave_running(job, JobStatus::Cancelled, now);
             Ok(())
         })
@@ -587,33 +677,23 @@ impl JobStore for MemoryStore {
     }
 
     async fn rescue_expired(&self) -> StoreResult<RescueSummary> {
-        let now = self.now();
-        let mut summary = RescueSummary::default();
-        for job in self.jobs_mut().values_mut() {
-            let expired = job.status == JobStatus::Running
-                && job.lease_expires_at.is_some_and(|until| until < now);
-            if !expired {
-                continue;
-            }
-            if job.cancel_requested {
-                leave_running(job, JobStatus::Cancelled, now);
-                summary.cancelled += 1;
-            } else if job.retry_count.saturating_add(1) < job.max_attempts {
-                leave_running(job, JobStatus::Pending, now);
-                job.retry_count += 1;
-                job.error = Some(rules::RESCUE_REQUEUED_ERROR.to_string());
-                summary.requeued += 1;
-            } else {
-                leave_running(job, JobStatus::Failed, now);
-                job.error = Some(rules::RESCUE_FAILED_ERROR.to_string());
-                summary.failed += 1;
-                *summary
-                    .failed_by_type
-                    .entry(job.job_type.clone())
-                    .or_default() += 1;
-            }
-        }
-        Ok(summary)
+        Ok(self.rescue(None))
+    }
+
+    async fn rescue_expired_by(&self, rescuer: &str) -> StoreResult<RescueSummary> {
+        Ok(self.rescue(Some(rescuer)))
+    }
+
+    async fn attempts(&self, id: JobId) -> StoreResult<Vec<AttemptRecord>> {
+        let job = self.get(id).await?;
+        let recorded = self
+            .attempts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&id)
+            .cloned()
+            .unwrap_or_default();
+        Ok(crate::store::attempts::with_current(&job, recorded))
     }
 
     async fn queue_position(&self, id: JobId) -> StoreResult<Option<u64>> {
@@ -669,6 +749,82 @@ impl JobStore for MemoryStore {
         Some(self.changes.clone())
     }
 
+    async fn announce_worker(&self, info: &WorkerInfo) -> StoreResult<()> {
+        info.validate()?;
+        let now = self.now();
+        let mut workers = self.workers.lock().unwrap_or_else(PoisonError::into_inner);
+        let keep = chrono::Duration::from_std(crate::store::workers::KEEP_GONE)
+            .unwrap_or(chrono::Duration::MAX);
+        workers.retain(|_, w| {
+            chrono::Duration::from_std(w.info.lease)
+                .ok()
+                .and_then(|lease| w.last_seen_at.checked_add_signed(lease + keep))
+                .is_none_or(|until| until >= now)
+        });
+        let anew = workers.get(&info.id).is_none_or(|w| {
+            w.stopped_at.is_some()
+                || !worker_alive(w, now)
+                || w.info.pid != info.pid
+                || w.info.host != info.host
+        });
+        let started_at = match workers.get(&info.id) {
+            Some(w) if !anew => w.started_at,
+            _ => now,
+        };
+        workers.insert(
+            info.id.clone(),
+            WorkerRecord {
+                info: info.clone(),
+                started_at,
+                last_seen_at: now,
+                stopped_at: None,
+                alive: true,
+                running: 0,
+            },
+        );
+        Ok(())
+    }
+
+    async fn retire_worker(&self, id: &str) -> StoreResult<()> {
+        let now = self.now();
+        if let Some(w) = self
+            .workers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_mut(id)
+        {
+            w.stopped_at = Some(now);
+            w.last_seen_at = now;
+        }
+        Ok(())
+    }
+
+    async fn workers(&self) -> StoreResult<Vec<WorkerRecord>> {
+        let now = self.now();
+        let jobs = self.jobs();
+        let workers = self.workers.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut list: Vec<WorkerRecord> = workers
+            .values()
+            .map(|w| {
+                let mut w = w.clone();
+                w.alive = w.stopped_at.is_none() && worker_alive(&w, now);
+                w.running = jobs
+                    .values()
+                    .filter(|j| {
+                        j.status == JobStatus::Running && j.locked_by.as_deref() == Some(&w.info.id)
+                    })
+                    .count() as u64;
+                w
+            })
+            .collect();
+        list.sort_by(|a, b| {
+            b.started_at
+                .cmp(&a.started_at)
+                .then(a.info.id.cmp(&b.info.id))
+        });
+        Ok(list)
+    }
+
     async fn bulk(&self, action: BulkAction, filter: &JobFilter) -> StoreResult<BulkOutcome> {
         filter.validate_for(action.as_str())?;
         let now = self.now();
@@ -695,6 +851,7 @@ impl JobStore for MemoryStore {
                 }
                 BulkAction::Delete => {
                     if jobs.remove(id).is_some() {
+                        self.forget_attempts(std::slice::from_ref(id));
                         applied += 1;
                     }
                 }
@@ -739,6 +896,7 @@ impl JobStore for MemoryStore {
         for id in &doomed {
             jobs.remove(id);
         }
+        self.forget_attempts(&doomed);
         Ok(doomed.len() as u64)
     }
 
@@ -857,6 +1015,14 @@ fn bulk_targets(
         }
     }
     (matched, applies, requests)
+}
+
+/// Whether `worker` was seen within its lease at `now`.
+fn worker_alive(worker: &WorkerRecord, now: DateTime<Utc>) -> bool {
+    chrono::Duration::from_std(worker.info.lease)
+        .ok()
+        .and_then(|lease| worker.last_seen_at.checked_add_signed(lease))
+        .is_none_or(|until| until >= now)
 }
 
 fn start_attempt(job: &mut Job, worker_id: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>) {

@@ -3,6 +3,7 @@
 //! Every backend implements the same trait with the same semantics; one
 //! contract test suite runs unchanged against each of them.
 
+mod attempts;
 mod bulk;
 mod changes;
 mod claim;
@@ -22,6 +23,7 @@ mod queue;
 pub(crate) mod rules;
 pub(crate) mod sql;
 pub mod sqlite;
+mod workers;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -31,6 +33,7 @@ use async_trait::async_trait;
 use crate::error::{StoreError, StoreResult};
 use crate::job::{Job, JobId, NewJob, Progress};
 
+pub use attempts::{AttemptEnd, AttemptRecord};
 pub use bulk::{BulkAction, BulkOutcome};
 #[cfg(feature = "http")]
 pub(crate) use changes::changed_or_after;
@@ -49,6 +52,7 @@ pub use list::{JobPage, ListQuery, StatusCounts};
 pub use location::LibsqlLocation;
 pub use outcome::{CancelOutcome, FailOutcome, Failure, FailureKind, RescueSummary};
 pub use queue::{Enqueued, QueueClaim, QueueInfo};
+pub use workers::{WorkerInfo, WorkerRecord};
 
 /// Durable storage of jobs, shared by every producer and worker.
 ///
@@ -240,6 +244,22 @@ pub trait JobStore: CronStore + Send + Sync {
     /// cancels) the others.
     async fn rescue_expired(&self) -> StoreResult<RescueSummary>;
 
+    /// [`JobStore::rescue_expired`], recording `rescuer` (a worker id) as
+    /// who ended each lost attempt. The default records no one.
+    async fn rescue_expired_by(&self, rescuer: &str) -> StoreResult<RescueSummary> {
+        let _ = rescuer;
+        self.rescue_expired().await
+    }
+
+    /// Every attempt of a job, first to last: those that did not complete
+    /// it (retried, failed, cancelled, lost, released; each with its full
+    /// error and worker), then the one running now or the one that
+    /// completed it. A job never claimed has none.
+    async fn attempts(&self, id: JobId) -> StoreResult<Vec<AttemptRecord>> {
+        let job = self.get(id).await?;
+        Ok(attempts::with_current(&job, Vec::new()))
+    }
+
     /// How many jobs will start before a pending job: those of its queue
     /// that are due and ahead of it in claim order (priority, `run_at`,
     /// id). `None` when the job is not pending or not yet due (a scheduled
@@ -300,6 +320,18 @@ pub trait JobStore: CronStore + Send + Sync {
         let _ = full;
         Ok(None)
     }
+
+    /// Records that a worker is alive (at its start and at every
+    /// heartbeat), with what it says about itself. A worker that announces
+    /// itself after it stopped or was gone starts anew.
+    async fn announce_worker(&self, info: &WorkerInfo) -> StoreResult<()>;
+
+    /// Records that a worker stopped (on a graceful shutdown).
+    async fn retire_worker(&self, id: &str) -> StoreResult<()>;
+
+    /// Every worker seen in the last day, newest first: alive ones (seen
+    /// within their lease) and gone ones, each with the jobs it holds.
+    async fn workers(&self) -> StoreResult<Vec<WorkerRecord>>;
 
     /// Whether a claim for `request` would find a job now: a read, which
     /// takes no write lock (an idle worker woken by a change asks this

@@ -18,6 +18,10 @@ use crate::time;
 pub(crate) const RESCUE_FAILED_ERROR: &str =
     "Timeout: job exceeded processing time limit (its lease expired and no attempts remain)";
 
+/// The error recorded on an attempt whose worker stopped heartbeating.
+pub(crate) const ATTEMPT_LOST_ERROR: &str =
+    "lost: its worker stopped sending heartbeats and its lease expired";
+
 /// The error recorded on a job whose lease expired and which will run again.
 pub(crate) const RESCUE_REQUEUED_ERROR: &str =
     "lease expired: the worker stopped sending heartbeats; the job will run again";

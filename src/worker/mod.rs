@@ -10,6 +10,7 @@ mod context;
 mod error;
 mod job_type;
 mod loop_thread;
+mod presence;
 mod registry;
 mod retention;
 mod run_loop;

@@ -134,7 +134,18 @@ impl Worker {
                 sweep_stop,
             ));
         }
-        let summary = super::loop_thread::run(self, shutdown).await?;
+        let presence_stop = CancellationToken::new();
+        let _stop_presence = presence_stop.clone().drop_guard();
+        let presence = tokio::spawn(super::presence::keep(
+            Arc::clone(&self.store),
+            Arc::clone(&self.config),
+            presence_stop.clone(),
+        ));
+        let summary = super::loop_thread::run(self, shutdown).await;
+        presence_stop.cancel();
+        let _ = presence.await;
+        super::presence::retire(&*self.store, &self.config).await;
+        let summary = summary?;
         tracing::info!(?summary, "worker stopped");
         Ok(summary)
     }
@@ -161,7 +172,11 @@ impl Worker {
     /// returns what happened.
     pub async fn run_once(&self, limit: usize) -> Result<RunSummary, WorkerError> {
         let mut summary = RunSummary {
-            rescued: self.store.rescue_expired().await?.total(),
+            rescued: self
+                .store
+                .rescue_expired_by(&self.config.worker_id)
+                .await?
+                .total(),
             ..RunSummary::default()
         };
         if self.config.cron_interval.is_some() {
@@ -298,7 +313,7 @@ impl Worker {
     }
 
     pub(super) async fn rescue(&self) -> u64 {
-        match self.store.rescue_expired().await {
+        match self.store.rescue_expired_by(&self.config.worker_id).await {
             Ok(summary) => {
                 if summary.total() > 0 {
                     tracing::warn!(?summary, "rescued jobs whose worker stopped heartbeating");

@@ -41,6 +41,7 @@ macro_rules! contract_tests {
     };
 }
 
+mod attempts;
 mod bulk;
 mod cancel;
 mod claim;
@@ -54,3 +55,4 @@ mod read;
 mod rescue;
 mod retry;
 mod unique;
+mod workers;

@@ -164,7 +164,7 @@ pub async fn empty_remote_tables(url: &str, token: &str) {
     let execute = |sql: &str| json!({ "type": "execute", "stmt": { "sql": sql } });
     let body = json!({
         "baton": null,
-        "requests": [execute("DELETE FROM jobs"), execute("DELETE FROM cron_jobs"), execute("DELETE FROM queues"), { "type": "close" }],
+        "requests": [execute("DELETE FROM jobs"), execute("DELETE FROM job_attempts"), execute("DELETE FROM cron_jobs"), execute("DELETE FROM queues"), execute("DELETE FROM workers"), { "type": "close" }],
     });
     let mut request = reqwest::Client::new().post(url).json(&body);
     if !token.is_empty() {

@@ -164,3 +164,58 @@ async fn a_batch_enqueue_creates_every_job_or_none() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_jobs_attempts_are_served_first_to_last() {
+    let server = Server::start().await;
+    let job = server
+        .store
+        .create(NewJob::new("render", json!({})).max_attempts(3))
+        .await
+        .unwrap();
+    let first = server.claim("render").await;
+    server
+        .store
+        .fail(&first.lease, &Failure::transient("disk full\nat /dev/sda1"))
+        .await
+        .unwrap();
+    let attempts: Vec<jobstore::AttemptRecord> = expect(
+        server.get(&format!("/jobs/{}/attempts", job.id)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(attempts[0].outcome, jobstore::AttemptEnd::Retried);
+    assert_eq!(
+        attempts[0].error.as_deref(),
+        Some("disk full\nat /dev/sda1")
+    );
+    let unknown = jobstore::JobId::new_at(chrono::Utc::now());
+    expect_error(
+        server.get(&format!("/jobs/{unknown}/attempts")).await,
+        StatusCode::NOT_FOUND,
+        ErrorCode::NotFound,
+    )
+    .await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_workers_are_served() {
+    let server = Server::start().await;
+    let info = jobstore::WorkerInfo {
+        id: "w-1".into(),
+        host: "box".into(),
+        pid: 42,
+        queues: [("default".to_string(), 4)].into_iter().collect(),
+        version: "9.9.9".into(),
+        lease: std::time::Duration::from_secs(30),
+    };
+    server.store.announce_worker(&info).await.unwrap();
+    let workers: Vec<jobstore::WorkerRecord> =
+        expect(server.get("/workers").await, StatusCode::OK).await;
+    assert_eq!(workers.len(), 1);
+    assert_eq!(workers[0].info, info);
+    assert!(workers[0].alive);
+    server.stop().await;
+}

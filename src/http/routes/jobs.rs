@@ -13,7 +13,7 @@ use crate::http::extract::{JobIdPath, JsonBody};
 use crate::http::types::{EnqueueBody, EnqueueRequest, ErrorCode, JobListResponse, JobResponse};
 use crate::http::HttpState;
 use crate::job::{JobId, JobStatus};
-use crate::store::ListQuery;
+use crate::store::{AttemptRecord, ListQuery};
 
 /// Creates a job: 201 with the job (200 with the holder of its unique
 /// key); or, for an array, creates every job in one transaction: 201 with
@@ -81,6 +81,14 @@ pub(crate) async fn show(
 ) -> Result<Json<JobResponse>, ApiError> {
     let job = state.store().get(id).await?;
     Ok(Json(job_response(state.store().as_ref(), job).await?))
+}
+
+/// Every attempt of one job, first to last (404 for an unknown job).
+pub(crate) async fn attempts(
+    State(state): State<HttpState>,
+    JobIdPath(id): JobIdPath,
+) -> Result<Json<Vec<AttemptRecord>>, ApiError> {
+    Ok(Json(state.store().attempts(id).await?))
 }
 
 /// The query of `GET /jobs`; every field optional, empty ones ignored.

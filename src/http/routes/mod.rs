@@ -12,6 +12,7 @@ mod metrics;
 mod queues;
 mod stats;
 mod view;
+mod workers;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
@@ -48,6 +49,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/jobs/{id}", get(jobs::show))
         .route("/jobs/{id}/cancel", post(control::cancel))
         .route("/jobs/{id}/retry", post(control::retry))
+        .route("/jobs/{id}/attempts", get(jobs::attempts))
         .route("/jobs/{id}/events", get(events::stream))
         .route("/queues", get(queues::list))
         .route("/queues/{name}", get(queues::show))
@@ -61,6 +63,7 @@ pub fn router(state: HttpState) -> Router {
         )
         .route("/cron/{name}/enable", post(cron::enable))
         .route("/cron/{name}/disable", post(cron::disable))
+        .route("/workers", get(workers::list))
         .route("/stats", get(stats::show))
         .route("/events", get(changes::stream))
         .route("/healthz", get(health::check))

@@ -154,8 +154,15 @@ pub(crate) fn apply(action: BulkAction, filter: &JobFilter, now: DateTime<Utc>) 
         }
         BulkAction::Delete => {
             let (matching, params) = conditions(filter, 1);
+            let doomed = format!("{matching} AND status <> 'running'");
             statements.push(Statement::execute(
-                format!("DELETE FROM jobs WHERE {matching} AND status <> 'running'"),
+                format!(
+                    "DELETE FROM job_attempts WHERE job_id IN (SELECT id FROM jobs WHERE {doomed})"
+                ),
+                params.clone(),
+            ));
+            statements.push(Statement::execute(
+                format!("DELETE FROM jobs WHERE {doomed}"),
                 params,
             ));
         }
@@ -166,6 +173,10 @@ pub(crate) fn apply(action: BulkAction, filter: &JobFilter, now: DateTime<Utc>) 
 /// What an [`apply`] did.
 pub(crate) fn applied(action: BulkAction, mut outputs: Outputs) -> StoreResult<BulkOutcome> {
     let (matched, _, _) = counts(&mut outputs)?;
+    if action == BulkAction::Delete {
+        // The deleted jobs' attempts.
+        outputs.next_changes()?;
+    }
     let applied = outputs.next_changes()?;
     let requested = if action == BulkAction::Cancel {
         outputs.next_changes()?
@@ -198,17 +209,27 @@ pub(crate) fn prune(filter: &JobFilter, limit: u32) -> StoreResult<Batch> {
         ));
     }
     let (matching, params) = conditions(filter, 1);
-    Ok(Batch::write(vec![Statement::execute(
-        format!(
-            "DELETE FROM jobs WHERE rowid IN (SELECT rowid FROM jobs WHERE {matching} \
-             ORDER BY rowid LIMIT {limit})"
+    // Both statements pick the same jobs: the same first rows in the same
+    // order, in one transaction.
+    let doomed = format!("SELECT rowid FROM jobs WHERE {matching} ORDER BY rowid LIMIT {limit}");
+    Ok(Batch::write(vec![
+        Statement::execute(
+            format!(
+                "DELETE FROM job_attempts WHERE job_id IN \
+                 (SELECT id FROM jobs WHERE rowid IN ({doomed}))"
+            ),
+            params.clone(),
         ),
-        params,
-    )]))
+        Statement::execute(
+            format!("DELETE FROM jobs WHERE rowid IN ({doomed})"),
+            params,
+        ),
+    ]))
 }
 
 /// How many jobs a [`prune`] deleted.
 pub(crate) fn pruned(mut outputs: Outputs) -> StoreResult<u64> {
+    outputs.next_changes()?;
     outputs.next_changes()
 }
 

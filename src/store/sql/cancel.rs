@@ -52,13 +52,27 @@ pub(crate) fn cancelled(id: JobId, mut outputs: Outputs) -> StoreResult<CancelOu
 /// Running jobs whose lease expired before `?1` (on the reaper index).
 const EXPIRED: &str = "status = 'running' AND lease_expires_at < ?1";
 
-/// Rescues running jobs whose lease expired: cancels those whose
-/// cancellation was requested, requeues those with attempts left (the
-/// lost attempt counts as a retry), and fails the rest. Three guarded
-/// statements, in that order.
-pub(crate) fn rescue(now: DateTime<Utc>) -> Batch {
+/// Rescues running jobs whose lease expired: records each lost attempt
+/// (and `rescuer`, who ended it), then cancels those whose cancellation
+/// was requested, requeues those with attempts left (the lost attempt
+/// counts as a retry), and fails the rest. Four guarded statements, in
+/// that order.
+pub(crate) fn rescue(now: DateTime<Utc>, rescuer: Option<&str>) -> Batch {
     let now = Value::from(time::to_millis(now));
     Batch::write(vec![
+        // First, each lost attempt's record, naming who rescued it.
+        Statement::execute(
+            format!(
+                "INSERT INTO job_attempts (job_id, attempt, worker, started_at, finished_at, \
+                 outcome, error, ended_by) SELECT id, attempt, locked_by, started_at, ?1, 'lost', \
+                 ?2, ?3 FROM jobs WHERE {EXPIRED}"
+            ),
+            vec![
+                now.clone(),
+                rules::ATTEMPT_LOST_ERROR.into(),
+                Value::from(rescuer.map(str::to_string)),
+            ],
+        ),
         Statement::execute(
             format!(
                 "UPDATE jobs SET status = 'cancelled', locked_by = NULL, lease_expires_at = NULL, \
@@ -87,6 +101,7 @@ pub(crate) fn rescue(now: DateTime<Utc>) -> Batch {
 
 /// What [`rescue`] did.
 pub(crate) fn rescued(mut outputs: Outputs) -> StoreResult<RescueSummary> {
+    outputs.next_changes()?;
     let cancelled = outputs.next_changes()?;
     let requeued = outputs.next_changes()?;
     let failed_types = outputs

@@ -157,7 +157,7 @@ pub(crate) fn complete_all(completions: &[(Lease, String)], now: DateTime<Utc>) 
     Statement::query(
         format!(
             "UPDATE jobs SET status = 'completed', result = CASE id{results} END, \
-             locked_by = NULL, lease_expires_at = NULL, updated_at = ?1, completed_at = ?1 \
+             lease_expires_at = NULL, updated_at = ?1, completed_at = ?1 \
              WHERE id IN ({}) AND status = 'running' AND attempt = CASE id{attempts} END \
              RETURNING id, attempt",
             ids.join(", ")
@@ -185,7 +185,11 @@ pub(crate) fn completed_all(outputs: &mut Outputs) -> StoreResult<Vec<Lease>> {
 /// terminal status also stamps `completed_at`, and back to pending clears
 /// the stage and percent of the attempt that stopped (a waiting job is
 /// doing nothing).
-pub(crate) fn leave_running(lease: &Lease, now: DateTime<Utc>, status: JobStatus) -> Statement {
+pub(crate) fn leave_running(
+    lease: &Lease,
+    now: DateTime<Utc>,
+    status: JobStatus,
+) -> Vec<Statement> {
     let now = time::to_millis(now);
     let mut params = lease_params(lease);
     params.extend([
@@ -193,12 +197,37 @@ pub(crate) fn leave_running(lease: &Lease, now: DateTime<Utc>, status: JobStatus
         Value::from(now),
         Value::from(status.is_terminal().then_some(now)),
     ]);
+    // Every parameter the record binds it uses (a server refuses others).
+    vec![
+        record_attempt(
+            "CASE ?3 WHEN 'pending' THEN 'released' ELSE ?3 END",
+            "?4",
+            "NULL",
+            params[..4].to_vec(),
+        ),
+        Statement::execute(
+            format!(
+                "UPDATE jobs SET status = ?3, locked_by = NULL, lease_expires_at = NULL, \
+                 updated_at = ?4, completed_at = ?5, \
+                 stage = CASE WHEN ?3 = 'pending' THEN NULL ELSE stage END, \
+                 progress = CASE WHEN ?3 = 'pending' THEN NULL ELSE progress END WHERE {HELD}"
+            ),
+            params,
+        ),
+    ]
+}
+
+/// Records the attempt `?1`/`?2` holds (while it still does) as ended at
+/// `finished` with `outcome` and `error` (SQL expressions over the job's
+/// row as it is before the write that follows). Changes one row when the
+/// lease holds, none otherwise: it tells, as the write itself would,
+/// whether the lease held.
+fn record_attempt(outcome: &str, finished: &str, error: &str, params: Vec<Value>) -> Statement {
     Statement::execute(
         format!(
-            "UPDATE jobs SET status = ?3, locked_by = NULL, lease_expires_at = NULL, \
-             updated_at = ?4, completed_at = ?5, \
-             stage = CASE WHEN ?3 = 'pending' THEN NULL ELSE stage END, \
-             progress = CASE WHEN ?3 = 'pending' THEN NULL ELSE progress END WHERE {HELD}"
+            "INSERT INTO job_attempts (job_id, attempt, worker, started_at, finished_at, \
+             outcome, error) SELECT id, attempt, locked_by, started_at, {finished}, {outcome}, \
+             {error} FROM jobs WHERE {HELD}"
         ),
         params,
     )
@@ -209,7 +238,7 @@ pub(crate) fn leave_running(lease: &Lease, now: DateTime<Utc>, status: JobStatus
 /// requested; back to pending at `now + delay` for a transient failure
 /// while attempts remain (counting the retry); failed otherwise. Returns
 /// the status, `run_at` and retry count it stored.
-pub(crate) fn fail(lease: &Lease, now: DateTime<Utc>, failure: &Failure) -> Statement {
+pub(crate) fn fail(lease: &Lease, now: DateTime<Utc>, failure: &Failure) -> Vec<Statement> {
     let (permanent, delay) = match failure.kind {
         FailureKind::Permanent => (true, Duration::ZERO),
         FailureKind::Transient { delay } => (false, delay),
@@ -228,7 +257,16 @@ pub(crate) fn fail(lease: &Lease, now: DateTime<Utc>, failure: &Failure) -> Stat
     ]);
     // Every expression of a SET reads the row as it was.
     const RETRY: &str = "(cancel_requested = 0 AND ?3 = 0 AND retry_count + 1 < max_attempts)";
-    Statement::query(
+    let record = record_attempt(
+        &format!(
+            "CASE WHEN cancel_requested = 1 THEN 'cancelled' WHEN {RETRY} THEN 'retried' \
+             ELSE 'failed' END"
+        ),
+        "?6",
+        "?4",
+        params.clone(),
+    );
+    let update = Statement::query(
         format!(
             "UPDATE jobs SET status = CASE WHEN cancel_requested = 1 THEN 'cancelled' \
              WHEN {RETRY} THEN 'pending' ELSE 'failed' END, error = ?4, \
@@ -241,12 +279,15 @@ pub(crate) fn fail(lease: &Lease, now: DateTime<Utc>, failure: &Failure) -> Stat
              WHERE {HELD} RETURNING status, run_at, retry_count"
         ),
         params,
-    )
+    );
+    vec![record, update]
 }
 
 /// What a [`fail`] statement stored, or `None` when the lease no longer
 /// held the job.
 pub(crate) fn failed(outputs: &mut Outputs) -> StoreResult<Option<FailOutcome>> {
+    // The attempt's record, then the job.
+    outputs.next_changes()?;
     let rows = outputs.next_rows()?;
     let Some(row) = rows.first() else {
         return Ok(None);

@@ -30,6 +30,7 @@ pub(crate) mod queues;
 pub(crate) mod read;
 pub(crate) mod store;
 pub(crate) mod value;
+pub(crate) mod workers;
 
 pub(crate) use batch::{Batch, Executor, Output, Statement};
 pub(crate) use store::SqlStore;

@@ -10,7 +10,7 @@ use super::value::Value;
 use super::Outputs;
 use crate::error::{StoreError, StoreResult};
 use crate::job::{Job, JobId};
-use crate::store::{JobPage, ListQuery, StatusCounts};
+use crate::store::{attempts, AttemptEnd, AttemptRecord, JobPage, ListQuery, StatusCounts};
 use crate::time;
 
 /// The job with `id`.
@@ -27,6 +27,47 @@ pub(crate) fn got(id: JobId, mut outputs: Outputs) -> StoreResult<Job> {
         Some(row) => job_from_row(row),
         None => Err(StoreError::NotFound(id)),
     }
+}
+
+/// A job's recorded attempts, first to last, and the job itself (one
+/// snapshot).
+pub(crate) fn attempts(id: JobId) -> Batch {
+    let id = Value::from(id.to_string());
+    Batch::read(vec![
+        Statement::query(
+            "SELECT attempt, CAST(worker AS BLOB), started_at, finished_at, outcome, \
+             CAST(error AS BLOB), CAST(ended_by AS BLOB) FROM job_attempts WHERE job_id = ?1 \
+             ORDER BY attempt",
+            vec![id.clone()],
+        ),
+        Statement::query(
+            format!("SELECT {SELECTED} FROM jobs WHERE id = ?1"),
+            vec![id],
+        ),
+    ])
+}
+
+/// What [`attempts`] read: every attempt, with the one running now or the
+/// one that completed the job from its row.
+pub(crate) fn attempts_read(id: JobId, mut outputs: Outputs) -> StoreResult<Vec<AttemptRecord>> {
+    let time = |value: Option<i64>| value.map(time::from_millis).transpose();
+    let recorded = outputs
+        .next_rows()?
+        .iter()
+        .map(|row| {
+            Ok(AttemptRecord {
+                attempt: row.count(0)?,
+                worker: row.opt_text(1)?,
+                started_at: time(row.opt_int(2)?)?,
+                finished_at: time(row.opt_int(3)?)?,
+                outcome: AttemptEnd::from_db(&row.text(4)?)?,
+                error: row.opt_text(5)?,
+                ended_by: row.opt_text(6)?,
+            })
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    let job = got(id, outputs)?;
+    Ok(attempts::with_current(&job, recorded))
 }
 
 /// One page of jobs, newest first (the query must be valid).

@@ -8,15 +8,16 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::batch::{Batch, Executor};
-use super::{bulk, cancel, claim, create, cron, lease, queues, read, Outputs};
+use super::{bulk, cancel, claim, create, cron, lease, queues, read, workers, Outputs};
 use crate::clock::SharedClock;
 use crate::cron::{rules as cron_rules, CronFiring, CronSchedule, NewCronSchedule};
 use crate::error::{StoreError, StoreResult};
 use crate::job::{prepare, validate_queue_name, Job, JobId, JobStatus, NewJob, Progress};
 use crate::store::{
-    aborts_group, rules, BulkAction, BulkOutcome, CancelOutcome, Chores, ClaimRequest, Claimed,
-    Completion, CronStore, Enqueued, Exchange, FailOutcome, Failure, Heartbeat, JobFilter, JobPage,
-    JobStore, Lease, ListQuery, Polled, QueueInfo, RescueSummary, StatusCounts,
+    aborts_group, rules, AttemptRecord, BulkAction, BulkOutcome, CancelOutcome, Chores,
+    ClaimRequest, Claimed, Completion, CronStore, Enqueued, Exchange, FailOutcome, Failure,
+    Heartbeat, JobFilter, JobPage, JobStore, Lease, ListQuery, Polled, QueueInfo, RescueSummary,
+    StatusCounts, WorkerInfo, WorkerRecord,
 };
 use crate::time;
 
@@ -422,21 +423,21 @@ impl<E: Executor> JobStore for SqlStore<E> {
     }
 
     async fn fail(&self, lease: &Lease, failure: &Failure) -> StoreResult<FailOutcome> {
-        let statement = lease::fail(lease, self.now(), failure);
-        match lease::failed(&mut self.run(Batch::write(vec![statement])).await?)? {
+        let statements = lease::fail(lease, self.now(), failure);
+        match lease::failed(&mut self.run(Batch::write(statements)).await?)? {
             Some(outcome) => Ok(outcome),
             None => Err(self.lease_error(lease).await),
         }
     }
 
     async fn release(&self, lease: &Lease) -> StoreResult<()> {
-        let statement = lease::leave_running(lease, self.now(), JobStatus::Pending);
-        self.guarded(lease, Batch::write(vec![statement])).await
+        let statements = lease::leave_running(lease, self.now(), JobStatus::Pending);
+        self.guarded(lease, Batch::write(statements)).await
     }
 
     async fn mark_cancelled(&self, lease: &Lease) -> StoreResult<()> {
-        let statement = lease::leave_running(lease, self.now(), JobStatus::Cancelled);
-        self.guarded(lease, Batch::write(vec![statement])).await
+        let statements = lease::leave_running(lease, self.now(), JobStatus::Cancelled);
+        self.guarded(lease, Batch::write(statements)).await
     }
 
     async fn cancel(&self, id: JobId) -> StoreResult<CancelOutcome> {
@@ -444,7 +445,15 @@ impl<E: Executor> JobStore for SqlStore<E> {
     }
 
     async fn rescue_expired(&self) -> StoreResult<RescueSummary> {
-        cancel::rescued(self.run(cancel::rescue(self.now())).await?)
+        cancel::rescued(self.run(cancel::rescue(self.now(), None)).await?)
+    }
+
+    async fn rescue_expired_by(&self, rescuer: &str) -> StoreResult<RescueSummary> {
+        cancel::rescued(self.run(cancel::rescue(self.now(), Some(rescuer))).await?)
+    }
+
+    async fn attempts(&self, id: JobId) -> StoreResult<Vec<AttemptRecord>> {
+        read::attempts_read(id, self.run(read::attempts(id)).await?)
     }
 
     async fn queue_position(&self, id: JobId) -> StoreResult<Option<u64>> {
@@ -469,6 +478,21 @@ impl<E: Executor> JobStore for SqlStore<E> {
         let now = self.now();
         let new_id = JobId::new_at(now);
         create::retried(id, self.run(create::retry(id, new_id, now)).await?)
+    }
+
+    async fn announce_worker(&self, info: &WorkerInfo) -> StoreResult<()> {
+        info.validate()?;
+        self.run(workers::announce(info, self.now())?).await?;
+        Ok(())
+    }
+
+    async fn retire_worker(&self, id: &str) -> StoreResult<()> {
+        self.run(workers::retire(id, self.now())).await?;
+        Ok(())
+    }
+
+    async fn workers(&self) -> StoreResult<Vec<WorkerRecord>> {
+        workers::listed(self.run(workers::list()).await?, self.now())
     }
 
     async fn bulk(&self, action: BulkAction, filter: &JobFilter) -> StoreResult<BulkOutcome> {
@@ -723,6 +747,18 @@ macro_rules! delegate_to_sql {
             ) -> $crate::StoreResult<$crate::store::CancelOutcome> {
                 self.$field.cancel(id).await
             }
+            async fn rescue_expired_by(
+                &self,
+                rescuer: &str,
+            ) -> $crate::StoreResult<$crate::store::RescueSummary> {
+                self.$field.rescue_expired_by(rescuer).await
+            }
+            async fn attempts(
+                &self,
+                id: $crate::job::JobId,
+            ) -> $crate::StoreResult<Vec<$crate::store::AttemptRecord>> {
+                self.$field.attempts(id).await
+            }
             async fn rescue_expired(&self) -> $crate::StoreResult<$crate::store::RescueSummary> {
                 self.$field.rescue_expired().await
             }
@@ -740,6 +776,18 @@ macro_rules! delegate_to_sql {
             }
             async fn retry(&self, id: $crate::job::JobId) -> $crate::StoreResult<$crate::job::Job> {
                 self.$field.retry(id).await
+            }
+            async fn announce_worker(
+                &self,
+                info: &$crate::store::WorkerInfo,
+            ) -> $crate::StoreResult<()> {
+                self.$field.announce_worker(info).await
+            }
+            async fn retire_worker(&self, id: &str) -> $crate::StoreResult<()> {
+                self.$field.retire_worker(id).await
+            }
+            async fn workers(&self) -> $crate::StoreResult<Vec<$crate::store::WorkerRecord>> {
+                self.$field.workers().await
             }
             async fn bulk(
                 &self,

@@ -131,8 +131,12 @@ fn listing_queues_reads_the_claim_and_reaper_indexes() {
 
 #[test]
 fn rescue_searches_the_reaper_index() {
-    let plans = plans(|_| cancel::rescue(Utc::now()));
-    assert_eq!(plans.len(), 3, "cancel, requeue and fail statements");
+    let plans = plans(|_| cancel::rescue(Utc::now(), Some("rescuer")));
+    assert_eq!(
+        plans.len(),
+        4,
+        "record, cancel, requeue and fail statements"
+    );
     assert_searches_with(&plans, "jobs_reaper_idx");
 }
 
