@@ -18,7 +18,7 @@ async fn worker_once_runs_enqueued_exec_jobs() {
     let id = ok(&jobstore(d, &["enqueue", "exec", "--params", params]));
     let other = ok(&jobstore(d, &["enqueue", "not-built-in", "--any-type"]));
     let summary: serde_json::Value =
-        serde_json::from_str(&ok(&jobstore(d, &["worker", "--once"]))).unwrap();
+        serde_json::from_str(&ok(&jobstore(d, &["worker", "--once", "--json"]))).unwrap();
     assert_eq!(summary["completed"], 1);
     assert_eq!(
         summary["claimed"], 1,
@@ -48,7 +48,7 @@ async fn worker_stops_gracefully_on_sigterm() {
     ok(&jobstore(d, &["migrate"]));
     let child = common::ChildGuard::new(
         Command::new(env!("CARGO_BIN_EXE_jobstore"))
-            .args(["worker", "--concurrency", "2"])
+            .args(["worker", "--concurrency", "2", "--json"])
             .current_dir(d)
             .env_remove("JOBSTORE_DATABASE_URL")
             .stdout(Stdio::piped())

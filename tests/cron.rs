@@ -23,7 +23,7 @@ fn stderr_of_failure(output: &Output) -> String {
 /// jobs, so the `tick` jobs schedules enqueue stay pending to be counted.
 fn worker_process(dir: &Path, id: &str) -> ChildGuard {
     let child = Command::new(env!("CARGO_BIN_EXE_jobstore"))
-        .args(["worker", "--id", id])
+        .args(["worker", "--json", "--id", id])
         .current_dir(dir)
         .env_remove("JOBSTORE_DATABASE_URL")
         .stdout(Stdio::piped())
@@ -259,7 +259,7 @@ async fn a_run_once_worker_fires_due_schedules_and_runs_their_jobs() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let summary: serde_json::Value =
-        serde_json::from_str(&stdout_of(&jobstore(d, &["worker", "--once"]))).unwrap();
+        serde_json::from_str(&stdout_of(&jobstore(d, &["worker", "--once", "--json"]))).unwrap();
     assert_eq!(summary["cron_fired"], 1);
     assert_eq!(summary["completed"], 1);
     let runs = stdout_of(&jobstore(d, &["cron", "runs", "hello", "--json"]));
@@ -272,7 +272,10 @@ async fn a_run_once_worker_fires_due_schedules_and_runs_their_jobs() {
     while chrono::Utc::now() <= due {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let summary: serde_json::Value =
-        serde_json::from_str(&stdout_of(&jobstore(d, &["worker", "--once", "--no-cron"]))).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(&stdout_of(&jobstore(
+        d,
+        &["worker", "--once", "--no-cron", "--json"],
+    )))
+    .unwrap();
     assert_eq!(summary["cron_fired"], 0);
 }

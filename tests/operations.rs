@@ -654,3 +654,70 @@ async fn a_running_worker_is_listed_alive_and_stopped_after_its_shutdown() {
     let listed = json_of(dir.path(), &url, &["workers", "--json"]);
     assert_eq!(listed[0]["alive"], json!(false), "{listed}");
 }
+
+#[test]
+fn a_worker_logs_each_job_in_one_readable_line_or_as_json() {
+    for url in BACKENDS {
+        let dir = tempfile::tempdir().unwrap();
+        let dir = dir.path();
+        let fine = enqueue(dir, url, "echo hi", &["--queue", "default"]);
+        let failing = enqueue(dir, url, "echo first >&2; echo the cause >&2; exit 3", &[]);
+        let output = run(dir, url, &["worker", "--once", "--no-cron"]);
+        let stdout = stdout_of(&output);
+        assert_eq!(stdout.trim(), "ran 2 jobs: 1 completed, 1 failed", "{url}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            !stderr.contains('\u{1b}'),
+            "no colour codes in a pipe: {stderr}"
+        );
+        for (id, end) in [(&fine, "completed in"), (&failing, "failed after")] {
+            let short = &id[id.len() - 8..];
+            let lines: Vec<&str> = stderr.lines().filter(|l| l.contains(short)).collect();
+            assert!(
+                lines.iter().any(|l| l.contains("started")
+                    && l.contains("type=exec")
+                    && l.contains("queue=default")),
+                "{url}: {stderr}"
+            );
+            assert!(lines.iter().any(|l| l.contains(end)), "{url}: {stderr}");
+        }
+        let failure = stderr
+            .lines()
+            .find(|l| l.contains("attempt failed"))
+            .expect("the failure is logged");
+        assert!(failure.contains("first | the cause"), "one line: {failure}");
+
+        let again = enqueue(dir, url, "true", &[]);
+        let output = run(
+            dir,
+            url,
+            &["worker", "--once", "--log-format", "json", "--json"],
+        );
+        let summary: Value = serde_json::from_str(&stdout_of(&output)).unwrap();
+        assert_eq!(summary["completed"], json!(1));
+        let events: Vec<Value> = String::from_utf8_lossy(&output.stderr)
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("a JSON line"))
+            .collect();
+        assert!(
+            events.iter().any(|e| e["fields"]["job_id"] == json!(again)),
+            "{events:?}"
+        );
+    }
+}
+
+#[test]
+fn watch_prints_a_finished_jobs_outcome_once_and_readably() {
+    for url in BACKENDS {
+        let dir = tempfile::tempdir().unwrap();
+        let dir = dir.path();
+        let id = enqueue(dir, url, "echo working; echo all done", &[]);
+        stdout_of(&run(dir, url, &["worker", "--once"]));
+        let out = ok(dir, url, &["watch", &id]);
+        assert_eq!(
+            out.trim(),
+            "completed: exit 0; last line: all done",
+            "{url}"
+        );
+    }
+}

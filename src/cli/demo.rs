@@ -226,8 +226,8 @@ fn print_summary(jobs: &[Job], scratch: &Path, correlation: &str) {
     println!("inspect them: jobstore list --correlation-id {correlation}");
 }
 
-/// The last line of stdout of a completed exec job, or the first line of
-/// a failed one's error.
+/// The last line of stdout of a completed exec job, or a failed one's
+/// error in one line, with its cause.
 fn outcome(job: &Job) -> String {
     if let Some(result) = &job.result {
         return result["stdout_tail"]
@@ -239,12 +239,7 @@ fn outcome(job: &Job) -> String {
     }
     match job.status {
         JobStatus::Cancelled => "cancelled while running".into(),
-        _ => job
-            .error
-            .as_deref()
-            .and_then(|e| e.lines().next())
-            .unwrap_or("-")
-            .to_string(),
+        _ => super::format::error_summary(job.error.as_deref().unwrap_or("-")),
     }
 }
 

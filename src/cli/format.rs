@@ -91,6 +91,42 @@ pub(super) fn time(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
+/// An error in one line that keeps its cause: the first line, and when it
+/// introduces lines that follow (an `exec` job's "last lines of stderr:"),
+/// the last of them.
+pub(super) fn error_summary(error: &str) -> String {
+    let mut lines = error.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or("-");
+    match lines.next_back() {
+        Some(last) if first.ends_with(':') => format!("{first} {last}"),
+        Some(_) => format!("{first} (…)"),
+        None => first.to_string(),
+    }
+}
+
+/// A job's result in one line: an `exec` job's exit code and last line of
+/// output, or the JSON cut to a readable length.
+pub(super) fn result_summary(result: &serde_json::Value) -> String {
+    if let Some(code) = result.get("exit_code").and_then(serde_json::Value::as_i64) {
+        let last = result["stdout_tail"]
+            .as_array()
+            .and_then(|lines| lines.last())
+            .and_then(|line| line.as_str());
+        return match last {
+            Some(line) => format!("exit {code}; last line: {line}"),
+            None => format!("exit {code}; no output"),
+        };
+    }
+    let text = result.to_string();
+    const MAX: usize = 120;
+    if text.chars().count() > MAX {
+        let cut: String = text.chars().take(MAX).collect();
+        format!("{cut}… (jobstore show --json for all of it)")
+    } else {
+        text
+    }
+}
+
 /// JSON for scripts.
 pub(super) fn json<T: Serialize>(value: &T) -> Result<String, CliError> {
     serde_json::to_string_pretty(value).map_err(|e| CliError::Output(e.to_string()))
@@ -111,5 +147,27 @@ mod tests {
         assert_eq!(at(35 * 60 + 10).as_deref(), Some("35m"));
         assert_eq!(at(2 * 3600 + 4 * 60).as_deref(), Some("2h 5m"));
         assert_eq!(at(3 * 86_400 + 100).as_deref(), Some("3days"));
+    }
+
+    #[test]
+    fn an_error_summary_keeps_the_cause() {
+        assert_eq!(
+            error_summary(
+                "\"sh\" exited with code 3; last lines of stderr:\nloading\nno such table: users\n"
+            ),
+            "\"sh\" exited with code 3; last lines of stderr: no such table: users"
+        );
+        assert_eq!(error_summary("timed out"), "timed out");
+        assert_eq!(error_summary("bad\nmore"), "bad (…)");
+    }
+
+    #[test]
+    fn a_result_summary_is_one_readable_line() {
+        let exec =
+            serde_json::json!({"exit_code": 0, "stdout_tail": ["a", "done"], "stderr_tail": []});
+        assert_eq!(result_summary(&exec), "exit 0; last line: done");
+        let long = serde_json::json!({"data": "x".repeat(500)});
+        assert!(result_summary(&long).ends_with("(jobstore show --json for all of it)"));
+        assert_eq!(result_summary(&serde_json::json!(42)), "42");
     }
 }

@@ -79,6 +79,11 @@ impl JobBar {
         self.bar.set_style(self.spinning.clone());
         self.bar.finish_with_message(outcome(job));
     }
+
+    /// Takes the bar off the screen (its caller prints the outcome once).
+    pub fn clear(&self) {
+        self.bar.finish_and_clear();
+    }
 }
 
 /// One line saying how a finished job ended.
@@ -86,9 +91,14 @@ pub(super) fn outcome(job: &Job) -> String {
     match job.status {
         JobStatus::Completed => format!(
             "completed: {}",
-            job.result.as_ref().map_or("-".into(), |r| r.to_string())
+            job.result
+                .as_ref()
+                .map_or("-".into(), format::result_summary)
         ),
-        JobStatus::Failed => format!("failed: {}", job.error.as_deref().unwrap_or("-")),
+        JobStatus::Failed => format!(
+            "failed: {}",
+            format::error_summary(job.error.as_deref().unwrap_or("-"))
+        ),
         JobStatus::Cancelled => "cancelled".into(),
         status => format!("{status} ({})", format::progress(job)),
     }

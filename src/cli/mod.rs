@@ -41,9 +41,24 @@ pub struct Cli {
     #[arg(long, global = true, env = "JOBSTORE_DATABASE_URL")]
     pub database_url: Option<StoreConfig>,
 
+    /// How log lines on stderr are written: `text` for people (coloured
+    /// only on a terminal) or `json`, one object per line, for log
+    /// shippers. `RUST_LOG` chooses what is logged.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One line of text per event.
+    Text,
+    /// One JSON object per event.
+    Json,
 }
 
 /// The subcommands.

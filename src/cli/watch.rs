@@ -43,8 +43,9 @@ pub(super) async fn run(store: &dyn JobStore, args: WatchArgs) -> Result<ExitCod
         let read_at = tokio::time::Instant::now();
         changed_or_after(&mut changes, args.interval, READ_GAP, read_at).await;
     };
-    bar.finish(&job);
-    // The bar is drawn only on a terminal; the outcome always reaches stdout.
+    // The bar is drawn only on a terminal: it goes, and the outcome is
+    // printed once, on stdout.
+    bar.clear();
     println!("{}", outcome(&job));
     Ok(if job.status == JobStatus::Completed {
         ExitCode::SUCCESS

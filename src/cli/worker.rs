@@ -44,6 +44,9 @@ pub struct WorkerArgs {
     /// in small batches in the background; by default they are kept.
     #[arg(long, value_parser = humantime::parse_duration)]
     keep_finished: Option<std::time::Duration>,
+    /// Print the summary at exit as JSON instead of a sentence.
+    #[arg(long)]
+    json: bool,
 }
 
 /// The allowlist `--exec-allow` gives: any program when none is named.
@@ -72,7 +75,7 @@ fn parse_queue(text: &str) -> Result<(String, usize), String> {
 }
 
 /// Runs the built-in job types until SIGTERM/SIGINT (or once), then prints
-/// what the worker did as JSON.
+/// what the worker did (as JSON with `--json`).
 pub(super) async fn run(store: Arc<dyn JobStore>, args: WorkerArgs) -> Result<ExitCode, CliError> {
     let registry = builtin_registry()?;
     let known = registry.names();
@@ -125,6 +128,10 @@ pub(super) async fn run(store: Arc<dyn JobStore>, args: WorkerArgs) -> Result<Ex
         );
         worker.run_until_signal().await?
     };
-    println!("{}", format::json(&summary)?);
+    if args.json {
+        println!("{}", format::json(&summary)?);
+    } else {
+        println!("{summary}");
+    }
     Ok(ExitCode::SUCCESS)
 }

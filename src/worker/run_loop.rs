@@ -244,7 +244,16 @@ impl<'w> RunLoop<'w> {
     /// they finish, within `grace`, then stops the rest (they put their jobs
     /// back to pending).
     async fn drain(mut self, grace: Duration) -> RunSummary {
-        tracing::info!(running = self.running.len(), "shutting down: no new claims");
+        let running = self.running.len();
+        if running > 0 {
+            tracing::info!(
+                "stopping: waiting up to {} for {running} running job{}",
+                humanize(grace),
+                if running == 1 { "" } else { "s" }
+            );
+        } else {
+            tracing::info!("stopping: no job is running");
+        }
         let grace = sleep(grace);
         tokio::pin!(grace);
         loop {
@@ -263,7 +272,10 @@ impl<'w> RunLoop<'w> {
                 }
                 _ = sleep_until(retry_at.unwrap_or_else(Instant::now)), if retry_at.is_some() => {}
                 _ = &mut grace, if !self.hard_stop.is_cancelled() => {
-                    tracing::warn!(running = self.running.len(), "grace period over: stopping running jobs");
+                    tracing::warn!(
+                        "grace period over: stopping {} running job(s); they go back to pending",
+                        self.running.len()
+                    );
                     self.hard_stop.cancel();
                 }
             }
@@ -458,5 +470,20 @@ fn until(at: chrono::DateTime<chrono::Utc>) -> Instant {
     match (at - chrono::Utc::now()).to_std() {
         Ok(ahead) => now + ahead,
         Err(_) => now,
+    }
+}
+
+/// A duration as people write it: `30s`, `1m 30s`, `250ms`.
+fn humanize(duration: Duration) -> String {
+    let millis = duration.as_millis();
+    if millis < 1000 {
+        return format!("{millis}ms");
+    }
+    let secs = duration.as_secs();
+    match (secs / 3600, secs % 3600 / 60, secs % 60) {
+        (0, 0, s) => format!("{s}s"),
+        (0, m, 0) => format!("{m}m"),
+        (0, m, s) => format!("{m}m {s}s"),
+        (h, m, _) => format!("{h}h {m}m"),
     }
 }

@@ -57,3 +57,59 @@ impl RunSummary {
         *slot += 1;
     }
 }
+
+impl std::fmt::Display for RunSummary {
+    /// One line for people: `ran 12 jobs: 10 completed, 1 failed, 1 will
+    /// retry`, then whatever else happened (rescues, cron ticks, releases,
+    /// problems), leaving out what did not.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let jobs = if self.claimed == 1 { "job" } else { "jobs" };
+        write!(f, "ran {} {jobs}", self.claimed)?;
+        let parts: Vec<String> = [
+            (self.completed, "completed"),
+            (self.failed, "failed"),
+            (self.retrying, "will retry"),
+            (self.cancelled, "cancelled"),
+            (self.released, "handed back at shutdown"),
+            (self.lease_lost, "lost their lease"),
+            (self.store_errors, "could not be recorded"),
+            (self.panicked, "panicked"),
+        ]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect();
+        if !parts.is_empty() {
+            write!(f, ": {}", parts.join(", "))?;
+        }
+        if self.rescued > 0 {
+            write!(f, "; rescued {} from dead workers", self.rescued)?;
+        }
+        if self.cron_fired > 0 {
+            write!(f, "; fired {} cron ticks", self.cron_fired)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_reads_as_a_sentence_without_zeros() {
+        let summary = RunSummary {
+            claimed: 12,
+            completed: 10,
+            failed: 1,
+            retrying: 1,
+            rescued: 2,
+            ..RunSummary::default()
+        };
+        assert_eq!(
+            summary.to_string(),
+            "ran 12 jobs: 10 completed, 1 failed, 1 will retry; rescued 2 from dead workers"
+        );
+        assert_eq!(RunSummary::default().to_string(), "ran 0 jobs");
+    }
+}

@@ -52,7 +52,22 @@ impl Attempt {
     /// it, inside a span carrying the job's id, type and attempt.
     pub(crate) async fn execute(self) -> AttemptOutcome {
         let span = job_span(&self.claimed);
-        self.run().instrument(span).await
+        let started = std::time::Instant::now();
+        let job_id = self.claimed.job.id;
+        async move {
+            tracing::info!(%job_id, "started");
+            let outcome = self.run().await;
+            let took = started.elapsed();
+            match outcome {
+                AttemptOutcome::Completed | AttemptOutcome::Released => {
+                    tracing::info!("{} in {}", outcome.as_str(), took_text(took))
+                }
+                _ => tracing::warn!("{} after {}", outcome.as_str(), took_text(took)),
+            }
+            outcome
+        }
+        .instrument(span)
+        .await
     }
 
     async fn run(self) -> AttemptOutcome {
@@ -98,14 +113,38 @@ impl Attempt {
     }
 }
 
-/// The span every event of one attempt is logged in.
+/// The span every event of one attempt is logged in: the job's short id
+/// (the random end of its id, as `jobstore watch` shows it), type, queue
+/// and attempt; its start event carries the whole id.
 pub(crate) fn job_span(claimed: &Claimed) -> tracing::Span {
+    let id = claimed.job.id.to_string();
+    let short = id.get(id.len().saturating_sub(8)..).unwrap_or(&id);
     info_span!(
         "job",
-        job.id = %claimed.job.id,
-        job.job_type = %claimed.job.job_type,
-        job.attempt = claimed.lease.attempt
+        id = %short,
+        r#type = %claimed.job.job_type,
+        queue = %claimed.job.queue,
+        attempt = claimed.lease.attempt
     )
+}
+
+/// How long an attempt took, to the millisecond (seconds past ten).
+fn took_text(took: std::time::Duration) -> String {
+    if took.as_secs() >= 10 {
+        format!("{}s", took.as_secs())
+    } else {
+        format!("{}ms", took.as_millis())
+    }
+}
+
+/// `text` on one line: line breaks become ` | `, so that a multi-line error
+/// (an `exec` job's stderr tail) stays one log line.
+pub(crate) fn one_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim_end)
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join(" | ")
 }
 
 /// Runs `handler` with `ctx` until it returns, times out after `limit`, is

@@ -27,6 +27,21 @@ pub enum AttemptOutcome {
     StoreError,
 }
 
+impl AttemptOutcome {
+    /// How the attempt ended, in a word or two.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttemptOutcome::Completed => "completed",
+            AttemptOutcome::Retrying => "failed, will retry",
+            AttemptOutcome::Failed => "failed",
+            AttemptOutcome::Cancelled => "cancelled",
+            AttemptOutcome::Released => "released (shutdown)",
+            AttemptOutcome::LeaseLost => "abandoned (lease lost)",
+            AttemptOutcome::StoreError => "not recorded (store error)",
+        }
+    }
+}
+
 /// Why a supervised handler stopped.
 #[derive(Debug)]
 pub(crate) enum Ended<T> {
@@ -107,7 +122,14 @@ pub(crate) async fn record(
             let Some(error) = failed.error() else {
                 return AttemptOutcome::Failed;
             };
-            tracing::warn!(error = %error, kind = ?error.kind(), "attempt failed");
+            tracing::warn!(
+                "attempt failed ({}): {}",
+                match error.kind() {
+                    JobErrorKind::Permanent => "permanent",
+                    JobErrorKind::Transient => "transient",
+                },
+                super::one_line(&error.to_string())
+            );
             let failure = match error.kind() {
                 JobErrorKind::Permanent => Failure::permanent(error.message()),
                 JobErrorKind::Transient => {
@@ -138,7 +160,7 @@ fn store_error(action: &str, error: crate::StoreError) -> AttemptOutcome {
         tracing::warn!(error = %error, "{action} refused: the lease was lost");
         AttemptOutcome::LeaseLost
     } else {
-        tracing::error!(error = %error, "{action} failed");
+        tracing::error!(error = %super::one_line(&error.to_string()), "{action} failed");
         AttemptOutcome::StoreError
     }
 }
