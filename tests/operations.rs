@@ -721,3 +721,83 @@ fn watch_prints_a_finished_jobs_outcome_once_and_readably() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_and_the_http_api_show_a_job_the_same_way() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jobs.db");
+    let url = format!("sqlite:{}", path.display());
+    let store: Arc<dyn JobStore> = Arc::new(SqliteStore::open(&path).await.unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let stop = tokio_util::sync::CancellationToken::new();
+    let server = tokio::spawn(jobstore::http::serve(
+        listener,
+        jobstore::http::HttpState::new(Arc::clone(&store)),
+        stop.clone(),
+    ));
+    let d = dir.path().to_path_buf();
+    let (id, cli) = tokio::task::spawn_blocking({
+        let url = url.clone();
+        move || {
+            let id = enqueue(
+                &d,
+                &url,
+                "true",
+                &["--priority", "2", "--correlation-id", "c-1"],
+            );
+            let mut shown = json_of(&d, &url, &["show", &id, "--json"]);
+            shown.as_object_mut().unwrap().remove("attempts");
+            (id, shown)
+        }
+    })
+    .await
+    .unwrap();
+    let http: Value = reqwest::get(format!("{base}/jobs/{id}"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(cli, http, "one shape for a job");
+    let d = dir.path().to_path_buf();
+    let cancelled =
+        tokio::task::spawn_blocking(move || json_of(&d, &url, &["cancel", &id, "--json"]))
+            .await
+            .unwrap();
+    assert_eq!(cancelled["outcome"], json!("cancelled"));
+    assert_eq!(cancelled["job"]["status"], json!("cancelled"));
+    assert!(
+        cancelled["job"].get("worker").is_some(),
+        "the API's field names"
+    );
+    stop.cancel();
+    server.await.unwrap().unwrap();
+}
+
+#[test]
+fn cron_add_prints_the_stored_schedule_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let params = json!({ "program": "true" }).to_string();
+    let stored = json_of(
+        dir.path(),
+        "sqlite:jobs.db",
+        &[
+            "cron",
+            "add",
+            "nightly",
+            "--type",
+            "exec",
+            "--cron",
+            "0 3 * * *",
+            "--timezone",
+            "Europe/Paris",
+            "--params",
+            &params,
+            "--json",
+        ],
+    );
+    assert_eq!(stored["name"], json!("nightly"));
+    assert_eq!(stored["timezone"], json!("Europe/Paris"));
+    assert!(stored["next_run_at"].is_string(), "{stored}");
+}

@@ -4,7 +4,9 @@
 use clap::Args;
 
 use super::bulk::{self, FilterArgs};
-use super::{format, CliError};
+use super::format::{self, JobView};
+use super::CliError;
+use crate::http::{CancelAction, CancelResponse, JobResponse};
 use crate::{BulkAction, CancelOutcome, JobId, JobStore};
 
 /// A job by id, or every job matching filters.
@@ -77,17 +79,16 @@ pub(super) async fn cancel(store: &dyn JobStore, args: TargetArgs) -> Result<(),
         )));
     }
     if args.json {
-        let job = store.get(id).await?;
-        println!(
-            "{}",
-            format::json(&serde_json::json!({
-                "outcome": match outcome {
-                    CancelOutcome::Requested => "cancel_requested",
-                    _ => "cancelled",
-                },
-                "job": job,
-            }))?
-        );
+        // As `POST /jobs/{id}/cancel` answers.
+        let job = JobView::load(store, store.get(id).await?).await?;
+        let response = CancelResponse {
+            outcome: match outcome {
+                CancelOutcome::Requested => CancelAction::CancelRequested,
+                _ => CancelAction::Cancelled,
+            },
+            job: JobResponse::new(job.job, job.queue_position),
+        };
+        println!("{}", format::json(&response)?);
         return Ok(());
     }
     match outcome {
@@ -114,7 +115,7 @@ pub(super) async fn retry(store: &dyn JobStore, args: TargetArgs) -> Result<(), 
     };
     let job = store.retry(id).await?;
     if args.json {
-        println!("{}", format::json(&job)?);
+        println!("{}", format::json(&JobView::load(store, job).await?)?);
     } else {
         println!("{}", job.id);
     }

@@ -79,6 +79,9 @@ pub struct AddArgs {
     /// workers know); by default only built-in types, with params that fit.
     #[arg(long)]
     any_type: bool,
+    /// Print the stored schedule as JSON (as `GET /cron/{name}` does).
+    #[arg(long)]
+    json: bool,
 }
 
 /// Runs one `jobstore cron` command.
@@ -127,7 +130,11 @@ async fn add(store: &dyn JobStore, args: AddArgs) -> Result<(), CliError> {
             .map_err(|e| refusal(&registry, &schedule.job_type, e))?;
     }
     let stored = store.declare_schedule(&schedule).await?;
-    println!("{}: next run {}", stored.name, next_run(&stored));
+    if args.json {
+        println!("{}", format::json(&stored)?);
+    } else {
+        println!("{}: next run {}", stored.name, next_run(&stored));
+    }
     Ok(())
 }
 

@@ -4,15 +4,22 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::CliError;
+use crate::http::JobResponse;
 use crate::{Job, JobStatus, JobStore};
 
-/// A job with its place in the queue, as `--json` prints it.
-#[derive(Debug, Serialize)]
+/// A job with its place in the queue. `--json` prints it as the HTTP API
+/// and its event streams do ([`JobResponse`]): one shape everywhere.
+#[derive(Debug)]
 pub(super) struct JobView {
-    #[serde(flatten)]
     pub job: Job,
     /// Jobs ahead of it, while pending.
     pub queue_position: Option<u64>,
+}
+
+impl Serialize for JobView {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        JobResponse::new(self.job.clone(), self.queue_position).serialize(serializer)
+    }
 }
 
 impl JobView {
