@@ -128,15 +128,22 @@ impl Monitor {
         });
         let woken = Arc::clone(&shared);
         let feed = ChangeFeed::new(Some(Box::new(move || woken.kick())));
+        let (based, baseline) = std::sync::mpsc::channel();
         let thread = {
             let (shared, feed) = (Arc::clone(&shared), feed.clone());
             thread::Builder::new()
                 .name("jobstore-monitor".into())
-                .spawn(move || Watch::new(conn, settings, shared, feed).run())
+                .spawn(move || Watch::new(conn, settings, shared, feed).run(based))
                 .map_err(|e| {
                     StoreError::database(format!("cannot start the monitor thread: {e}"))
                 })?
         };
+        // The version changes are told relative to is read before the store
+        // is handed out: else a commit between a subscriber's first read and
+        // the thread's first look would be taken as the starting point, and
+        // never told (a waiter with a long poll would wait for it in vain).
+        // A thread that could not read it tells the first version it reads.
+        let _ = baseline.recv();
         Ok(Monitor {
             shared,
             feed,
@@ -244,11 +251,13 @@ impl<C: MonitorConnection> Watch<C> {
         }
     }
 
-    fn run(mut self) {
-        // Changes are told relative to this: a subscriber may be told of a
-        // commit made before it subscribed (it looks, and finds nothing
-        // new), never left untold of one made after.
+    fn run(mut self, based: std::sync::mpsc::Sender<()>) {
+        // Changes are told relative to this, read before anyone can
+        // subscribe: a subscriber may be told of a commit made before it
+        // subscribed (it looks, and finds nothing new), never left untold
+        // of one made after.
         self.version = self.conn.data_version().ok();
+        let _ = based.send(());
         let mut next_checkpoint = self.settings.checkpoint.map(|every| Instant::now() + every);
         let mut next_poll = Instant::now();
         while !self.shared.stopping.load(Ordering::SeqCst) {
@@ -373,5 +382,52 @@ impl<C: MonitorConnection> Watch<C> {
                 self.checkpoint_failing = true;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicI64;
+
+    /// A database whose version is a shared counter; the thread's first
+    /// read of it comes late, as on a loaded machine.
+    struct SlowToStart {
+        version: Arc<AtomicI64>,
+        reads: u32,
+    }
+
+    impl MonitorConnection for SlowToStart {
+        fn checkpoint(&mut self) -> Result<(), String> {
+            Ok(())
+        }
+
+        fn data_version(&mut self) -> Result<i64, String> {
+            if self.reads == 0 {
+                thread::sleep(Duration::from_millis(200));
+            }
+            self.reads += 1;
+            Ok(self.version.load(Ordering::SeqCst))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_commit_right_after_the_store_opens_is_told_however_late_the_thread_starts() {
+        let version = Arc::new(AtomicI64::new(1));
+        let conn = SlowToStart {
+            version: Arc::clone(&version),
+            reads: 0,
+        };
+        let settings = MonitorSettings {
+            checkpoint: None,
+            watch: None,
+        };
+        let monitor = Monitor::start(conn, settings).unwrap();
+        // A waiter subscribes and reads; then another process commits.
+        let mut changes = monitor.feed().subscribe();
+        version.store(2, Ordering::SeqCst);
+        tokio::time::timeout(Duration::from_secs(30), changes.changed())
+            .await
+            .expect("the commit after the store opened was never told");
     }
 }
