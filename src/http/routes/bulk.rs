@@ -32,9 +32,8 @@ pub(crate) async fn apply(
     } else {
         store.bulk(request.action, &request.filter).await?
     };
-    if let (BulkAction::Retry, false, Some(worker)) =
-        (request.action, outcome.applied == 0, state.worker_ref())
-    {
+    let enqueued = request.action == BulkAction::Retry && !outcome.dry_run && outcome.applied > 0;
+    if let (true, Some(worker)) = (enqueued, state.worker_ref()) {
         worker.wake();
     }
     Ok(Json(outcome))
