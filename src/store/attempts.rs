@@ -74,6 +74,10 @@ pub struct AttemptRecord {
     pub attempt: u32,
     /// The worker that ran it (`WorkerConfig::worker_id`).
     pub worker: Option<String>,
+    /// The machine that worker ran on, while the store knows the worker
+    /// (see [`JobStore::workers`](crate::JobStore::workers): a day after it
+    /// was last seen).
+    pub host: Option<String>,
     /// When it started.
     pub started_at: Option<DateTime<Utc>>,
     /// When it ended (`None` while running); for a lost attempt, when it
@@ -90,8 +94,12 @@ pub struct AttemptRecord {
 
 /// The attempts of `job`: `recorded` (the ones that did not complete it,
 /// in order) and, from the job's own row, the attempt running now or the
-/// one that completed it.
-pub(crate) fn with_current(job: &Job, mut recorded: Vec<AttemptRecord>) -> Vec<AttemptRecord> {
+/// one that completed it (its worker on `host`).
+pub(crate) fn with_current(
+    job: &Job,
+    mut recorded: Vec<AttemptRecord>,
+    host: Option<String>,
+) -> Vec<AttemptRecord> {
     let current = match job.status {
         JobStatus::Running => Some(AttemptEnd::Running),
         JobStatus::Completed => Some(AttemptEnd::Completed),
@@ -102,6 +110,7 @@ pub(crate) fn with_current(job: &Job, mut recorded: Vec<AttemptRecord>) -> Vec<A
             recorded.push(AttemptRecord {
                 attempt: job.attempt,
                 worker: job.locked_by.clone(),
+                host,
                 started_at: job.started_at,
                 finished_at: (outcome == AttemptEnd::Completed)
                     .then_some(job.completed_at)

@@ -100,9 +100,15 @@ impl JobFilter {
                 .correlation_id
                 .as_ref()
                 .is_none_or(|c| job.correlation_id.as_ref() == Some(c))
-            && self.created_before.is_none_or(|at| job.created_at < at)
+            // Times are stored to the millisecond: so are the bounds read.
+            && self
+                .created_before
+                .is_none_or(|at| job.created_at < crate::time::truncate(at))
             && self.finished_before.is_none_or(|at| {
-                job.status.is_terminal() && job.completed_at.is_some_and(|done| done < at)
+                job.status.is_terminal()
+                    && job
+                        .completed_at
+                        .is_some_and(|done| done < crate::time::truncate(at))
             })
     }
 

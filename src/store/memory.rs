@@ -81,6 +81,7 @@ impl MemoryStore {
             .push(AttemptRecord {
                 attempt: job.attempt,
                 worker: job.locked_by.clone(),
+                host: None,
                 started_at: job.started_at,
                 finished_at: Some(now),
                 outcome,
@@ -686,14 +687,25 @@ impl JobStore for MemoryStore {
 
     async fn attempts(&self, id: JobId) -> StoreResult<Vec<AttemptRecord>> {
         let job = self.get(id).await?;
-        let recorded = self
+        let mut recorded = self
             .attempts
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(&id)
             .cloned()
             .unwrap_or_default();
-        Ok(crate::store::attempts::with_current(&job, recorded))
+        let workers = self.workers.lock().unwrap_or_else(PoisonError::into_inner);
+        let host_of = |worker: &Option<String>| {
+            worker
+                .as_ref()
+                .and_then(|id| workers.get(id))
+                .map(|w| w.info.host.clone())
+        };
+        for record in &mut recorded {
+            record.host = host_of(&record.worker);
+        }
+        let host = host_of(&job.locked_by);
+        Ok(crate::store::attempts::with_current(&job, recorded, host))
     }
 
     async fn queue_position(&self, id: JobId) -> StoreResult<Option<u64>> {
@@ -803,8 +815,16 @@ impl JobStore for MemoryStore {
         let now = self.now();
         let jobs = self.jobs();
         let workers = self.workers.lock().unwrap_or_else(PoisonError::into_inner);
+        let keep = chrono::Duration::from_std(crate::store::workers::KEEP_GONE)
+            .unwrap_or(chrono::Duration::MAX);
         let mut list: Vec<WorkerRecord> = workers
             .values()
+            .filter(|w| {
+                chrono::Duration::from_std(w.info.lease)
+                    .ok()
+                    .and_then(|lease| w.last_seen_at.checked_add_signed(lease + keep))
+                    .is_none_or(|until| until >= now)
+            })
             .map(|w| {
                 let mut w = w.clone();
                 w.alive = w.stopped_at.is_none() && worker_alive(&w, now);
@@ -985,7 +1005,6 @@ impl CronStore for MemoryStore {
     }
 }
 
-/// Moves a pending job to running for `worker_id`: the next attempt.
 /// The jobs `filter` matches for `action`: how many, those the action
 /// changes, and those it asks to stop (a cancel's running jobs).
 fn bulk_targets(
@@ -1025,6 +1044,7 @@ fn worker_alive(worker: &WorkerRecord, now: DateTime<Utc>) -> bool {
         .is_none_or(|until| until >= now)
 }
 
+/// Moves a pending job to running for `worker_id`: the next attempt.
 fn start_attempt(job: &mut Job, worker_id: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>) {
     job.status = JobStatus::Running;
     job.attempt += 1;

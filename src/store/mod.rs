@@ -257,7 +257,7 @@ pub trait JobStore: CronStore + Send + Sync {
     /// completed it. A job never claimed has none.
     async fn attempts(&self, id: JobId) -> StoreResult<Vec<AttemptRecord>> {
         let job = self.get(id).await?;
-        Ok(attempts::with_current(&job, Vec::new()))
+        Ok(attempts::with_current(&job, Vec::new(), None))
     }
 
     /// How many jobs will start before a pending job: those of its queue

@@ -22,7 +22,9 @@ pub struct WorkerInfo {
     pub queues: BTreeMap<String, usize>,
     /// The jobstore version it runs.
     pub version: String,
-    /// How long after its last announcement it counts as gone (its lease).
+    /// How long after its last announcement it counts as gone (its lease);
+    /// in JSON, `lease_ms`.
+    #[serde(rename = "lease_ms", with = "millis")]
     pub lease: Duration,
 }
 
@@ -75,3 +77,23 @@ impl WorkerRecord {
 
 /// How long a gone worker's row is kept.
 pub(crate) const KEEP_GONE: Duration = Duration::from_secs(86_400);
+
+/// A duration as whole milliseconds, in JSON.
+mod millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        duration: &Duration,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u64(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Duration, D::Error> {
+        u64::deserialize(deserializer).map(Duration::from_millis)
+    }
+}

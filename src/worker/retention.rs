@@ -81,7 +81,10 @@ impl Retention {
                 crate::store::rules::MAX_PRUNE_LIMIT
             ));
         }
-        if chrono::Duration::from_std(self.keep).is_err() {
+        let reaches_back = chrono::Duration::from_std(self.keep)
+            .ok()
+            .and_then(|keep| chrono::Utc::now().checked_sub_signed(keep));
+        if reaches_back.is_none() {
             return fail(format!("retention of {:?} is too long", self.keep));
         }
         Ok(())
@@ -108,6 +111,7 @@ pub(super) async fn sweep(store: Arc<dyn JobStore>, retention: Retention, stop: 
                 .ok()
                 .and_then(|keep| chrono::Utc::now().checked_sub_signed(keep))
             else {
+                tracing::error!(keep = ?retention.keep, "retention reaches before the earliest time; sweeping stops");
                 return;
             };
             let filter = JobFilter {

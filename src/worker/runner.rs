@@ -146,7 +146,7 @@ impl Worker {
         let _ = presence.await;
         super::presence::retire(&*self.store, &self.config).await;
         let summary = summary?;
-        tracing::info!(?summary, "worker stopped");
+        tracing::info!("worker stopped: {summary}");
         Ok(summary)
     }
 

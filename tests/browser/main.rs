@@ -198,6 +198,19 @@ async fn the_dashboard_shows_live_progress_cancels_and_never_runs_job_data() {
         .eval("document.getElementById('detail-error').textContent")
         .await;
     assert_eq!(error, json!(format!("bad row: {HOSTILE}")));
+    // Its attempts, each with its outcome and full error, as text.
+    page.wait_for(
+        "the attempts",
+        "!document.getElementById('detail-attempts-box').hidden",
+    )
+    .await;
+    let attempt = page
+        .eval(
+            "[...document.querySelectorAll('#detail-attempts li')].map(li => \
+             li.dataset.outcome + '|' + li.querySelector('pre').textContent)",
+        )
+        .await;
+    assert_eq!(attempt, json!([format!("failed|bad row: {HOSTILE}")]));
     let in_table = page
         .eval(&format!(
             "{}.querySelector('.error-line').textContent",

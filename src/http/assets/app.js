@@ -24,6 +24,7 @@
     jobs: new Map(), // id -> latest job shown
     streams: new Map(), // id -> EventSource, for running jobs
     selected: null, // id of the job in the detail panel
+    attemptsKey: null, // the selected job, status and attempt whose attempts are shown
   };
 
   // ---- talking to the API ------------------------------------------------
@@ -300,6 +301,37 @@
     list.append(el("dt", null, name), dd);
   }
 
+  // Every attempt of the selected job, first to last; read again when the
+  // job's status or attempt changes. Set only as text.
+  async function loadAttempts(job) {
+    const key = job.id + "/" + job.status + "/" + job.attempt;
+    if (state.attemptsKey === key) return;
+    state.attemptsKey = key;
+    let attempts;
+    try {
+      attempts = await api("GET", "jobs/" + encodeURIComponent(job.id) + "/attempts");
+    } catch (error) {
+      state.attemptsKey = null;
+      return;
+    }
+    if (state.selected !== job.id) return;
+    const list = $("detail-attempts");
+    list.replaceChildren();
+    for (const attempt of attempts) {
+      const item = el("li", "attempt");
+      item.dataset.outcome = attempt.outcome;
+      let line = "#" + attempt.attempt + " " + attempt.outcome +
+        " · " + (attempt.worker || "unknown worker") +
+        " · " + when(attempt.started_at);
+      if (attempt.finished_at) line += " → " + when(attempt.finished_at);
+      if (attempt.ended_by) line += " · rescued by " + attempt.ended_by;
+      item.append(el("div", "attempt-line", line));
+      if (attempt.error) item.append(el("pre", "error-text", attempt.error));
+      list.append(item);
+    }
+    $("detail-attempts-box").hidden = attempts.length === 0;
+  }
+
   function renderDetail(job) {
     $("detail").hidden = false;
     $("detail").dataset.jobId = job.id;
@@ -335,6 +367,7 @@
     $("detail-result").textContent = job.result === null ? "" : json(job.result);
     $("detail-error-box").hidden = job.error === null;
     $("detail-error").textContent = job.error === null ? "" : job.error;
+    loadAttempts(job);
   }
 
   async function select(id) {

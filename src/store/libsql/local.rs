@@ -40,13 +40,23 @@ impl LocalExecutor {
                 conn.execute("PRAGMA synchronous = NORMAL", ())
                     .await
                     .map_err(db_error)?;
-                // Asked of every connection before anything else touches
-                // the file: a new file takes it before its first table (so
-                // a prune can give freed pages back), and a `VACUUM` on any
-                // connection sets up a file made by an older release.
-                conn.execute("PRAGMA auto_vacuum = INCREMENTAL", ())
+                // A new file takes incremental auto-vacuum before its first
+                // table (so a prune can give freed pages back); on a file
+                // that has pages the setting is a write, so it is not asked.
+                let mut pages = conn
+                    .query("PRAGMA page_count", ())
                     .await
                     .map_err(db_error)?;
+                let new_file = match pages.next().await.map_err(db_error)? {
+                    Some(row) => row.get::<i64>(0).map_err(db_error)? == 0,
+                    None => false,
+                };
+                drop(pages);
+                if new_file {
+                    conn.execute("PRAGMA auto_vacuum = INCREMENTAL", ())
+                        .await
+                        .map_err(db_error)?;
+                }
                 if self.monitored {
                     conn.query(
                         &format!("PRAGMA wal_autocheckpoint = {FALLBACK_AUTOCHECKPOINT}"),

@@ -56,6 +56,9 @@ pub(crate) struct Batch {
     /// lock first (`BEGIN IMMEDIATE`), so it never has to upgrade a read
     /// lock half-way and fail.
     pub writes: bool,
+    /// Whether several statements share one transaction (all but
+    /// [`Batch::alone`]'s).
+    pub transaction: bool,
     /// The statements.
     pub statements: Vec<Statement>,
 }
@@ -65,6 +68,7 @@ impl Batch {
     pub(crate) fn read(statements: Vec<Statement>) -> Self {
         Batch {
             writes: false,
+            transaction: true,
             statements,
         }
     }
@@ -73,24 +77,27 @@ impl Batch {
     pub(crate) fn write(statements: Vec<Statement>) -> Self {
         Batch {
             writes: true,
+            transaction: true,
             statements,
         }
     }
 
-    /// One statement run on its own, outside any transaction: for the
-    /// statements SQLite refuses inside one (`VACUUM`) and pragmas that
-    /// step through their work (`PRAGMA incremental_vacuum`).
-    pub(crate) fn alone(statement: Statement) -> Self {
+    /// Statements run one after the other on one connection, outside any
+    /// transaction: for what SQLite refuses inside one (`VACUUM`, and the
+    /// `auto_vacuum` setting it must follow on the same connection) and
+    /// pragmas that step through their work (`PRAGMA incremental_vacuum`).
+    pub(crate) fn alone(statements: Vec<Statement>) -> Self {
         Batch {
             writes: false,
-            statements: vec![statement],
+            transaction: false,
+            statements,
         }
     }
 
     /// Whether the batch needs a transaction of its own: a single statement
     /// is atomic by itself.
     pub(crate) fn needs_transaction(&self) -> bool {
-        self.statements.len() > 1
+        self.transaction && self.statements.len() > 1
     }
 }
 

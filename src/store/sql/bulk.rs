@@ -240,11 +240,15 @@ pub(crate) fn incremental_vacuum() -> Statement {
     Statement::query("PRAGMA incremental_vacuum", Vec::new())
 }
 
-/// Rewrites the whole file without its free pages (and, since every
-/// connection asks for `auto_vacuum = INCREMENTAL`, sets up a file made
-/// by an older release for [`incremental_vacuum`]).
-pub(crate) fn full_vacuum() -> Statement {
-    Statement::execute("VACUUM", Vec::new())
+/// Rewrites the whole file without its free pages, first asking (on the
+/// same connection) for `auto_vacuum = INCREMENTAL`, which the rewrite
+/// takes: a file made by an older release is set up for
+/// [`incremental_vacuum`] from then on.
+pub(crate) fn full_vacuum() -> Vec<Statement> {
+    vec![
+        Statement::execute("PRAGMA auto_vacuum = INCREMENTAL", Vec::new()),
+        Statement::execute("VACUUM", Vec::new()),
+    ]
 }
 
 /// The file's size in pages, and the page size.

@@ -143,7 +143,9 @@ impl Monitor {
         // the thread's first look would be taken as the starting point, and
         // never told (a waiter with a long poll would wait for it in vain).
         // A thread that could not read it tells the first version it reads.
-        let _ = baseline.recv();
+        // A thread that cannot read it within a few seconds (a file locked
+        // for recovery) does not hold the open up longer.
+        let _ = baseline.recv_timeout(Duration::from_secs(5));
         Ok(Monitor {
             shared,
             feed,

@@ -29,19 +29,26 @@ pub(crate) fn got(id: JobId, mut outputs: Outputs) -> StoreResult<Job> {
     }
 }
 
-/// A job's recorded attempts, first to last, and the job itself (one
-/// snapshot).
+/// A job's recorded attempts, first to last, each with its worker's host
+/// while the worker is known; the job itself; and the host of its worker
+/// now (one snapshot).
 pub(crate) fn attempts(id: JobId) -> Batch {
     let id = Value::from(id.to_string());
     Batch::read(vec![
         Statement::query(
-            "SELECT attempt, CAST(worker AS BLOB), started_at, finished_at, outcome, \
-             CAST(error AS BLOB), CAST(ended_by AS BLOB) FROM job_attempts WHERE job_id = ?1 \
-             ORDER BY attempt",
+            "SELECT a.attempt, CAST(a.worker AS BLOB), a.started_at, a.finished_at, a.outcome, \
+             CAST(a.error AS BLOB), CAST(a.ended_by AS BLOB), CAST(w.host AS BLOB) \
+             FROM job_attempts AS a LEFT JOIN workers AS w ON w.id = a.worker \
+             WHERE a.job_id = ?1 ORDER BY a.attempt",
             vec![id.clone()],
         ),
         Statement::query(
             format!("SELECT {SELECTED} FROM jobs WHERE id = ?1"),
+            vec![id.clone()],
+        ),
+        Statement::query(
+            "SELECT CAST(host AS BLOB) FROM workers \
+             WHERE id = (SELECT locked_by FROM jobs WHERE id = ?1)",
             vec![id],
         ),
     ])
@@ -58,6 +65,7 @@ pub(crate) fn attempts_read(id: JobId, mut outputs: Outputs) -> StoreResult<Vec<
             Ok(AttemptRecord {
                 attempt: row.count(0)?,
                 worker: row.opt_text(1)?,
+                host: row.opt_text(7)?,
                 started_at: time(row.opt_int(2)?)?,
                 finished_at: time(row.opt_int(3)?)?,
                 outcome: AttemptEnd::from_db(&row.text(4)?)?,
@@ -66,8 +74,15 @@ pub(crate) fn attempts_read(id: JobId, mut outputs: Outputs) -> StoreResult<Vec<
             })
         })
         .collect::<StoreResult<Vec<_>>>()?;
-    let job = got(id, outputs)?;
-    Ok(attempts::with_current(&job, recorded))
+    let job = match outputs.next_rows()?.first() {
+        Some(row) => job_from_row(row)?,
+        None => return Err(StoreError::NotFound(id)),
+    };
+    let host = match outputs.next_rows()?.first() {
+        Some(row) => row.opt_text(0)?,
+        None => None,
+    };
+    Ok(attempts::with_current(&job, recorded, host))
 }
 
 /// One page of jobs, newest first (the query must be valid).

@@ -492,7 +492,8 @@ impl<E: Executor> JobStore for SqlStore<E> {
     }
 
     async fn workers(&self) -> StoreResult<Vec<WorkerRecord>> {
-        workers::listed(self.run(workers::list()).await?, self.now())
+        let now = self.now();
+        workers::listed(self.run(workers::list(now)).await?, now)
     }
 
     async fn bulk(&self, action: BulkAction, filter: &JobFilter) -> StoreResult<BulkOutcome> {
@@ -514,7 +515,14 @@ impl<E: Executor> JobStore for SqlStore<E> {
         rules::validate_prune(filter, limit)?;
         let pruned = bulk::pruned(self.run(bulk::prune(filter, limit)?).await?)?;
         if pruned > 0 && self.exec.has_file() {
-            self.run(Batch::alone(bulk::incremental_vacuum())).await?;
+            // The jobs are gone whatever happens here: a file that cannot
+            // shrink now does at the next prune.
+            if let Err(error) = self
+                .run(Batch::alone(vec![bulk::incremental_vacuum()]))
+                .await
+            {
+                tracing::warn!(%error, "pruned, but could not give the freed pages back yet");
+            }
         }
         Ok(pruned)
     }
@@ -523,12 +531,12 @@ impl<E: Executor> JobStore for SqlStore<E> {
         if !self.exec.has_file() {
             return Ok(None);
         }
-        let statement = if full {
+        let statements = if full {
             bulk::full_vacuum()
         } else {
-            bulk::incremental_vacuum()
+            vec![bulk::incremental_vacuum()]
         };
-        self.run(Batch::alone(statement)).await?;
+        self.run(Batch::alone(statements)).await?;
         bulk::file_size(self.run(bulk::size()).await?).map(Some)
     }
 

@@ -58,16 +58,17 @@ pub(crate) fn retire(id: &str, now: DateTime<Utc>) -> Batch {
     )])
 }
 
-/// Every worker, newest first, with the jobs each holds (counted on the
+/// Every worker seen within its lease and a day of `now`, newest first,
+/// with the jobs each holds (counted on the
 /// running jobs' index). Text is read as bytes, so that an id holding a
 /// NUL reads back whole.
-pub(crate) fn list() -> Batch {
+pub(crate) fn list(now: DateTime<Utc>) -> Batch {
     Batch::read(vec![Statement::query(
         "SELECT CAST(id AS BLOB), CAST(host AS BLOB), pid, CAST(queues AS BLOB), \
          CAST(version AS BLOB), lease_ms, started_at, last_seen_at, stopped_at, \
          (SELECT count(*) FROM jobs WHERE status = 'running' AND locked_by = workers.id) \
-         FROM workers ORDER BY started_at DESC, id",
-        Vec::new(),
+         FROM workers WHERE last_seen_at + lease_ms >= ?1 ORDER BY started_at DESC, id",
+        vec![(time::to_millis(now) - millis(KEEP_GONE)).into()],
     )])
 }
 

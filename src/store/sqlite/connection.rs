@@ -14,8 +14,8 @@ use crate::error::{StoreError, StoreResult};
 
 /// Applies the per-connection settings: a busy timeout (set first, so the
 /// others wait for a lock instead of failing), incremental auto-vacuum
-/// (taken by a new file before its first table, so a prune can give freed
-/// pages back; an older file takes it at its next `VACUUM`), WAL,
+/// on a new file (before its first table, so a prune can give freed pages
+/// back; an older file takes it at a full vacuum), WAL,
 /// `synchronous = NORMAL`
 /// (durable across application crashes; WAL keeps the database consistent
 /// across power loss) and foreign keys; and, when given, the number of
@@ -26,10 +26,14 @@ pub(crate) fn configure(
     autocheckpoint: Option<u32>,
 ) -> QueryResult<()> {
     let busy_ms = busy_timeout.as_millis().min(i32::MAX as u128);
+    conn.batch_execute(&format!("PRAGMA busy_timeout = {busy_ms};"))?;
+    // On a file that already has pages the setting is a write (of page 1):
+    // only a new file, before its first table, takes it.
+    if page_count(conn)? == 0 {
+        conn.batch_execute("PRAGMA auto_vacuum = INCREMENTAL;")?;
+    }
     conn.batch_execute(&format!(
-        "PRAGMA busy_timeout = {busy_ms};
-         PRAGMA auto_vacuum = INCREMENTAL;
-         PRAGMA journal_mode = WAL;
+        "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;"
     ))?;
@@ -78,4 +82,17 @@ pub(crate) fn pool(
         ))
         .build()
         .map_err(|e| StoreError::Config(format!("cannot build the connection pool: {e}")))
+}
+
+#[derive(diesel::QueryableByName)]
+struct PageCount {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    page_count: i64,
+}
+
+/// How many pages the file has: 0 for a new one.
+fn page_count(conn: &mut SqliteConnection) -> QueryResult<i64> {
+    use diesel::RunQueryDsl;
+    let rows: Vec<PageCount> = diesel::sql_query("PRAGMA page_count").load(conn)?;
+    Ok(rows.first().map_or(0, |row| row.page_count))
 }
