@@ -32,11 +32,11 @@ pub(crate) fn configure(
     if page_count(conn)? == 0 {
         conn.batch_execute("PRAGMA auto_vacuum = INCREMENTAL;")?;
     }
-    conn.batch_execute(&format!(
+    conn.batch_execute(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = NORMAL;
-         PRAGMA foreign_keys = ON;"
-    ))?;
+         PRAGMA foreign_keys = ON;",
+    )?;
     match autocheckpoint {
         Some(pages) => conn.batch_execute(&format!("PRAGMA wal_autocheckpoint = {pages};")),
         None => Ok(()),
