@@ -801,3 +801,51 @@ fn cron_add_prints_the_stored_schedule_as_json() {
     assert_eq!(stored["timezone"], json!("Europe/Paris"));
     assert!(stored["next_run_at"].is_string(), "{stored}");
 }
+
+#[test]
+fn every_command_that_changes_something_can_answer_in_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let url = "sqlite:jobs.db";
+    let migrated = json_of(d, url, &["migrate", "--json"]);
+    assert!(
+        migrated["applied"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty()),
+        "{migrated}"
+    );
+    let again = json_of(d, url, &["migrate", "--json"]);
+    assert_eq!(again["applied"], json!([]));
+    let paused = json_of(d, url, &["queue", "pause", "video", "--json"]);
+    assert_eq!(
+        (&paused["name"], &paused["paused"]),
+        (&json!("video"), &json!(true))
+    );
+    let limited = json_of(d, url, &["queue", "limit", "video", "2", "--json"]);
+    assert_eq!(limited["concurrency_limit"], json!(2));
+    let resumed = json_of(d, url, &["queue", "resume", "video", "--json"]);
+    assert_eq!(resumed["paused"], json!(false));
+    let params = json!({ "program": "true" }).to_string();
+    json_of(
+        d,
+        url,
+        &[
+            "cron",
+            "add",
+            "n",
+            "--type",
+            "exec",
+            "--cron",
+            "0 3 * * *",
+            "--params",
+            &params,
+            "--json",
+        ],
+    );
+    let disabled = json_of(d, url, &["cron", "disable", "n", "--json"]);
+    assert_eq!(disabled["enabled"], json!(false));
+    let enabled = json_of(d, url, &["cron", "enable", "n", "--json"]);
+    assert_eq!(enabled["enabled"], json!(true));
+    let removed = json_of(d, url, &["cron", "rm", "n", "--json"]);
+    assert_eq!(removed, json!({ "deleted": "n" }));
+}

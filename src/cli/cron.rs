@@ -29,17 +29,26 @@ pub enum CronCommand {
     Enable {
         /// The schedule's name.
         name: String,
+        /// Print the schedule as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Disable a schedule: it fires no more until enabled.
     Disable {
         /// The schedule's name.
         name: String,
+        /// Print the schedule as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Delete a schedule (the jobs it enqueued stay).
     #[command(alias = "delete")]
     Rm {
         /// The schedule's name.
         name: String,
+        /// Print `{"deleted": NAME}` as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// List the jobs a schedule enqueued, newest first.
     Runs {
@@ -89,19 +98,31 @@ pub(super) async fn run(store: &dyn JobStore, command: CronCommand) -> Result<()
     match command {
         CronCommand::Add(args) => add(store, args).await,
         CronCommand::List { json } => show_all(store, json).await,
-        CronCommand::Enable { name } => {
+        CronCommand::Enable { name, json } => {
             let schedule = store.set_schedule_enabled(&name, true).await?;
-            println!("{name}: enabled; next run {}", next_run(&schedule));
+            if json {
+                println!("{}", format::json(&schedule)?);
+            } else {
+                println!("{name}: enabled; next run {}", next_run(&schedule));
+            }
             Ok(())
         }
-        CronCommand::Disable { name } => {
-            store.set_schedule_enabled(&name, false).await?;
-            println!("{name}: disabled");
+        CronCommand::Disable { name, json } => {
+            let schedule = store.set_schedule_enabled(&name, false).await?;
+            if json {
+                println!("{}", format::json(&schedule)?);
+            } else {
+                println!("{name}: disabled");
+            }
             Ok(())
         }
-        CronCommand::Rm { name } => {
+        CronCommand::Rm { name, json } => {
             store.delete_schedule(&name).await?;
-            println!("{name}: deleted (its jobs stay)");
+            if json {
+                println!("{}", format::json(&serde_json::json!({ "deleted": name }))?);
+            } else {
+                println!("{name}: deleted (its jobs stay)");
+            }
             Ok(())
         }
         CronCommand::Runs { name, limit, json } => {

@@ -65,7 +65,11 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Apply pending migrations and say what was applied.
-    Migrate,
+    Migrate {
+        /// Print `{"database": ..., "applied": [...]}` as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Add a job to the queue and print its id.
     Enqueue(enqueue::EnqueueArgs),
     /// List jobs, newest first.
@@ -123,13 +127,13 @@ impl Cli {
             Some(config) => config.with_token_from_env(),
             None => StoreConfig::from_env()?,
         };
-        if let Command::Migrate = self.command {
-            migrate::run(&config).await?;
+        if let Command::Migrate { json } = self.command {
+            migrate::run(&config, json).await?;
             return Ok(ExitCode::SUCCESS);
         }
         let store = config.open().await?;
         match self.command {
-            Command::Migrate => {}
+            Command::Migrate { .. } => {}
             Command::Enqueue(args) => enqueue::run(&*store, args).await?,
             Command::List(args) => list::run(&*store, args).await?,
             Command::Show { id, json } => show::run(&*store, id, json).await?,

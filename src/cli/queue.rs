@@ -22,11 +22,17 @@ pub enum QueueCommand {
     Pause {
         /// The queue.
         name: String,
+        /// Print the queue as JSON (as `GET /queues/{name}` does).
+        #[arg(long)]
+        json: bool,
     },
     /// Let workers start the queue's jobs again.
     Resume {
         /// The queue.
         name: String,
+        /// Print the queue as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Run at most N of the queue's jobs at once across all workers
     /// (`--none` lifts the limit).
@@ -39,6 +45,9 @@ pub enum QueueCommand {
         /// Lift the limit.
         #[arg(long)]
         none: bool,
+        /// Print the queue as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -46,22 +55,34 @@ pub enum QueueCommand {
 pub(super) async fn run(store: &dyn JobStore, command: QueueCommand) -> Result<(), CliError> {
     match command {
         QueueCommand::List { json } => list(store, json).await,
-        QueueCommand::Pause { name } => {
+        QueueCommand::Pause { name, json } => {
             let queue = store.set_queue_paused(&name, true).await?;
-            println!(
-                "{name}: paused ({} running finish; {} waiting stay pending)",
-                queue.running,
-                queue.available + queue.scheduled
-            );
+            if json {
+                println!("{}", format::json(&queue)?);
+            } else {
+                println!(
+                    "{name}: paused ({} running finish; {} waiting stay pending)",
+                    queue.running,
+                    queue.available + queue.scheduled
+                );
+            }
             Ok(())
         }
-        QueueCommand::Resume { name } => {
+        QueueCommand::Resume { name, json } => {
             let queue = store.set_queue_paused(&name, false).await?;
-            println!("{name}: resumed ({} waiting)", queue.available);
+            if json {
+                println!("{}", format::json(&queue)?);
+            } else {
+                println!("{name}: resumed ({} waiting)", queue.available);
+            }
             Ok(())
         }
-        QueueCommand::Limit { name, n, .. } => {
-            store.set_queue_limit(&name, n).await?;
+        QueueCommand::Limit { name, n, json, .. } => {
+            let queue = store.set_queue_limit(&name, n).await?;
+            if json {
+                println!("{}", format::json(&queue)?);
+                return Ok(());
+            }
             match n {
                 Some(n) => println!("{name}: at most {n} running at once, across all workers"),
                 None => println!("{name}: no limit"),
