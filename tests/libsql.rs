@@ -7,6 +7,10 @@
 mod common;
 #[path = "support/old_release.rs"]
 mod old_release;
+#[path = "support/raw_connection.rs"]
+mod raw_connection;
+
+use raw_connection::raw_connection;
 
 use std::process::Command;
 use std::sync::Arc;
@@ -88,7 +92,7 @@ async fn a_file_made_by_either_backend_opens_in_the_other_without_migrating() {
         .await
         .unwrap();
     // Diesel itself sees every migration applied...
-    let mut conn = SqliteConnection::establish(by_libsql.to_str().unwrap()).unwrap();
+    let mut conn = raw_connection(&by_libsql);
     assert!(conn.pending_migrations(MIGRATIONS).unwrap().is_empty());
     assert_eq!(
         conn.applied_migrations().unwrap().len(),
@@ -148,7 +152,7 @@ async fn a_schema_newer_than_the_binary_is_refused_naming_both_versions() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("jobs.db");
     drop(LibsqlStore::open_local(&file).await.unwrap());
-    let mut conn = SqliteConnection::establish(file.to_str().unwrap()).unwrap();
+    let mut conn = raw_connection(&file);
     conn.batch_execute(
         "INSERT INTO __diesel_schema_migrations (version) VALUES ('20991231000000')",
     )
@@ -248,7 +252,7 @@ async fn a_database_made_by_an_older_release_is_upgraded_keeping_its_jobs() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("jobs.db");
     // The first release: only the jobs table, and a job in it.
-    let mut conn = SqliteConnection::establish(file.to_str().unwrap()).unwrap();
+    let mut conn = raw_connection(&file);
     conn.run_next_migration(MIGRATIONS).unwrap();
     let id = old_release::insert_job(&mut conn, "old", 1_000, None, 0);
     drop(conn);
@@ -259,7 +263,7 @@ async fn a_database_made_by_an_older_release_is_upgraded_keeping_its_jobs() {
     assert_eq!(store.get(id).await.unwrap().job_type, "old");
     let schedule = jobstore::cron::NewCronSchedule::new("after-upgrade", "old", "0 * * * *");
     store.declare_schedule(&schedule).await.unwrap();
-    let mut conn = SqliteConnection::establish(file.to_str().unwrap()).unwrap();
+    let mut conn = raw_connection(&file);
     assert!(conn.pending_migrations(MIGRATIONS).unwrap().is_empty());
 }
 

@@ -6,6 +6,8 @@
 #![cfg(feature = "cli")]
 
 mod common;
+#[path = "support/raw_connection.rs"]
+mod raw_connection;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -19,6 +21,7 @@ use jobstore::{
     ClaimRequest, Completion, JobFilter, JobStatus, JobStore, LibsqlConfig, LibsqlStore, ListQuery,
     NewJob, SqliteStore,
 };
+use raw_connection::raw_connection;
 use serde_json::{json, Value};
 
 use common::{jobstore, stdout_of};
@@ -401,7 +404,7 @@ struct Setting {
 }
 
 fn auto_vacuum(path: &Path) -> i64 {
-    let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+    let mut conn = raw_connection(path);
     diesel::sql_query("PRAGMA auto_vacuum")
         .load::<Setting>(&mut conn)
         .unwrap()[0]

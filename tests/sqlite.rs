@@ -6,11 +6,14 @@
 mod common;
 #[path = "support/old_release.rs"]
 mod old_release;
+#[path = "support/raw_connection.rs"]
+mod raw_connection;
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, SqliteConnection};
 use jobstore::store::sqlite::{enqueue_in, enqueue_many_in};
 use jobstore::{CronStore, JobId, JobStatus, JobStore, NewJob, SqliteStore, StoreError};
+use raw_connection::raw_connection;
 use serde_json::json;
 use std::time::Duration;
 
@@ -20,14 +23,6 @@ fn newest_version() -> String {
     let names = SqliteStore::known_migrations().unwrap();
     let newest = names.last().unwrap();
     newest.split('_').next().unwrap().replace('-', "")
-}
-
-/// A plain Diesel connection, as a user's own code would open one; it waits
-/// for locks like any well-behaved SQLite client.
-fn raw_connection(path: &std::path::Path) -> SqliteConnection {
-    let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
-    conn.batch_execute("PRAGMA busy_timeout = 10000").unwrap();
-    conn
 }
 
 #[tokio::test]
