@@ -101,8 +101,8 @@ pub use store::memory::MemoryStore;
 pub use store::sqlite::{SqliteConfig, SqliteStore};
 pub use store::LibsqlLocation;
 pub use store::{
-    AttemptEnd, AttemptRecord, BulkAction, BulkOutcome, CancelOutcome, Chores, ClaimRequest,
-    Claimed, Completion, CronStore, Exchange, FailOutcome, Failure, FailureKind, Heartbeat,
-    JobFilter, JobPage, JobStore, Lease, ListQuery, Polled, RescueSummary, StatusCounts,
-    WorkerInfo, WorkerRecord,
+    ActivityBucket, ActivityWindow, AttemptEnd, AttemptRecord, BulkAction, BulkOutcome,
+    CancelOutcome, Chores, ClaimRequest, Claimed, Completion, CronStore, Exchange, FailOutcome,
+    Failure, FailureKind, Heartbeat, JobFilter, JobPage, JobStore, Lease, ListQuery, Polled,
+    QueueActivity, RescueSummary, StatusCounts, WorkerInfo, WorkerRecord,
 };

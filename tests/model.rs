@@ -46,6 +46,16 @@ const UNKNOWN_TYPE: &str = "unknown";
 const WORKERS: [&str; 2] = ["worker-a", "worker-b"];
 const CORRELATION_IDS: [&str; 2] = ["batch-a", "batch-b"];
 const QUEUES: [&str; 2] = ["default", "video"];
+/// Texts a search may look for: in errors, in params, a correlation id, and
+/// nothing at all.
+const SEARCHES: [&str; 6] = [
+    "reset",
+    "CONNECTION",
+    "batch-a",
+    "1",
+    "\"k",
+    "nothing-like-it",
+];
 const UNIQUE_KEYS: [&str; 2] = ["key-a", "key-b"];
 
 /// An id no store ever creates: the job every reference to an unknown job
@@ -193,6 +203,8 @@ enum Op {
         status: Option<JobStatus>,
         job_type: Option<String>,
         correlation_id: Option<String>,
+        queue: Option<String>,
+        search: Option<String>,
         limit: u32,
         cursor: Option<JobRef>,
     },
@@ -387,14 +399,20 @@ fn list_op() -> impl Strategy<Value = Op> {
         prop::option::of(status()),
         prop::option::weighted(0.2, one_of(&JOB_TYPES)),
         prop::option::weighted(0.2, one_of(&CORRELATION_IDS)),
+        (
+            prop::option::weighted(0.2, one_of(&QUEUES)),
+            prop::option::weighted(0.2, one_of(&SEARCHES)),
+        ),
         limit,
         prop::option::weighted(0.3, job_ref()),
     )
         .prop_map(
-            |(status, job_type, correlation_id, limit, cursor)| Op::List {
+            |(status, job_type, correlation_id, (queue, search), limit, cursor)| Op::List {
                 status,
                 job_type,
                 correlation_id,
+                queue,
+                search,
                 limit,
                 cursor,
             },
@@ -768,6 +786,8 @@ impl Backend {
                 status,
                 job_type,
                 correlation_id,
+                queue,
+                search,
                 limit,
                 cursor,
             } => {
@@ -775,6 +795,8 @@ impl Backend {
                     status: *status,
                     job_type: job_type.clone(),
                     correlation_id: correlation_id.clone(),
+                    queue: queue.clone(),
+                    search: search.clone(),
                     limit: *limit,
                     cursor: cursor.map(|job| self.job_id(job)),
                 };
@@ -1071,6 +1093,8 @@ fn a_sequence_touching_every_operation_agrees() {
             status: None,
             job_type: None,
             correlation_id: Some("batch-a".into()),
+            queue: None,
+            search: Some(" RESET ".into()),
             limit: 1,
             cursor: None,
         },

@@ -389,6 +389,13 @@ impl<S: JobStore + ?Sized> JobStore for MeteredStore<S> {
         self.inner.workers().await
     }
 
+    async fn activity(
+        &self,
+        window: &crate::store::ActivityWindow,
+    ) -> StoreResult<Vec<crate::store::QueueActivity>> {
+        self.inner.activity(window).await
+    }
+
     async fn bulk(&self, action: BulkAction, filter: &JobFilter) -> StoreResult<BulkOutcome> {
         self.inner.bulk(action, filter).await
     }

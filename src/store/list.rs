@@ -14,6 +14,10 @@ pub struct ListQuery {
     pub job_type: Option<String>,
     /// Only jobs with this correlation id.
     pub correlation_id: Option<String>,
+    /// Only jobs in this queue.
+    pub queue: Option<String>,
+    /// Only jobs this text finds (see [`ListQuery::search`]).
+    pub search: Option<String>,
     /// The most jobs on one page (1 to [`ListQuery::MAX_LIMIT`]).
     pub limit: u32,
     /// Continue after this cursor: the `next_cursor` of the previous page.
@@ -26,6 +30,8 @@ impl Default for ListQuery {
             status: None,
             job_type: None,
             correlation_id: None,
+            queue: None,
+            search: None,
             limit: Self::DEFAULT_LIMIT,
             cursor: None,
         }
@@ -37,6 +43,11 @@ impl ListQuery {
     pub const DEFAULT_LIMIT: u32 = 50;
     /// The largest page.
     pub const MAX_LIMIT: u32 = 1000;
+    /// How many of the newest jobs a text search reads (ids and correlation
+    /// ids are found at any age, through their indexes).
+    pub const SEARCH_WINDOW: u32 = 10_000;
+    /// The longest search text, in characters.
+    pub const MAX_SEARCH: usize = 200;
 
     /// Only jobs in `status`.
     pub fn status(mut self, status: JobStatus) -> Self {
@@ -54,6 +65,31 @@ impl ListQuery {
     pub fn correlation_id(mut self, correlation_id: impl Into<String>) -> Self {
         self.correlation_id = Some(correlation_id.into());
         self
+    }
+
+    /// Only jobs in `queue`.
+    pub fn queue(mut self, queue: impl Into<String>) -> Self {
+        self.queue = Some(queue.into());
+        self
+    }
+
+    /// Only jobs that `text` finds: the job whose id it is, jobs whose
+    /// correlation id it is, and, among the newest
+    /// [`ListQuery::SEARCH_WINDOW`] jobs, those whose id starts or ends
+    /// with it (the dashboard shows an id's last eight characters) or whose
+    /// params or error contain it, ignoring ASCII case. Surrounding spaces
+    /// are ignored.
+    pub fn search(mut self, text: impl Into<String>) -> Self {
+        self.search = Some(text.into());
+        self
+    }
+
+    /// The search text as used: trimmed, `None` when there is none.
+    pub(crate) fn search_text(&self) -> Option<&str> {
+        self.search
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
     }
 
     /// At most `limit` jobs per page.
@@ -76,8 +112,46 @@ impl ListQuery {
                 Self::MAX_LIMIT
             )));
         }
+        if let Some(text) = &self.search {
+            let length = text.trim().chars().count();
+            if length > Self::MAX_SEARCH {
+                return Err(StoreError::InvalidInput(format!(
+                    "search text is {length} characters; it may be at most {}",
+                    Self::MAX_SEARCH
+                )));
+            }
+            if text.chars().any(char::is_control) {
+                return Err(StoreError::InvalidInput(
+                    "search text may not contain control characters".into(),
+                ));
+            }
+        }
+        if self.queue.as_deref().is_some_and(|q| q.trim().is_empty()) {
+            return Err(StoreError::InvalidInput(
+                "queue filter is empty; leave it out to list every queue".into(),
+            ));
+        }
         Ok(())
     }
+}
+
+/// Whether the search `text` (trimmed, not empty) finds `job`; `recent`
+/// tells whether the job is among the newest [`ListQuery::SEARCH_WINDOW`].
+/// The SQL backends say the same in SQL.
+pub(crate) fn search_finds(job: &Job, text: &str, recent: bool) -> bool {
+    let id = job.id.to_string();
+    if id == text || job.correlation_id.as_deref() == Some(text) {
+        return true;
+    }
+    if !recent {
+        return false;
+    }
+    let lower = text.to_ascii_lowercase();
+    let contains = |haystack: &str| haystack.to_ascii_lowercase().contains(&lower);
+    id.starts_with(&lower)
+        || id.ends_with(&lower)
+        || contains(&job.params.to_string())
+        || job.error.as_deref().is_some_and(contains)
 }
 
 /// One page of a listing.

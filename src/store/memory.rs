@@ -397,6 +397,13 @@ impl JobStore for MemoryStore {
     async fn list(&self, query: &ListQuery) -> StoreResult<JobPage> {
         query.validate()?;
         let jobs = self.jobs();
+        // The oldest job a text search reads.
+        let window_floor = jobs
+            .keys()
+            .rev()
+            .nth(ListQuery::SEARCH_WINDOW as usize - 1)
+            .or_else(|| jobs.keys().next())
+            .copied();
         let upper = match query.cursor {
             Some(cursor) => std::ops::Bound::Excluded(cursor),
             None => std::ops::Bound::Unbounded,
@@ -412,6 +419,12 @@ impl JobStore for MemoryStore {
                     .correlation_id
                     .as_ref()
                     .is_none_or(|c| job.correlation_id.as_ref() == Some(c))
+            })
+            .filter(|job| query.queue.as_ref().is_none_or(|q| &job.queue == q))
+            .filter(|job| {
+                query.search_text().is_none_or(|text| {
+                    super::list::search_finds(job, text, window_floor <= Some(job.id))
+                })
             })
             .take(query.limit as usize + 1)
             .cloned()
@@ -809,6 +822,14 @@ impl JobStore for MemoryStore {
             w.last_seen_at = now;
         }
         Ok(())
+    }
+
+    async fn activity(
+        &self,
+        window: &crate::store::ActivityWindow,
+    ) -> StoreResult<Vec<crate::store::QueueActivity>> {
+        window.validate()?;
+        Ok(super::activity::from_jobs(window, self.jobs().values()))
     }
 
     async fn workers(&self) -> StoreResult<Vec<WorkerRecord>> {

@@ -3,6 +3,7 @@
 //! Every backend implements the same trait with the same semantics; one
 //! contract test suite runs unchanged against each of them.
 
+pub(crate) mod activity;
 mod attempts;
 mod bulk;
 mod changes;
@@ -33,6 +34,7 @@ use async_trait::async_trait;
 use crate::error::{StoreError, StoreResult};
 use crate::job::{Job, JobId, NewJob, Progress};
 
+pub use activity::{ActivityBucket, ActivityWindow, QueueActivity};
 pub use attempts::{AttemptEnd, AttemptRecord};
 pub use bulk::{BulkAction, BulkOutcome};
 #[cfg(feature = "http")]
@@ -320,6 +322,14 @@ pub trait JobStore: CronStore + Send + Sync {
         let _ = full;
         Ok(None)
     }
+
+    /// What happened in each queue during each span of `window`: jobs
+    /// completed, failed for good and started, how many were waiting, and
+    /// how long the started ones had waited (median and 95th percentile),
+    /// all read from the jobs on record, so every process sees the same
+    /// and a restart loses nothing (pruned jobs are gone from it). Queues
+    /// with nothing in the window are left out.
+    async fn activity(&self, window: &ActivityWindow) -> StoreResult<Vec<QueueActivity>>;
 
     /// Records that a worker is alive (at its start and at every
     /// heartbeat), with what it says about itself. A worker that announces

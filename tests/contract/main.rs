@@ -41,6 +41,7 @@ macro_rules! contract_tests {
     };
 }
 
+mod activity;
 mod attempts;
 mod bulk;
 mod cancel;

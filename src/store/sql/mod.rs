@@ -17,6 +17,7 @@
 //! - [`store`]: the [`JobStore`](crate::JobStore) they make;
 //! - [`monitor`]: the thread that checkpoints a local file's log.
 
+pub(crate) mod activity;
 pub(crate) mod batch;
 pub(crate) mod bulk;
 pub(crate) mod cancel;

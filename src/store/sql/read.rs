@@ -106,8 +106,29 @@ pub(crate) fn list(query: &ListQuery) -> Batch {
             &mut params,
         );
     }
+    if let Some(queue) = &query.queue {
+        bind("queue =", queue.as_str().into(), &mut params);
+    }
     if let Some(cursor) = query.cursor {
         bind("id <", cursor.to_string().into(), &mut params);
+    }
+    if let Some(text) = query.search_text() {
+        params.push(text.into());
+        let exact = params.len();
+        params.push(text.to_ascii_lowercase().into());
+        let lower = params.len();
+        params.push(i64::try_from(text.len()).unwrap_or(i64::MAX).into());
+        let length = params.len();
+        let window = ListQuery::SEARCH_WINDOW - 1;
+        // An id or correlation id at any age (indexed); the rest only
+        // among the newest jobs, read from the primary key.
+        filters.push(format!(
+            "(id = ?{exact} OR correlation_id = ?{exact} OR \
+             (id >= coalesce((SELECT id FROM jobs ORDER BY id DESC LIMIT 1 OFFSET {window}), '') \
+             AND (substr(id, 1, ?{length}) = ?{lower} OR substr(id, -?{length}) = ?{lower} \
+             OR instr(lower(params), ?{lower}) > 0 \
+             OR instr(lower(coalesce(error, '')), ?{lower}) > 0)))"
+        ));
     }
     let filter = if filters.is_empty() {
         String::new()

@@ -496,6 +496,14 @@ impl<E: Executor> JobStore for SqlStore<E> {
         workers::listed(self.run(workers::list(now)).await?, now)
     }
 
+    async fn activity(
+        &self,
+        window: &crate::store::ActivityWindow,
+    ) -> StoreResult<Vec<crate::store::QueueActivity>> {
+        window.validate()?;
+        super::activity::report(window, self.run(super::activity::read(window)).await?)
+    }
+
     async fn bulk(&self, action: BulkAction, filter: &JobFilter) -> StoreResult<BulkOutcome> {
         filter.validate_for(action.as_str())?;
         let outputs = self.run(bulk::apply(action, filter, self.now())).await?;
@@ -796,6 +804,12 @@ macro_rules! delegate_to_sql {
             }
             async fn workers(&self) -> $crate::StoreResult<Vec<$crate::store::WorkerRecord>> {
                 self.$field.workers().await
+            }
+            async fn activity(
+                &self,
+                window: &$crate::store::ActivityWindow,
+            ) -> $crate::StoreResult<Vec<$crate::store::QueueActivity>> {
+                self.$field.activity(window).await
             }
             async fn bulk(
                 &self,
