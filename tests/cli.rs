@@ -382,3 +382,55 @@ fn libsql_urls_and_environment_reach_the_libsql_backend() {
         stderr(&output)
     );
 }
+
+/// Runs `jobstore serve` with `args`, expecting it to refuse to start: it
+/// is killed (and the test fails) if it is still running after a while.
+fn serve_refused(args: &[&str]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_jobstore"))
+        .arg("serve")
+        .args(["--bind", "127.0.0.1:0"])
+        .args(args)
+        .current_dir(dir.path())
+        .env_remove("JOBSTORE_DATABASE_URL")
+        .env_remove("JOBSTORE_TOKEN")
+        .env_remove("JOBSTORE_READ_ONLY_TOKEN")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run jobstore");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            let output = child.wait_with_output().unwrap();
+            panic!(
+                "serve {args:?} started instead of refusing: {}",
+                stdout(&output)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn serve_refuses_a_read_only_token_alone_or_equal_to_the_operator_token() {
+    let alone = serve_refused(&["--read-only-token", "X"]);
+    assert!(!alone.status.success());
+    assert!(
+        stderr(&alone).contains("a read-only token needs an operator token"),
+        "{}",
+        stderr(&alone)
+    );
+    assert!(!stdout(&alone).contains("serving"), "{}", stdout(&alone));
+
+    let same = serve_refused(&["--token", "X", "--read-only-token", "X"]);
+    assert!(!same.status.success());
+    assert!(
+        stderr(&same).contains("the read-only token is the same as the operator token"),
+        "{}",
+        stderr(&same)
+    );
+    assert!(!stdout(&same).contains("serving"), "{}", stdout(&same));
+}

@@ -40,12 +40,19 @@ pub struct ServeArgs {
     /// variable: arguments are visible to other users of the machine).
     #[arg(long, env = "JOBSTORE_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// Also accept this bearer token, but only to watch: GET and HEAD
+    /// requests, event streams included; anything else gets 403. Needs
+    /// --token, and must differ from it.
+    #[arg(long, env = "JOBSTORE_READ_ONLY_TOKEN", hide_env_values = true)]
+    read_only_token: Option<String>,
 }
 
 /// Serves until SIGTERM or SIGINT, then shuts down the server and the
 /// worker gracefully.
 pub(super) async fn run(store: Arc<dyn JobStore>, args: ServeArgs) -> Result<(), CliError> {
     let token = args.token.filter(|t| !t.is_empty());
+    let read_only_token = args.read_only_token.filter(|t| !t.is_empty());
+    check_tokens(token.as_deref(), read_only_token.as_deref())?;
     if token.is_none() && !args.bind.ip().is_loopback() {
         return Err(CliError::Input(format!(
             "refusing to serve on {} without a token: anyone who can reach it could enqueue \
@@ -57,6 +64,9 @@ pub(super) async fn run(store: Arc<dyn JobStore>, args: ServeArgs) -> Result<(),
     let mut config = HttpConfig::default();
     if let Some(token) = token {
         config = config.token(token);
+    }
+    if let Some(token) = read_only_token {
+        config = config.read_only_token(token);
     }
     let mut state = HttpState::new(Arc::clone(&store)).config(config);
     match install_prometheus() {
@@ -124,6 +134,25 @@ pub(super) async fn run(store: Arc<dyn JobStore>, args: ServeArgs) -> Result<(),
     served.map_err(|e| CliError::Server(e.to_string()))?;
     println!("stopped");
     Ok(())
+}
+
+/// Refuses a read-only token without an operator token (nobody could
+/// change anything) or equal to it (it would not be read-only).
+fn check_tokens(token: Option<&str>, read_only_token: Option<&str>) -> Result<(), CliError> {
+    match (token, read_only_token) {
+        (None, Some(_)) => Err(CliError::Input(
+            "a read-only token needs an operator token beside it: with only \
+             JOBSTORE_READ_ONLY_TOKEN (or --read-only-token), nobody could enqueue or cancel \
+             jobs; set JOBSTORE_TOKEN (or --token) too"
+                .into(),
+        )),
+        (Some(token), Some(read_only)) if token == read_only => Err(CliError::Input(
+            "the read-only token is the same as the operator token, so it would not be \
+             read-only: give JOBSTORE_READ_ONLY_TOKEN (--read-only-token) a value of its own"
+                .into(),
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn stop_on_signal(shutdown: CancellationToken) -> Result<(), CliError> {

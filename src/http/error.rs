@@ -40,6 +40,16 @@ impl ApiError {
         )
     }
 
+    /// 403 for a read-only token on a request that would change
+    /// something; `action` names it (`POST /jobs/{id}/cancel`).
+    pub(crate) fn forbidden(action: &str) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden,
+            format!("this token may only watch: {action} needs the operator token"),
+        )
+    }
+
     pub(crate) fn body(&self) -> ErrorResponse {
         ErrorResponse {
             error: ErrorBody {

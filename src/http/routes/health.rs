@@ -1,17 +1,34 @@
-//! `GET /healthz`.
+//! `GET /healthz`: the one endpoint that needs no token. Without one (when
+//! a token is configured) it says only up or down; with a valid token of
+//! either kind, or when none is configured, it says what is wrong too.
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use serde::Serialize;
 
+use crate::http::auth::Role;
 use crate::http::types::HealthResponse;
 use crate::http::HttpState;
+
+/// All that a request without a token learns: `{"status": "ok"}` or
+/// `{"status": "unavailable"}`.
+#[derive(Serialize)]
+struct UpOrDown {
+    status: &'static str,
+}
 
 /// Liveness: 200 when the store answers and the in-process worker, if
 /// any, is going round or still starting; 503 otherwise. (Readiness is
 /// `jobstore serve`'s address line: it is printed once the worker has gone
-/// round.)
-pub(crate) async fn check(State(state): State<HttpState>) -> (StatusCode, Json<HealthResponse>) {
+/// round.) The body is a [`HealthResponse`] for a request with a role, and
+/// only its `status` for one the middleware let through without a token
+/// (no [`Role`]): no store error or worker detail for anyone who asks.
+pub(crate) async fn check(
+    State(state): State<HttpState>,
+    role: Option<Extension<Role>>,
+) -> Response {
     let store = state.store().count_by_status().await;
     let mut message = store.as_ref().err().map(|e| format!("store: {e}"));
     let worker_ok = match state.worker_ref() {
@@ -25,16 +42,19 @@ pub(crate) async fn check(State(state): State<HttpState>) -> (StatusCode, Json<H
         None => None,
     };
     let healthy = store.is_ok() && worker_ok != Some(false);
-    let status = if healthy {
-        StatusCode::OK
+    let (status, word) = if healthy {
+        (StatusCode::OK, "ok")
     } else {
-        StatusCode::SERVICE_UNAVAILABLE
+        (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
     };
+    if role.is_none() {
+        return (status, Json(UpOrDown { status: word })).into_response();
+    }
     let body = HealthResponse {
-        status: if healthy { "ok" } else { "unavailable" }.into(),
+        status: word.into(),
         store_ok: store.is_ok(),
         worker_ok,
         message,
     };
-    (status, Json(body))
+    (status, Json(body)).into_response()
 }

@@ -44,6 +44,10 @@ pub enum ErrorCode {
     MethodNotAllowed,
     /// 401: the bearer token is missing or wrong.
     Unauthorized,
+    /// 403: the token is the read-only one, and the request would change
+    /// something (any method but `GET` and `HEAD`): it needs the operator
+    /// token.
+    Forbidden,
     /// 409: the job had already finished (cancel).
     AlreadyFinished,
     /// 409: the job is not in a state that allows this (retry of a job

@@ -2,7 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-/// What `GET /healthz` answers: 200 when healthy, 503 otherwise.
+/// What `GET /healthz` answers, with a valid token (or on a server with
+/// none configured): 200 when healthy, 503 otherwise. Without a token, on
+/// a server that needs one, the answer is only `{"status": "ok"}` or
+/// `{"status": "unavailable"}`, with the same status codes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HealthResponse {
     /// `"ok"` or `"unavailable"`.
