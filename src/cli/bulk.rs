@@ -43,7 +43,7 @@ impl FilterArgs {
             queue: self.queue.clone(),
             correlation_id: self.correlation_id.clone(),
             created_before: self.created_before,
-            finished_before: None,
+            ..JobFilter::default()
         }
     }
 }
@@ -142,9 +142,8 @@ pub(super) async fn prune(store: &dyn JobStore, args: PruneArgs) -> Result<(), C
         statuses: args.statuses,
         job_type: args.job_type,
         queue: args.queue,
-        correlation_id: None,
-        created_before: None,
         finished_before: Some(finished_before),
+        ..JobFilter::default()
     };
     let deleted = if args.dry_run {
         // The same checks as a real prune, then a count of what it deletes.

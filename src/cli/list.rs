@@ -21,6 +21,14 @@ pub struct ListArgs {
     /// Only jobs with this correlation id.
     #[arg(long)]
     correlation_id: Option<String>,
+    /// Only jobs in this queue.
+    #[arg(long)]
+    queue: Option<String>,
+    /// Only jobs this text finds: an id or its last characters, a
+    /// correlation id, or text in params or errors (among the newest
+    /// 10,000 jobs).
+    #[arg(long)]
+    search: Option<String>,
     /// The most jobs to show.
     #[arg(long, default_value_t = 20)]
     limit: u32,
@@ -36,6 +44,8 @@ impl ListArgs {
             status: None,
             job_type: None,
             correlation_id: Some(correlation_id),
+            queue: None,
+            search: None,
             limit,
             json,
         }
@@ -53,6 +63,12 @@ pub(super) async fn run(store: &dyn JobStore, args: ListArgs) -> Result<(), CliE
     }
     if let Some(id) = args.correlation_id {
         query = query.correlation_id(id);
+    }
+    if let Some(queue) = args.queue {
+        query = query.queue(queue);
+    }
+    if let Some(text) = args.search {
+        query = query.search(text);
     }
     let page = store.list(&query).await?;
     let mut views = Vec::with_capacity(page.jobs.len());

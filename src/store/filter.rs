@@ -4,9 +4,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
-use crate::job::{validate_queue_name, Job, JobStatus};
+use crate::job::{validate_queue_name, Job, JobId, JobStatus};
 
-/// Jobs matching every criterion that is set: a status among `statuses`
+/// Jobs matching every criterion that is set: an id, a status among `statuses`
 /// (any status when empty), a type, a queue, a correlation id, created or
 /// finished before a moment.
 ///
@@ -21,6 +21,9 @@ use crate::job::{validate_queue_name, Job, JobStatus};
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JobFilter {
+    /// Only the job with this id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<JobId>,
     /// Only jobs in one of these statuses (any status when empty).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub statuses: Vec<JobStatus>,
@@ -48,6 +51,13 @@ impl JobFilter {
         if !self.statuses.contains(&status) {
             self.statuses.push(status);
         }
+        self
+    }
+
+    /// Only the job `id` (with the other criteria: a bulk action on one
+    /// job, answering counts like any other).
+    pub fn id(mut self, id: JobId) -> Self {
+        self.id = Some(id);
         self
     }
 
@@ -84,6 +94,7 @@ impl JobFilter {
     /// Whether no criterion is set (every job matches).
     pub fn is_empty(&self) -> bool {
         self.statuses.is_empty()
+            && self.id.is_none()
             && self.job_type.is_none()
             && self.queue.is_none()
             && self.correlation_id.is_none()
@@ -94,6 +105,7 @@ impl JobFilter {
     /// Whether `job` matches.
     pub fn matches(&self, job: &Job) -> bool {
         (self.statuses.is_empty() || self.statuses.contains(&job.status))
+            && self.id.is_none_or(|id| id == job.id)
             && self.job_type.as_ref().is_none_or(|t| *t == job.job_type)
             && self.queue.as_ref().is_none_or(|q| *q == job.queue)
             && self

@@ -93,7 +93,8 @@ pub struct Page {
 }
 
 impl Page {
-    async fn call(&mut self, method: &str, params: Value) -> Value {
+    /// Sends a DevTools command to this tab and answers its result.
+    pub async fn call(&mut self, method: &str, params: Value) -> Value {
         let session = self.session.clone();
         self.cdp.call(Some(&session), method, params).await
     }

@@ -1,6 +1,9 @@
 //! The dashboard in a real headless Chromium, driven over the DevTools
-//! protocol: live progress, a cancel click, cron schedules with a disable
-//! click, and job and schedule data shown as text, never run as markup.
+//! protocol: a deep link to a job's page, live progress, charts drawn from
+//! the database, a cancel click, a bulk retry of a filter, a search, the
+//! cron page with a disable click, a paused queue, dark mode and a phone's
+//! width; job and schedule data shown as text, never run as markup.
+//! Screenshots are kept in `target/test-artifacts/`.
 
 #![cfg(feature = "http")]
 
@@ -12,7 +15,10 @@ use std::time::Duration;
 
 use jobstore::cron::NewCronSchedule;
 use jobstore::http::HttpState;
-use jobstore::{ClaimRequest, Claimed, Failure, JobId, JobStore, NewJob, Progress, SqliteStore};
+use jobstore::{
+    ClaimRequest, Claimed, Failure, JobId, JobStatus, JobStore, ListQuery, NewJob, Progress,
+    SqliteStore, WorkerInfo,
+};
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -130,12 +136,66 @@ async fn the_dashboard_shows_live_progress_cancels_and_never_runs_job_data() {
         .await
         .unwrap();
 
+    // Jobs that ran, so the charts have something to draw.
+    for n in 0..3 {
+        let job = store
+            .create(NewJob::new("mail", json!({ "n": n })).max_attempts(1))
+            .await
+            .unwrap();
+        let claimed = claim(&*store, "mail").await;
+        assert_eq!(claimed.job.id, job.id);
+        store
+            .fail(&claimed.lease, &Failure::permanent("smtp refused"))
+            .await
+            .unwrap();
+    }
+
     let chromium = chromium::Chromium::launch(&binary);
     let mut page = Cdp::connect(&chromium.ws_url).await.new_page().await;
-    page.goto(&base).await;
-    page.wait_for("the table", &row(done.id)).await;
+    let artifacts = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("../test-artifacts");
 
-    // The bar moves as the job reports progress.
+    // A deep link opens the job's own page: its params and error as text,
+    // its attempts, nothing run.
+    page.goto(&format!("{base}jobs/{}", hostile.id)).await;
+    page.wait_for(
+        "the job page",
+        &format!(
+            r#"document.getElementById('job')?.dataset.jobId === "{}" && !document.getElementById('page-job').hidden"#,
+            hostile.id
+        ),
+    )
+    .await;
+    let params = page
+        .eval("document.getElementById('job-params').textContent")
+        .await;
+    assert!(
+        params
+            .as_str()
+            .unwrap()
+            .contains(r#"<script>window.__pwned = 1; document.title = \"pwned\"</script>"#),
+        "{params}"
+    );
+    let error = page
+        .eval("document.getElementById('job-error').textContent")
+        .await;
+    assert_eq!(error, json!(format!("bad row: {HOSTILE}")));
+    page.wait_for(
+        "the attempts",
+        "!document.getElementById('job-attempts-box').hidden",
+    )
+    .await;
+    let attempt = page
+        .eval(
+            "[...document.querySelectorAll('#job-attempts li')].map(li => \
+             li.dataset.outcome + '|' + li.querySelector('pre').textContent)",
+        )
+        .await;
+    assert_eq!(attempt, json!([format!("failed|bad row: {HOSTILE}")]));
+    page.screenshot(&artifacts.join("dashboard-job.png")).await;
+
+    // Back to the list, by its link: the bar moves as the job reports progress.
+    page.click(".crumbs a").await;
+    page.wait_for("the table", &row(done.id)).await;
     page.wait_for("the bar at 10%", &format!("{} === 10", js_bar(watched.id)))
         .await;
     store
@@ -165,52 +225,6 @@ async fn the_dashboard_shows_live_progress_cancels_and_never_runs_job_data() {
             .await,
         json!(true)
     );
-    let label = page
-        .eval(&format!(
-            "{}.querySelector('.stage').textContent",
-            row(upload.id)
-        ))
-        .await;
-    assert_eq!(label, json!("uploading"));
-
-    // The hostile job's params and error show as text and run nothing.
-    page.click(&format!(r#"tr[data-job-id="{}"] .job-type"#, hostile.id))
-        .await;
-    page.wait_for(
-        "the detail",
-        &format!(
-            r#"document.getElementById('detail').dataset.jobId === "{}""#,
-            hostile.id
-        ),
-    )
-    .await;
-    let params = page
-        .eval("document.getElementById('detail-params').textContent")
-        .await;
-    assert!(
-        params
-            .as_str()
-            .unwrap()
-            .contains(r#"<script>window.__pwned = 1; document.title = \"pwned\"</script>"#),
-        "{params}"
-    );
-    let error = page
-        .eval("document.getElementById('detail-error').textContent")
-        .await;
-    assert_eq!(error, json!(format!("bad row: {HOSTILE}")));
-    // Its attempts, each with its outcome and full error, as text.
-    page.wait_for(
-        "the attempts",
-        "!document.getElementById('detail-attempts-box').hidden",
-    )
-    .await;
-    let attempt = page
-        .eval(
-            "[...document.querySelectorAll('#detail-attempts li')].map(li => \
-             li.dataset.outcome + '|' + li.querySelector('pre').textContent)",
-        )
-        .await;
-    assert_eq!(attempt, json!([format!("failed|bad row: {HOSTILE}")]));
     let in_table = page
         .eval(&format!(
             "{}.querySelector('.error-line').textContent",
@@ -218,38 +232,30 @@ async fn the_dashboard_shows_live_progress_cancels_and_never_runs_job_data() {
         ))
         .await;
     assert_eq!(in_table, json!(format!("bad row: {HOSTILE}")));
-    // The schedule shows, its name as text.
-    page.wait_for(
-        "the schedules",
-        "!document.getElementById('schedules').hidden && document.querySelector('#schedule-rows tr')",
-    )
-    .await;
-    let shown = page
-        .eval("document.querySelector('#schedule-rows .schedule-name strong').textContent")
-        .await;
-    assert_eq!(shown, json!(schedule_name));
-    let timing = page
-        .eval("document.querySelector('#schedule-rows tr').children[1].textContent")
-        .await;
-    assert_eq!(timing, json!("30 2 * * *Europe/Berlin"));
-    assert_eq!(page.eval("typeof window.__pwned").await, json!("undefined"));
-    assert_eq!(page.eval("document.title").await, json!("jobstore"));
-    assert_eq!(
-        page.eval("document.querySelectorAll('img').length").await,
-        json!(0)
-    );
-    assert_eq!(
-        page.eval("document.querySelectorAll('script').length")
-            .await,
-        json!(1)
-    );
 
-    let artifacts = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("../test-artifacts");
-    page.screenshot(&artifacts.join("dashboard.png")).await;
-    page.eval("document.getElementById('schedules').scrollIntoView()")
+    // The charts, read from the database: the jobs that finished are bars.
+    let finished = page
+        .wait_for(
+            "the finished chart's points",
+            "Number(document.getElementById('chart-finished').dataset.points)",
+        )
         .await;
-    page.screenshot(&artifacts.join("dashboard-cron.png")).await;
-    page.eval("window.scrollTo(0, 0)").await;
+    assert!(finished.as_u64().unwrap() >= 1, "{finished}");
+    let failed_bars = page
+        .eval(
+            "[...document.querySelectorAll('#chart-finished rect[data-series=\"failed\"]')] \
+             .reduce((n, r) => n + Number(r.dataset.value), 0)",
+        )
+        .await;
+    assert_eq!(failed_bars, json!(4), "the hostile import and three mails");
+    let completed_bars = page
+        .eval(
+            "[...document.querySelectorAll('#chart-finished rect[data-series=\"completed\"]')] \
+             .reduce((n, r) => n + Number(r.dataset.value), 0)",
+        )
+        .await;
+    assert_eq!(completed_bars, json!(1));
+    page.screenshot(&artifacts.join("dashboard.png")).await;
 
     // Cancel with a click: the worker (this test) is asked to stop, stops,
     // and the row shows it cancelled.
@@ -282,7 +288,94 @@ async fn the_dashboard_shows_live_progress_cancels_and_never_runs_job_data() {
     )
     .await;
 
-    // Disable the schedule with a click.
+    // A bulk retry of the current filter: the confirmation names the count,
+    // and exactly the matching jobs are retried.
+    page.goto(&format!("{base}?status=failed&type=mail")).await;
+    page.wait_for(
+        "the filtered list",
+        "document.querySelectorAll('#jobs tr').length === 3 && document.getElementById('bulk')?.hidden === false",
+    )
+    .await;
+    page.click(r#"button[data-bulk="retry"]"#).await;
+    let question = page
+        .wait_for(
+            "the confirmation",
+            "document.getElementById('confirm').open && document.getElementById('confirm-text').textContent",
+        )
+        .await;
+    assert_eq!(question, json!("Retry all 3 failed mail jobs?"));
+    page.click("#confirm-yes").await;
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let page_of = store
+            .list(&ListQuery::default().status(JobStatus::Pending).limit(100))
+            .await
+            .unwrap();
+        let retries: Vec<_> = page_of
+            .jobs
+            .iter()
+            .filter(|j| j.retry_of.is_some())
+            .collect();
+        if !retries.is_empty() {
+            assert_eq!(retries.len(), 3, "{retries:?}");
+            assert!(retries.iter().all(|j| j.job_type == "mail"), "{retries:?}");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "nothing was retried"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        store.get(hostile.id).await.unwrap().status == JobStatus::Failed,
+        "a failed job of another type is left alone"
+    );
+    let retried_of_import = store
+        .list(&ListQuery::default().job_type("import").limit(10))
+        .await
+        .unwrap()
+        .jobs
+        .len();
+    assert_eq!(retried_of_import, 1, "no retry of the import job");
+
+    // Search by the last characters of an id, as the table shows it.
+    let short = done.id.to_string()[28..].to_string();
+    page.goto(&format!("{base}?q={short}")).await;
+    page.wait_for(
+        "the search result",
+        &format!(
+            r#"document.querySelectorAll('#jobs tr').length === 1 && {} !== null"#,
+            row(done.id)
+        ),
+    )
+    .await;
+
+    // The cron page: the schedule's name as text, its times in its own
+    // timezone beside the viewer's; disabled with a click.
+    page.click(r#".nav a[data-page="cron"]"#).await;
+    page.wait_for(
+        "the schedules",
+        "!document.getElementById('page-cron').hidden && document.querySelector('#schedule-rows tr')",
+    )
+    .await;
+    let shown = page
+        .eval("document.querySelector('#schedule-rows .schedule-name strong').textContent")
+        .await;
+    assert_eq!(shown, json!(schedule_name));
+    let timing = page
+        .eval("document.querySelector('#schedule-rows tr').children[1].textContent")
+        .await;
+    assert_eq!(timing, json!("30 2 * * *Europe/Berlin"));
+    let next = page
+        .eval("document.querySelector('#schedule-rows .zone-time').textContent")
+        .await;
+    let next = next.as_str().unwrap().to_string();
+    assert!(
+        next.ends_with("Europe/Berlin") && next.contains("2:30"),
+        "{next}"
+    );
+    page.screenshot(&artifacts.join("dashboard-cron.png")).await;
     page.click(r#"#schedule-rows button[data-action="disable"]"#)
         .await;
     let deadline = tokio::time::Instant::now() + DEADLINE;
@@ -299,8 +392,8 @@ async fn the_dashboard_shows_live_progress_cancels_and_never_runs_job_data() {
     )
     .await;
 
-    // A queue of its own shows with a pause button; a delayed job shows
-    // when it is due, not a place in line.
+    // A queue of its own: paused with a click, it shows paused and its jobs
+    // wait; a delayed job shows when it is due, not a place in line.
     let delayed = store
         .create(
             NewJob::new("render", json!({}))
@@ -309,21 +402,16 @@ async fn the_dashboard_shows_live_progress_cancels_and_never_runs_job_data() {
         )
         .await
         .unwrap();
+    let waiting = store
+        .create(NewJob::new("render", json!({ "now": true })).queue("video"))
+        .await
+        .unwrap();
+    page.click(r#".nav a[data-page="queues"]"#).await;
     page.wait_for(
         "the video queue",
-        r#"!document.getElementById('queues').hidden && document.querySelector('#queue-rows tr[data-queue="video"]')"#,
+        r#"document.querySelector('#queue-rows tr[data-queue="video"]')"#,
     )
     .await;
-    let note = page
-        .wait_for(
-            "the delayed job's row",
-            &format!(
-                "{row} && {row}.querySelector('.progress-cell .stage').textContent",
-                row = row(delayed.id)
-            ),
-        )
-        .await;
-    assert_eq!(note, json!("scheduled, in 35m"));
     page.click(r#"#queue-rows tr[data-queue="video"] button[data-action="pause"]"#)
         .await;
     let deadline = tokio::time::Instant::now() + DEADLINE;
@@ -345,10 +433,95 @@ async fn the_dashboard_shows_live_progress_cancels_and_never_runs_job_data() {
         r#"document.querySelector('#queue-rows tr[data-queue="video"]').dataset.paused === "true""#,
     )
     .await;
-    page.eval("document.getElementById('queues').scrollIntoView()")
-        .await;
+    let claimed = store
+        .claim(&ClaimRequest::from_queues(
+            "browser-test-worker",
+            [("video", 5)],
+        ))
+        .await
+        .unwrap();
+    assert!(
+        claimed.is_empty(),
+        "a paused queue's job started: {claimed:?}"
+    );
+    assert_eq!(
+        store.get(waiting.id).await.unwrap().status,
+        JobStatus::Pending
+    );
     page.screenshot(&artifacts.join("dashboard-queues.png"))
         .await;
+    page.goto(&format!("{base}jobs/{}", delayed.id)).await;
+    let note = page
+        .wait_for(
+            "the delayed job's page",
+            "document.getElementById('job')?.hidden === false && document.getElementById('job-note').textContent",
+        )
+        .await;
+    assert_eq!(note, json!("scheduled, in 35m"));
+
+    // A worker whose id and host are hostile markup shows them as text.
+    store
+        .announce_worker(&WorkerInfo {
+            id: format!("w {HOSTILE}"),
+            host: format!("h {HOSTILE}"),
+            pid: 4242,
+            queues: [("video".to_string(), 2)].into_iter().collect(),
+            version: "0.0.0".into(),
+            lease: Duration::from_secs(60),
+        })
+        .await
+        .unwrap();
+    page.goto(&format!("{base}workers")).await;
+    let worker = page
+        .wait_for(
+            "the workers page",
+            "document.querySelector('#worker-rows tr[data-state=\"alive\"]')?.children[2].textContent",
+        )
+        .await;
+    assert_eq!(worker, json!(format!("h {HOSTILE} · 4242")));
+
+    // Nothing from any job, schedule or worker ran as markup on any page.
+    assert_eq!(page.eval("typeof window.__pwned").await, json!("undefined"));
+    assert_eq!(
+        page.eval("document.querySelectorAll('img').length").await,
+        json!(0)
+    );
+    assert_eq!(
+        page.eval("document.querySelectorAll('script').length")
+            .await,
+        json!(1)
+    );
+
+    // Dark mode follows the system's setting.
+    page.call(
+        "Emulation.setEmulatedMedia",
+        json!({ "features": [{ "name": "prefers-color-scheme", "value": "dark" }] }),
+    )
+    .await;
+    page.goto(&base).await;
+    page.wait_for("the table in dark mode", &row(done.id)).await;
+    assert_eq!(
+        page.eval("getComputedStyle(document.body).backgroundColor")
+            .await,
+        json!("rgb(15, 19, 26)")
+    );
+    page.screenshot(&artifacts.join("dashboard-dark.png")).await;
+
+    // 375 px wide: nothing wider than the screen but the tables, which
+    // scroll inside their own box.
+    page.call(
+        "Emulation.setDeviceMetricsOverride",
+        json!({ "width": 375, "height": 812, "deviceScaleFactor": 2, "mobile": true }),
+    )
+    .await;
+    page.goto(&base).await;
+    page.wait_for("the table at 375 px", &row(done.id)).await;
+    let width = page.eval("document.documentElement.scrollWidth").await;
+    assert!(
+        width.as_u64().unwrap() <= 375,
+        "the page is {width} px wide"
+    );
+    page.screenshot(&artifacts.join("dashboard-375.png")).await;
 
     drop(page);
     drop(chromium);

@@ -1,5 +1,5 @@
 //! `GET /events`: the counts of jobs as server-sent events, again at every
-//! change, for a page that stays open (the dashboard holds one such stream
+//! change (and a bare `change` event when only something else changed), for a page that stays open (the dashboard holds one such stream
 //! per tab instead of polling).
 
 use std::convert::Infallible;
@@ -13,10 +13,16 @@ use tokio::time::Instant;
 use crate::http::job_stats::job_stats;
 use crate::http::types::StatsResponse;
 use crate::http::HttpState;
-use crate::store::{changed_or_after, Changes};
+use crate::store::Changes;
 
 /// The name of the event carrying the counts (a [`StatsResponse`]).
 pub const STATS_EVENT: &str = "stats";
+
+/// The name of the event telling that something changed that the counts
+/// do not show (a job's progress, say): a page reads what it shows again.
+/// A store that does not tell of its changes (a libSQL server) sends it at
+/// every poll.
+pub const CHANGE_EVENT: &str = "change";
 
 /// The shortest time between two readings of the counts: a busy database
 /// commits far more often than a page can show.
@@ -33,7 +39,24 @@ struct Watch {
     read_at: Option<Instant>,
 }
 
-/// The counts now, then each time they change, until the server stops.
+/// Waits for the next change the store tells of (true), or for the poll
+/// interval to pass (false); a store that tells of none is polled, and any
+/// poll may have seen a change (true).
+async fn next_change(changes: &mut Option<Changes>) -> bool {
+    match changes {
+        Some(changes) => tokio::select! {
+            _ = changes.changed() => true,
+            _ = tokio::time::sleep(POLL_EVERY) => false,
+        },
+        None => {
+            tokio::time::sleep(POLL_EVERY).await;
+            true
+        }
+    }
+}
+
+/// The counts now, then each time they change, and a `change` event when
+/// something else changed, until the server stops.
 pub(crate) async fn stream(
     State(state): State<HttpState>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
@@ -46,9 +69,14 @@ pub(crate) async fn stream(
     };
     let events = stream::unfold(start, |mut watch| async move {
         loop {
+            let mut changed = false;
             if let Some(read_at) = watch.read_at {
+                changed = tokio::select! {
+                    changed = next_change(&mut watch.changes) => changed,
+                    _ = watch.state.shutdown().cancelled() => return None,
+                };
                 tokio::select! {
-                    _ = changed_or_after(&mut watch.changes, POLL_EVERY, READ_GAP, read_at) => {}
+                    _ = tokio::time::sleep_until(read_at + READ_GAP) => {}
                     _ = watch.state.shutdown().cancelled() => return None,
                 }
             }
@@ -61,6 +89,12 @@ pub(crate) async fn stream(
                 }
             };
             if watch.last.as_ref() == Some(&stats) {
+                if changed {
+                    // Progress, a stage, a cron schedule: nothing the counts
+                    // show, but a page shows it.
+                    let event = Event::default().event(CHANGE_EVENT).data("{}");
+                    return Some((Ok(event), watch));
+                }
                 continue;
             }
             let event = Event::default()

@@ -1,9 +1,12 @@
 //! The dashboard: a page and its assets, embedded in the binary.
 
-use axum::extract::{OriginalUri, Path};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::extract::{OriginalUri, Path, Request};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 
+use crate::http::auth::Role;
 use crate::http::error::ApiError;
 use crate::http::mount;
 
@@ -24,16 +27,79 @@ const LOGIN_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; \
 
 /// The dashboard page. Its links are relative to a `<base>` at the
 /// router's mount path, so it works at `/`, and at `/jobs-admin` when
-/// nested there.
-pub(crate) async fn index(OriginalUri(original): OriginalUri, uri: Uri) -> Response {
-    let base = format!("{}/", mount::prefix(original.path(), uri.path()));
-    let html = INDEX.replacen(
-        "<head>",
-        &format!("<head>\n<base href=\"{}\">", mount::escape_attribute(&base)),
-        1,
+/// nested there; it says who is looking (operator or viewer), so a viewer
+/// is not offered actions the server would refuse.
+pub(crate) async fn index(
+    OriginalUri(original): OriginalUri,
+    uri: Uri,
+    role: Option<Extension<Role>>,
+) -> Response {
+    let role = role.map_or(Role::Operator, |Extension(role)| role);
+    page_html(original.path(), uri.path(), role)
+}
+
+fn page_html(original: &str, inner: &str, role: Role) -> Response {
+    let base = format!("{}/", mount::prefix(original, inner));
+    let head = format!(
+        "<head>\n<base href=\"{}\">\n<meta name=\"jobstore-role\" content=\"{}\">",
+        mount::escape_attribute(&base),
+        role.as_str()
     );
+    let html = INDEX.replacen("<head>", &head, 1);
     let mut response = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
     protect(response.headers_mut(), POLICY);
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept"));
+    response
+}
+
+/// Whether `path` (inside the router) is one of the dashboard's pages:
+/// `/`, `/jobs`, `/jobs/ID`, `/queues`, `/workers`, `/cron`.
+fn is_page(path: &str) -> bool {
+    match path.trim_end_matches('/') {
+        "" | "/jobs" | "/queues" | "/workers" | "/cron" => true,
+        other => other
+            .strip_prefix("/jobs/")
+            .is_some_and(|id| !id.is_empty() && !id.contains('/') && id != "bulk"),
+    }
+}
+
+/// Whether a request asks for a page rather than JSON: a browser's
+/// navigation names `text/html` in `Accept`; the dashboard's own calls and
+/// most programs do not.
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"))
+}
+
+/// The dashboard's pages share their paths with the API: a browser
+/// opening `/jobs/ID` gets the page (which then reads `/jobs/ID` as JSON),
+/// a program gets the JSON. Responses at those paths say they vary by
+/// `Accept`, so no cache mixes the two.
+pub(crate) async fn pages(request: Request, next: Next) -> Response {
+    let inner = request.uri().path().to_string();
+    if !is_page(&inner) {
+        return next.run(request).await;
+    }
+    if request.method() == Method::GET && wants_html(request.headers()) {
+        let original = request
+            .extensions()
+            .get::<OriginalUri>()
+            .map_or_else(|| inner.clone(), |OriginalUri(uri)| uri.path().to_string());
+        let role = request
+            .extensions()
+            .get::<Role>()
+            .copied()
+            .unwrap_or(Role::Operator);
+        return page_html(&original, &inner, role);
+    }
+    let mut response = next.run(request).await;
+    response
+        .headers_mut()
+        .append(header::VARY, HeaderValue::from_static("Accept"));
     response
 }
 
@@ -47,17 +113,23 @@ pub(crate) async fn asset(Path(name): Path<String>) -> Response {
 }
 
 /// The sign-in page, with status 401, saying so when a token was refused;
-/// `prefix` is the router's mount path.
-pub(crate) fn login_response(failed: bool, prefix: &str) -> Response {
+/// `prefix` is the router's mount path, `next` the path (under it) to go
+/// back to once signed in, already checked to be safe.
+pub(crate) fn login_response(failed: bool, prefix: &str, next: &str) -> Response {
     let message = if failed {
         r#"<p class="failed">That token is not right.</p>"#
     } else {
         ""
     };
     let action = mount::escape_attribute(&format!("{prefix}/login"));
+    let next = mount::escape_attribute(next);
     let body = LOGIN
         .replace("<!--message-->", message)
-        .replace(r#"action="login""#, &format!(r#"action="{action}""#));
+        .replace(r#"action="login""#, &format!(r#"action="{action}""#))
+        .replace(
+            r#"name="next" value="/""#,
+            &format!(r#"name="next" value="{next}""#),
+        );
     let mut response = (
         StatusCode::UNAUTHORIZED,
         [

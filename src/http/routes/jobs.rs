@@ -99,6 +99,9 @@ pub(crate) struct ListParams {
     #[serde(rename = "type")]
     job_type: Option<String>,
     correlation_id: Option<String>,
+    queue: Option<String>,
+    /// A search: see [`ListQuery::search`].
+    q: Option<String>,
     limit: Option<String>,
     cursor: Option<String>,
 }
@@ -133,6 +136,12 @@ fn list_query(params: ListParams) -> Result<ListQuery, ApiError> {
     }
     if let Some(id) = given(params.correlation_id) {
         query = query.correlation_id(id);
+    }
+    if let Some(queue) = given(params.queue) {
+        query = query.queue(queue);
+    }
+    if let Some(text) = given(params.q) {
+        query = query.search(text);
     }
     if let Some(limit) = given(params.limit) {
         let limit: u32 = limit.parse().map_err(|_| {

@@ -46,7 +46,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/login", post(auth::login))
         .route("/jobs", post(jobs::enqueue).get(jobs::list))
         .route("/jobs/bulk", post(bulk::apply))
-        .route("/jobs/{id}", get(jobs::show))
+        .route("/jobs/{id}", get(jobs::show).delete(control::delete))
         .route("/jobs/{id}/cancel", post(control::cancel))
         .route("/jobs/{id}/retry", post(control::retry))
         .route("/jobs/{id}/attempts", get(jobs::attempts))
@@ -65,11 +65,13 @@ pub fn router(state: HttpState) -> Router {
         .route("/cron/{name}/disable", post(cron::disable))
         .route("/workers", get(workers::list))
         .route("/stats", get(stats::show))
+        .route("/stats/activity", get(stats::activity))
         .route("/events", get(changes::stream))
         .route("/healthz", get(health::check))
         .route("/metrics", get(metrics::render))
         .fallback(no_such_endpoint)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(dashboard::pages))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,

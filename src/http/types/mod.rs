@@ -15,4 +15,4 @@ pub use enqueue::{Delay, EnqueueBody, EnqueueRequest};
 pub use error::{ErrorBody, ErrorCode, ErrorResponse};
 pub use health::HealthResponse;
 pub use job::{JobListResponse, JobResponse};
-pub use stats::StatsResponse;
+pub use stats::{ActivityResponse, StatsResponse};

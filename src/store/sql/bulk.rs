@@ -46,6 +46,9 @@ fn conditions(filter: &JobFilter, first: usize) -> (String, Vec<Value>) {
             .collect();
         parts.push(format!("({})", any.join(" OR ")));
     }
+    if let Some(id) = filter.id {
+        parts.push(bind("id =", id.to_string().into(), &mut params));
+    }
     if let Some(job_type) = &filter.job_type {
         parts.push(bind("job_type =", job_type.as_str().into(), &mut params));
     }
