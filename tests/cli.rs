@@ -434,3 +434,83 @@ fn serve_refuses_a_read_only_token_alone_or_equal_to_the_operator_token() {
     );
     assert!(!stdout(&same).contains("serving"), "{}", stdout(&same));
 }
+
+#[test]
+fn list_filters_by_queue_and_finds_by_search() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let enqueue = |args: &[&str]| ok(&jobstore(d, args)).trim().to_string();
+    let holiday = enqueue(&[
+        "enqueue",
+        "transcode",
+        "--any-type",
+        "--queue",
+        "video",
+        "--params",
+        r#"{"file": "Holiday-Trip.MOV"}"#,
+    ]);
+    let wedding = enqueue(&[
+        "enqueue",
+        "thumbnail",
+        "--any-type",
+        "--queue",
+        "video",
+        "--params",
+        r#"{"file": "wedding.mp4"}"#,
+    ]);
+    let email = enqueue(&[
+        "enqueue",
+        "email",
+        "--any-type",
+        "--params",
+        r#"{"subject": "holiday-trip photos"}"#,
+    ]);
+    let (holiday, wedding, email) = (holiday.as_str(), wedding.as_str(), email.as_str());
+    let listed = |args: &[&str]| -> Vec<String> {
+        let args = [&["list"], args, &["--json"]].concat();
+        json(&jobstore(d, &args))
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|job| job["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+
+    // By queue, newest first.
+    assert_eq!(listed(&["--queue", "video"]), [wedding, holiday]);
+    assert_eq!(listed(&["--queue", "default"]), [email]);
+    assert_eq!(listed(&["--queue", "audio"]), Vec::<String>::new());
+    let video = json(&jobstore(d, &["list", "--queue", "video", "--json"]));
+    assert!(
+        video
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|j| j["queue"] == "video"),
+        "{video}"
+    );
+
+    // Text in params, ignoring ASCII case, in every queue or in one.
+    assert_eq!(listed(&["--search", "HOLIDAY-trip"]), [email, holiday]);
+    assert_eq!(
+        listed(&["--queue", "video", "--search", "holiday-trip"]),
+        [holiday]
+    );
+    assert_eq!(listed(&["--search", "wedding.MP4"]), [wedding]);
+    assert_eq!(listed(&["--search", "nowhere"]), Vec::<String>::new());
+
+    // An id's last eight characters.
+    let tail = &wedding[wedding.len() - 8..];
+    assert_eq!(listed(&["--search", tail]), [wedding]);
+    let table = ok(&jobstore(d, &["list", "--search", tail]));
+    assert!(table.contains(wedding), "{table}");
+    assert!(!table.contains(holiday), "{table}");
+
+    // Too long a search is refused in one clear line.
+    let long = "x".repeat(201);
+    let output = jobstore(d, &["list", "--search", &long]);
+    assert!(!output.status.success(), "{}", stdout(&output));
+    let err = stderr(&output);
+    assert!(err.contains("search"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}

@@ -17,6 +17,7 @@
 mod backend;
 mod chart;
 mod claims;
+mod dashboard;
 mod document;
 mod enqueue;
 mod memory;

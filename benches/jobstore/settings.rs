@@ -23,6 +23,8 @@ pub struct Settings {
     /// Claims measured at each depth in each round (`runs` × 5 rounds per
     /// depth, taking turns, on one filled file per depth).
     pub claims: usize,
+    /// Jobs in the database the dashboard's first load is measured on.
+    pub dashboard_jobs: usize,
     /// Jobs the worker processes while its memory is sampled.
     pub memory_jobs: usize,
     /// Whether to build and measure the baselines.
@@ -46,8 +48,16 @@ pub struct Settings {
 }
 
 /// The sections of a run, in order.
-pub const SECTIONS: [&str; 8] = [
-    "enqueue", "process", "pickup", "wake", "claims", "pruned", "memory", "remote",
+pub const SECTIONS: [&str; 9] = [
+    "enqueue",
+    "process",
+    "pickup",
+    "wake",
+    "claims",
+    "pruned",
+    "dashboard",
+    "memory",
+    "remote",
 ];
 
 impl Settings {
@@ -100,6 +110,7 @@ impl Settings {
             remote_pickups: 40,
             queue_depths: [1_000, 1_000_000],
             claims: 1_000,
+            dashboard_jobs: 100_000,
             memory_jobs: 1_000_000,
             peers: true,
             only: None,
@@ -124,6 +135,7 @@ impl Settings {
             remote_pickups: 3,
             queue_depths: [200, 2_000],
             claims: 100,
+            dashboard_jobs: 2_000,
             memory_jobs: 1_000,
             peers: true,
             only: None,

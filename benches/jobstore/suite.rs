@@ -10,7 +10,9 @@ use crate::report::Report;
 use crate::report::ServerRow;
 use crate::settings::Settings;
 use crate::stats::{percentile, Samples};
-use crate::{claims, enqueue, memory, pickup, process, pruned, remote, wake, BenchResult};
+use crate::{
+    claims, dashboard, enqueue, memory, pickup, process, pruned, remote, wake, BenchResult,
+};
 
 /// The subject name of a jobstore backend.
 pub fn subject(backend: Backend) -> &'static str {
@@ -72,6 +74,20 @@ pub mod names {
             ),
             None => "new file".to_string(),
         }
+    }
+    /// The dashboard's first load, summed over its requests.
+    pub fn dashboard_load(jobs: usize) -> String {
+        format!(
+            "Dashboard first load, {} jobs: server time, all requests",
+            crate::report::number(jobs as f64)
+        )
+    }
+    /// The dashboard's first load, its slowest request.
+    pub fn dashboard_slowest(jobs: usize) -> String {
+        format!(
+            "Dashboard first load, {} jobs: slowest request",
+            crate::report::number(jobs as f64)
+        )
     }
     /// Worker memory.
     pub const RSS_TENTH: &str = "Worker RSS after 10% of the jobs";
@@ -164,6 +180,9 @@ impl<'a> Suite<'a> {
         }
         if s.measures("pruned") {
             self.pruned().await?;
+        }
+        if s.measures("dashboard") {
+            self.dashboard().await?;
         }
         if s.measures("memory") {
             self.memory().await?;
@@ -581,6 +600,36 @@ impl<'a> Suite<'a> {
             ] {
                 self.report.add(&name, unit, s, samples);
             }
+        }
+        Ok(())
+    }
+
+    async fn dashboard(&mut self) -> BenchResult<()> {
+        let jobs = self.settings.dashboard_jobs;
+        let loads = self.settings.runs * 5;
+        for backend in Backend::ALL {
+            let path = self.fresh();
+            let store = backend.open(&path).await?;
+            let load = dashboard::first_load(store, &path, jobs, loads).await?;
+            remove_database(&path);
+            println!(
+                "dashboard, {}: slowest request {} (median {:.1} ms)",
+                subject(backend),
+                load.slowest,
+                load.slowest_ms.median()
+            );
+            self.report.add(
+                &names::dashboard_load(jobs),
+                "ms",
+                subject(backend),
+                load.total_ms,
+            );
+            self.report.add(
+                &names::dashboard_slowest(jobs),
+                "ms",
+                subject(backend),
+                load.slowest_ms,
+            );
         }
         Ok(())
     }

@@ -180,6 +180,16 @@ pub fn evaluate(report: &Report, poll_interval_ms: f64) -> Vec<Target> {
         server(0, 1, 16).map(|v| v / BEFORE_AT_ZERO_MS),
         3.0,
     );
+    for backend in Backend::ALL {
+        let s = subject(backend);
+        add(
+            format!("Dashboard first load with 100,000 jobs, {s}: 200 ms / server time"),
+            report
+                .median(&names::dashboard_load(100_000), s)
+                .map(|ms| 200.0 / ms),
+            1.0,
+        );
+    }
     targets
 }
 

@@ -5,6 +5,7 @@
 /// router saw.
 pub(crate) fn prefix<'a>(original: &'a str, inner: &str) -> &'a str {
     original
+        .trim_end_matches('/')
         .strip_suffix(inner.trim_end_matches('/'))
         .unwrap_or("")
         .trim_end_matches('/')

@@ -13,6 +13,7 @@ mod fuzz;
 mod jobs;
 mod metrics;
 mod mount;
+mod pages;
 mod queues;
 mod serve;
 mod support;

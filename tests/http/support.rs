@@ -137,3 +137,16 @@ pub async fn expect_error(response: Response, status: StatusCode, code: ErrorCod
 pub fn id_of(job: &serde_json::Value) -> JobId {
     job["id"].as_str().unwrap().parse().unwrap()
 }
+
+impl Server {
+    /// Claims the one pending job of `job_type` in `queue`, as a worker of
+    /// that queue would.
+    pub async fn claim_from(&self, queue: &str, job_type: &str) -> Claimed {
+        let request = ClaimRequest::new("test-worker", 1)
+            .queue(queue)
+            .job_types([job_type]);
+        let mut claimed = self.store.claim(&request).await.unwrap();
+        assert_eq!(claimed.len(), 1, "one {job_type} job in {queue} to claim");
+        claimed.remove(0)
+    }
+}

@@ -84,7 +84,8 @@ pub(crate) async fn pages(request: Request, next: Next) -> Response {
     if !is_page(&inner) {
         return next.run(request).await;
     }
-    if request.method() == Method::GET && wants_html(request.headers()) {
+    let reads = request.method() == Method::GET || request.method() == Method::HEAD;
+    if reads && wants_html(request.headers()) {
         let original = request
             .extensions()
             .get::<OriginalUri>()
@@ -97,9 +98,11 @@ pub(crate) async fn pages(request: Request, next: Next) -> Response {
         return page_html(&original, &inner, role);
     }
     let mut response = next.run(request).await;
-    response
-        .headers_mut()
-        .append(header::VARY, HeaderValue::from_static("Accept"));
+    if !response.headers().contains_key(header::VARY) {
+        response
+            .headers_mut()
+            .insert(header::VARY, HeaderValue::from_static("Accept"));
+    }
     response
 }
 
