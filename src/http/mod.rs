@@ -13,13 +13,16 @@
 //! | `GET /jobs/{id}/attempts` | every [`AttemptRecord`](crate::AttemptRecord) of the job, first to last: worker, start, end, outcome, full error |
 //! | `POST /jobs/{id}/cancel` | 200 with a [`CancelResponse`]; 409 when it had finished |
 //! | `POST /jobs/{id}/retry` | 201 with the new job; 409 unless it failed or was cancelled |
-//! | `GET /jobs?status=&type=&correlation_id=&limit=&cursor=` | a [`JobListResponse`], newest first |
+//! | `GET /jobs?status=&type=&queue=&correlation_id=&q=&limit=&cursor=` | a [`JobListResponse`], newest first; `q` searches ([`ListQuery::search`](crate::ListQuery::search)) |
+//! | `DELETE /jobs/{id}` | deletes a job that is not running: a [`BulkOutcome`](crate::BulkOutcome); 409 while it runs |
 //! | `GET /jobs/{id}/events` | server-sent `job` events on each change, ending after the last |
 //! | `GET /workers` | every [`WorkerRecord`](crate::WorkerRecord) seen in the last day: host, pid, queues, jobs running, alive or gone |
 //! | `GET /stats` | a [`StatsResponse`] |
-//! | `GET /healthz` | a [`HealthResponse`]: 200 or 503 |
+//! | `GET /stats/activity?range=hour\|day` | an [`ActivityResponse`]: each queue's activity over time |
+//! | `GET /events` | server-sent `stats` events (a [`StatsResponse`]) when the counts change, `change` events when something else did |
+//! | `GET /healthz` | a [`HealthResponse`]: 200 or 503; without a token (when one is configured) only `{"status": ...}` |
 //! | `GET /metrics` | the Prometheus text format |
-//! | `GET /` | the dashboard |
+//! | `GET /`, and `/jobs`, `/jobs/{id}`, `/queues`, `/workers`, `/cron` for `Accept: text/html` | the dashboard's pages |
 //!
 //! Every error is an [`ErrorResponse`] with a stable [`ErrorCode`].
 
@@ -40,6 +43,6 @@ pub use routes::router;
 pub use serve::serve;
 pub use state::HttpState;
 pub use types::{
-    CancelAction, CancelResponse, Delay, EnqueueBody, EnqueueRequest, ErrorBody, ErrorCode,
-    ErrorResponse, HealthResponse, JobListResponse, JobResponse, StatsResponse,
+    ActivityResponse, CancelAction, CancelResponse, Delay, EnqueueBody, EnqueueRequest, ErrorBody,
+    ErrorCode, ErrorResponse, HealthResponse, JobListResponse, JobResponse, StatsResponse,
 };

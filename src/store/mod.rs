@@ -123,7 +123,7 @@ pub trait JobStore: CronStore + Send + Sync {
     /// `worker_id`, whatever its place in the queue and even before its
     /// `run_at`: how a job is run inline the moment it is created. A job
     /// that is not pending (already claimed, finished) is refused with
-    /// [`StoreError::InvalidTransition`](crate::StoreError::InvalidTransition).
+    /// [`StoreError::InvalidTransition`].
     async fn claim_job(
         &self,
         id: JobId,
