@@ -83,8 +83,10 @@ impl<'a> Tokens<'a> {
 
     /// The role and token `matches` picks out: the operator's first.
     fn find(self, matches: impl Fn(&str) -> bool) -> Option<(Role, &'a str)> {
-        let operator = self.operator.filter(|t| matches(t));
-        let viewer = self.viewer.filter(|t| matches(t));
+        // An empty token configured matches nothing: it locks the server
+        // rather than opening it to an empty bearer.
+        let operator = self.operator.filter(|t| !t.is_empty() && matches(t));
+        let viewer = self.viewer.filter(|t| !t.is_empty() && matches(t));
         match (operator, viewer) {
             (Some(token), _) => Some((Role::Operator, token)),
             (None, Some(token)) => Some((Role::Viewer, token)),

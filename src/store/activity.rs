@@ -113,7 +113,8 @@ pub struct ActivityBucket {
     /// Jobs that failed for good in it (an attempt that is retried is not
     /// counted).
     pub failed: u64,
-    /// Jobs that started in it.
+    /// Jobs that started in it (a job waiting again for a retry is
+    /// counted again when it starts again).
     pub started: u64,
     /// Jobs due and waiting at the span's end (for the last span: up to
     /// now), as far as the jobs still on record tell.
@@ -264,7 +265,9 @@ pub(crate) fn from_jobs<'a>(
                 tally.finished(window, &job.queue, job.status, window.index(done), 1);
             }
         }
-        if let Some(started) = job.started_at.map(ms) {
+        // A pending job's start is an earlier attempt's, since retried:
+        // its wait is not known any more (its due time moved on).
+        if let (Some(started), false) = (job.started_at.map(ms), job.status == JobStatus::Pending) {
             if (since..until).contains(&started) {
                 let due = ms(job.created_at).max(ms(job.run_at));
                 let wait = u64::try_from(started - due).unwrap_or(0);

@@ -351,6 +351,28 @@ async fn the_dashboard_shows_live_progress_cancels_and_never_runs_job_data() {
     )
     .await;
 
+    // A count filters the list, and the status box says so.
+    page.goto(&base).await;
+    page.wait_for("the whole list", &row(done.id)).await;
+    page.click(r#"button.count[data-status="failed"]"#).await;
+    page.wait_for(
+        "the failed filter",
+        "document.getElementById('filter-status').value === 'failed' && location.search === '?status=failed' \
+         && document.querySelectorAll('#jobs tr').length > 0 \
+         && [...document.querySelectorAll('#jobs tr')].every(r => r.dataset.status === 'failed')",
+    )
+    .await;
+
+    // A link that is no job's says so, and the page stays alive.
+    page.goto(&format!("{base}jobs/%E0%A4%A")).await;
+    page.wait_for(
+        "the missing job's message",
+        "document.getElementById('job-missing')?.hidden === false",
+    )
+    .await;
+    page.click(".crumbs a").await;
+    page.wait_for("the table after a bad link", &row(done.id)).await;
+
     // The cron page: the schedule's name as text, its times in its own
     // timezone beside the viewer's; disabled with a click.
     page.click(r#".nav a[data-page="cron"]"#).await;

@@ -236,7 +236,40 @@ pub async fn activity_wait_percentiles_are_nearest_rank(h: &Harness) {
     assert_eq!(hour.wait_p95_ms, Some(19_000));
 }
 
+pub async fn a_job_waiting_for_its_retry_is_not_counted_as_started(h: &Harness) {
+    h.store
+        .create(NewJob::new("task", json!({})).max_attempts(3))
+        .await
+        .unwrap();
+    h.advance(Duration::from_secs(30));
+    let claimed = h
+        .store
+        .claim(&ClaimRequest::from_queues("w", [("default", 1)]))
+        .await
+        .unwrap();
+    h.store
+        .fail(
+            &claimed[0].lease,
+            &Failure::transient("try again").retry_after(Duration::from_secs(600)),
+        )
+        .await
+        .unwrap();
+    let window = ActivityWindow::ending_at(start(), Duration::from_secs(3600), 1);
+    let report = h.store.activity(&window).await.unwrap();
+    let hour = &report[0].buckets[0];
+    assert_eq!(
+        hour.started, 0,
+        "its start belongs to an attempt that is over"
+    );
+    assert_eq!(hour.wait_p50_ms, None);
+    assert_eq!(
+        hour.depth, 1,
+        "due again at 12:10:30, waiting at the hour's end"
+    );
+}
+
 contract_tests!(
+    a_job_waiting_for_its_retry_is_not_counted_as_started,
     list_finds_by_queue_and_by_search,
     a_text_search_reads_only_the_newest_jobs,
     activity_counts_what_finished_started_and_waited_per_queue,

@@ -565,3 +565,16 @@ async fn healthz_says_up_or_down_to_anyone_and_more_with_a_token() {
     let health: HealthResponse = expect(open.get("/healthz").await, StatusCode::OK).await;
     assert!(health.store_ok);
 }
+
+/// An empty token configured locks the server: an empty bearer is no key.
+#[tokio::test]
+async fn an_empty_configured_token_lets_nobody_in() {
+    let server = Server::start_with(HttpConfig::default().token("").read_only_token("")).await;
+    let response = reqwest::Client::new()
+        .get(server.url("/jobs"))
+        .header(header::AUTHORIZATION, "Bearer ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}

@@ -186,10 +186,7 @@ async fn a_browser_gets_the_page_and_a_program_the_json_at_each_page_path() {
 
     let job_path = format!("/jobs/{}", job.id);
     for path in ["/jobs", job_path.as_str(), "/queues", "/workers", "/cron"] {
-        for (asked, accept) in [
-            (path.to_string(), BROWSER),
-            (format!("{path}/"), "text/html"),
-        ] {
+        for (asked, accept) in [(path.to_string(), BROWSER), (format!("{path}/"), BROWSER)] {
             let html = expect_page(
                 &asked,
                 get_accepting(&server, &asked, accept).await,
@@ -916,4 +913,43 @@ async fn the_counts_stream_tells_of_progress_with_a_change_event() {
         .unwrap();
     let stats = events.next_stats().await;
     assert_eq!((stats.by_status.running, stats.by_status.completed), (0, 1));
+}
+
+/// A program that accepts HTML among other things, or a browser's script
+/// calling the API, gets JSON: only a browser opening a page gets the page.
+#[tokio::test]
+async fn only_a_page_load_gets_the_page() {
+    let server = Server::start().await;
+    let client = reqwest::Client::new();
+    for (what, accept, dest) in [
+        (
+            "Java's default Accept",
+            "text/html, image/gif, image/jpeg, *; q=.2, */*; q=.2",
+            None,
+        ),
+        ("HTML after JSON", "application/json, text/html;q=0.1", None),
+        ("a script's fetch", BROWSER, Some("empty")),
+    ] {
+        let mut request = client
+            .get(server.url("/queues"))
+            .header(header::ACCEPT, accept);
+        if let Some(dest) = dest {
+            request = request.header("sec-fetch-dest", dest);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{what}");
+        let body = response.text().await.unwrap();
+        assert!(body.starts_with('['), "{what}: {body}");
+    }
+    let page = client
+        .get(server.url("/queues"))
+        .header(header::ACCEPT, "*/*")
+        .header("sec-fetch-dest", "document")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.starts_with("<!doctype html>"), "{page}");
 }

@@ -189,7 +189,12 @@
     state.jobId = null;
     if (path.startsWith("jobs/")) {
       state.page = "job";
-      state.jobId = decodeURIComponent(path.slice("jobs/".length));
+      const raw = path.slice("jobs/".length);
+      try {
+        state.jobId = decodeURIComponent(raw);
+      } catch (error) {
+        state.jobId = raw; // not a job id: the job page says so
+      }
     } else if (path === "queues" || path === "workers" || path === "cron") {
       state.page = path;
     } else {
@@ -220,7 +225,33 @@
     return page === "jobs" ? "jobstore" : names[page] + " · jobstore";
   }
 
+  // Filters typed but not yet applied (they apply 300 ms after typing).
+  let typing = null;
+
+  // Applies every filter box as it reads now.
+  function applyTypedFilters() {
+    clearTimeout(typing);
+    typing = null;
+    if (state.page !== "jobs") return false;
+    const typed = {
+      q: $("filter-q").value.trim(),
+      type: $("filter-type").value.trim(),
+      queue: $("filter-queue").value.trim(),
+      correlation_id: $("filter-correlation").value.trim(),
+    };
+    let changed = false;
+    for (const [name, value] of Object.entries(typed)) {
+      if (state.filters[name] !== value) {
+        state.filters[name] = value;
+        changed = true;
+      }
+    }
+    return changed;
+  }
+
   function navigate(href) {
+    clearTimeout(typing);
+    typing = null;
     const url = new URL(href, document.baseURI);
     if (url.href === location.href) return;
     history.pushState(null, "", url.href);
@@ -376,7 +407,13 @@
     return "jobs?" + query.toString();
   }
 
+  // What the page shows: a response read for another view is dropped.
+  function viewKey() {
+    return JSON.stringify([state.page, state.jobId, state.filters, state.range, state.extraPages]);
+  }
+
   async function loadJobs() {
+    const key = viewKey();
     const [stats, first, activity, queues] = await Promise.all([
       api("GET", "stats"),
       api("GET", listPath(null)),
@@ -390,7 +427,7 @@
       jobs = jobs.concat(more.jobs);
       cursor = more.next_cursor;
     }
-    if (state.page !== "jobs") return;
+    if (viewKey() !== key) return;
     state.cursor = cursor;
     renderCounts(stats);
     renderOptions("queue-names", queues.map((q) => q.name));
@@ -480,7 +517,10 @@
   }
 
   function setFilter(name, value) {
+    if (state.page !== "jobs") return;
+    applyTypedFilters();
     state.filters[name] = value.trim();
+    fillFilterInputs();
     state.extraPages = 0;
     const query = new URLSearchParams();
     for (const key of FILTERS) if (state.filters[key]) query.set(key, state.filters[key]);
@@ -528,7 +568,14 @@
   };
 
   async function bulk(action, b) {
+    if (applyTypedFilters()) {
+      // The boxes said more than the list showed: show it first.
+      setFilter("q", state.filters.q);
+      toast("The filter changed: check the list, then try again.");
+      return;
+    }
     const filter = bulkFilter();
+    const asked = JSON.stringify(filter);
     b.disabled = true;
     try {
       const preview = await api("POST", "jobs/bulk", { action, filter, dry_run: true });
@@ -541,6 +588,11 @@
       if (preview.requested) text += " " + preview.requested + " running: their workers are asked to stop.";
       if (preview.skipped) text += " " + preview.skipped + " matching are left as they are.";
       if (!(await confirmAction(text, BULK_WORDS[action][0] + " " + count))) return;
+      if (applyTypedFilters() || JSON.stringify(bulkFilter()) !== asked) {
+        setFilter("q", state.filters.q);
+        toast("The filter changed meanwhile: nothing was done.", "error");
+        return;
+      }
       const done = await api("POST", "jobs/bulk", { action, filter });
       let message = done.applied + " " + BULK_WORDS[action][1] + ".";
       if (done.requested) message += " " + done.requested + " asked to stop.";
@@ -661,7 +713,7 @@
   function renderCharts(activity) {
     const queue = state.filters.queue;
     const queues = activity.queues.filter((q) => !queue || q.queue === queue);
-    const n = state.range === "day" ? 24 : 60;
+    const n = queues.length ? queues[0].buckets.length : activity.range === "day" ? 24 : 60;
     const since = Date.parse(activity.since);
     const starts = Array.from({ length: n }, (_, i) => new Date(since + i * activity.bucket_seconds * 1000));
     const sum = (field) => starts.map((_, i) => queues.reduce((total, q) => total + (q.buckets[i] ? q.buckets[i][field] : 0), 0));
@@ -681,7 +733,7 @@
       { name: "p50", cls: "s-p50", kind: "line", values: worst("wait_p50_ms") },
       { name: "p95", cls: "s-p95", kind: "line", values: worst("wait_p95_ms") },
     ], (v) => (v === 0 ? "0" : duration(v)));
-    for (const per of document.querySelectorAll("#charts .per")) per.textContent = state.range === "day" ? "hour" : "minute";
+    for (const per of document.querySelectorAll("#charts .per")) per.textContent = activity.range === "day" ? "hour" : "minute";
     $("charts-scope").textContent = queue ? "· queue " + queue : "· all queues";
     $("wait-scope").textContent = !queue && queues.length > 1 ? "(the slowest queue's)" : "";
   }
@@ -690,10 +742,12 @@
 
   async function loadJob() {
     const id = state.jobId;
+    const key = viewKey();
     let job;
     try {
       job = await api("GET", jobPath(id));
     } catch (error) {
+      if (viewKey() !== key) return;
       if (error.status === 404 || error.status === 400) {
         $("job").hidden = true;
         $("job-missing").hidden = false;
@@ -704,7 +758,7 @@
       }
       throw error;
     }
-    if (state.page !== "job" || state.jobId !== id) return;
+    if (viewKey() !== key) return;
     state.job = job;
     renderJob(job);
     await loadAttempts(job);
@@ -833,6 +887,8 @@
   async function loadQueues() {
     const queues = await api("GET", "queues");
     if (state.page !== "queues") return;
+    // A limit being typed is not taken away (nor committed) by a refresh.
+    if (document.activeElement && document.activeElement.matches("#queue-rows input.limit")) return;
     $("queue-rows").replaceChildren(...queues.map(queueRow));
     $("queues-empty").hidden = queues.length > 0;
   }
@@ -896,6 +952,7 @@
     try {
       await api("PUT", "queues/" + encodeURIComponent(queue.name) + "/limit", { concurrency_limit: limit });
       toast(queue.name + (limit === null ? ": no limit." : ": at most " + limit + " running at once."));
+      input.blur();
       refreshNow();
     } catch (error) {
       toast(error.message, "error");
@@ -1008,7 +1065,6 @@
       refreshNow();
     });
 
-    let typing = null;
     const typed = (name) => (event) => {
       clearTimeout(typing);
       typing = setTimeout(() => setFilter(name, event.target.value), 300);

@@ -65,14 +65,19 @@ fn is_page(path: &str) -> bool {
     }
 }
 
-/// Whether a request asks for a page rather than JSON: a browser's
-/// navigation names `text/html` in `Accept`; the dashboard's own calls and
-/// most programs do not.
+/// Whether a request is a browser opening a page rather than a program
+/// asking for JSON: a browser says so (`Sec-Fetch-Dest: document`; its
+/// script's own calls say `empty`); one that does not send that header is
+/// known by the `Accept` every browser sends on navigation (HTML and
+/// XHTML). A program that merely accepts HTML among other things (Java's
+/// default `Accept` does) gets the JSON.
 fn wants_html(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/html"))
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    match text("sec-fetch-dest") {
+        Some(dest) => dest.eq_ignore_ascii_case("document"),
+        None => text(header::ACCEPT.as_str())
+            .is_some_and(|v| v.contains("text/html") && v.contains("application/xhtml+xml")),
+    }
 }
 
 /// The dashboard's pages share their paths with the API: a browser

@@ -33,7 +33,7 @@ pub(crate) fn read(window: &ActivityWindow) -> Batch {
              count(*) OVER (PARTITION BY queue, b) AS total \
            FROM (SELECT queue, (started_at - ?1) / ?2 AS b, \
                    max(started_at - max(created_at, run_at), 0) AS w \
-                 FROM j WHERE started_at >= ?1 AND started_at < ?3)) \
+                 FROM j WHERE started_at >= ?1 AND started_at < ?3 AND status <> 'pending')) \
            WHERE n = (total * 50 + 99) / 100 OR n = (total * 95 + 99) / 100 \
          UNION ALL \
          SELECT 2, CAST(queue AS BLOB), due, gone, count(*), NULL FROM (\

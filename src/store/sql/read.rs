@@ -112,6 +112,7 @@ pub(crate) fn list(query: &ListQuery) -> Batch {
     if let Some(cursor) = query.cursor {
         bind("id <", cursor.to_string().into(), &mut params);
     }
+    let mut source = "jobs".to_string();
     if let Some(text) = query.search_text() {
         params.push(text.into());
         let exact = params.len();
@@ -120,15 +121,20 @@ pub(crate) fn list(query: &ListQuery) -> Batch {
         params.push(i64::try_from(text.len()).unwrap_or(i64::MAX).into());
         let length = params.len();
         let window = ListQuery::SEARCH_WINDOW - 1;
-        // An id or correlation id at any age (indexed); the rest only
-        // among the newest jobs, read from the primary key.
-        filters.push(format!(
-            "(id = ?{exact} OR correlation_id = ?{exact} OR \
-             (id >= coalesce((SELECT id FROM jobs ORDER BY id DESC LIMIT 1 OFFSET {window}), '') \
-             AND (substr(id, 1, ?{length}) = ?{lower} OR substr(id, -?{length}) = ?{lower} \
-             OR instr(lower(params), ?{lower}) > 0 \
-             OR instr(lower(coalesce(error, '')), ?{lower}) > 0)))"
-        ));
+        // What the search finds, each part through an index: an id or a
+        // correlation id at any age; the rest among the newest jobs, a
+        // range of the primary key. The jobs table is then read for those
+        // rows only (CROSS JOIN keeps that order), never scanned whole.
+        source = format!(
+            "(SELECT id AS found_id FROM jobs WHERE id = ?{exact} \
+             UNION SELECT id FROM jobs WHERE correlation_id = ?{exact} \
+             UNION SELECT id FROM jobs \
+               WHERE id >= coalesce((SELECT id FROM jobs ORDER BY id DESC LIMIT 1 OFFSET {window}), '') \
+               AND (substr(id, 1, ?{length}) = ?{lower} OR substr(id, -?{length}) = ?{lower} \
+               OR instr(lower(params), ?{lower}) > 0 \
+               OR instr(lower(coalesce(error, '')), ?{lower}) > 0)) AS found \
+             CROSS JOIN jobs ON jobs.id = found.found_id"
+        );
     }
     let filter = if filters.is_empty() {
         String::new()
@@ -138,7 +144,7 @@ pub(crate) fn list(query: &ListQuery) -> Batch {
     // One job more than the page holds tells whether another page follows.
     let limit = u64::from(query.limit) + 1;
     Batch::read(vec![Statement::query(
-        format!("SELECT {SELECTED} FROM jobs {filter}ORDER BY id DESC LIMIT {limit}"),
+        format!("SELECT {SELECTED} FROM {source} {filter}ORDER BY id DESC LIMIT {limit}"),
         params,
     )])
 }
