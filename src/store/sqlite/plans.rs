@@ -158,6 +158,35 @@ fn listing_a_correlation_id_searches_its_index() {
     assert_searches_with(&plans, "SEARCH jobs USING INDEX jobs_correlation_idx");
 }
 
+/// A search reads what its indexes find (an id, a correlation id, the
+/// newest jobs' range of the primary key) and then only those jobs: the
+/// table is never read whole, with or without other filters. (It sorts
+/// what it found: at most the search window's jobs.)
+#[test]
+fn a_search_reads_only_what_its_indexes_find() {
+    for query in [
+        ListQuery::default().search("batch-7"),
+        ListQuery::default()
+            .search("connection refused")
+            .status(crate::JobStatus::Failed)
+            .queue("video"),
+    ] {
+        let plans = plans(|_| read::list(&query));
+        for (sql, plan) in &plans {
+            for line in plan {
+                assert!(
+                    !line.starts_with("SCAN jobs") || line.contains("COVERING INDEX"),
+                    "full scan in plan of {sql}: {plan:?}"
+                );
+            }
+            let all = plan.join("\n");
+            assert!(all.contains("jobs_correlation_idx"), "{plan:?}");
+            assert!(all.contains("(id=?)"), "{plan:?}");
+            assert!(all.contains("(id>?)"), "{plan:?}");
+        }
+    }
+}
+
 #[test]
 fn due_schedules_are_searched_on_the_due_index() {
     let plans = plans(|_| cron::due(Utc::now()));
