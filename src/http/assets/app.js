@@ -17,6 +17,7 @@
   // change stream fail.
   const IDLE_REFRESH_MS = 15000;
   const POLL_MS = 3000;
+  const CHARTS_EVERY_MS = 10000;
 
   const $ = (id) => document.getElementById(id);
   const roleMeta = document.querySelector('meta[name="jobstore-role"]');
@@ -31,6 +32,7 @@
     extraPages: 0, // pages shown beyond the first
     job: null, // the job on the job page
     attemptsKey: null, // the job, status and attempt whose attempts are shown
+    charts: null, // the activity last read: { range, at, activity }
   };
 
   // ---- talking to the API ------------------------------------------------
@@ -414,12 +416,17 @@
 
   async function loadJobs() {
     const key = viewKey();
+    // The charts change by the minute: read again at most every
+    // CHARTS_EVERY_MS, or at once for another range.
+    const chartsDue = !state.charts || state.charts.range !== state.range ||
+      Date.now() - state.charts.at > CHARTS_EVERY_MS;
     const [stats, first, activity, queues] = await Promise.all([
       api("GET", "stats"),
       api("GET", listPath(null)),
-      api("GET", "stats/activity?range=" + state.range),
+      chartsDue ? api("GET", "stats/activity?range=" + state.range) : null,
       api("GET", "queues"),
     ]);
+    if (activity) state.charts = { range: activity.range, at: Date.now(), activity };
     let jobs = first.jobs;
     let cursor = first.next_cursor;
     for (let page = 0; page < state.extraPages && cursor; page += 1) {
@@ -431,7 +438,7 @@
     state.cursor = cursor;
     renderCounts(stats);
     renderOptions("queue-names", queues.map((q) => q.name));
-    renderCharts(activity);
+    renderCharts(state.charts.activity);
     renderTable(jobs);
     renderBulk();
   }
