@@ -371,7 +371,8 @@ async fn the_dashboard_shows_live_progress_cancels_and_never_runs_job_data() {
     )
     .await;
     page.click(".crumbs a").await;
-    page.wait_for("the table after a bad link", &row(done.id)).await;
+    page.wait_for("the table after a bad link", &row(done.id))
+        .await;
 
     // The cron page: the schedule's name as text, its times in its own
     // timezone beside the viewer's; disabled with a click.

@@ -10,9 +10,9 @@ use serde::Serialize;
 
 use crate::error::StoreError;
 use crate::http::auth::Role;
-use crate::job::JobId;
 use crate::http::types::HealthResponse;
 use crate::http::HttpState;
+use crate::job::JobId;
 
 /// All that a request without a token learns: `{"status": "ok"}` or
 /// `{"status": "unavailable"}`.
