@@ -47,12 +47,13 @@ const WORKERS: [&str; 2] = ["worker-a", "worker-b"];
 const CORRELATION_IDS: [&str; 2] = ["batch-a", "batch-b"];
 const QUEUES: [&str; 2] = ["default", "video"];
 /// Texts a search may look for: in errors, in params, a correlation id, and
-/// nothing at all.
+/// nothing at all. None could be part of an id: the backends make
+/// different ids, so a text that matched one would find different jobs.
 const SEARCHES: [&str; 6] = [
     "reset",
     "CONNECTION",
     "batch-a",
-    "1",
+    "\"n\":1",
     "\"k",
     "nothing-like-it",
 ];
