@@ -1,67 +1,11 @@
 //! `GET /jobs/{id}/events`: server-sent events of a job's changes.
 
-use jobstore::http::{ErrorCode, JobResponse};
+use jobstore::http::ErrorCode;
 use jobstore::{JobStatus, NewJob, Progress};
 use reqwest::StatusCode;
 use serde_json::json;
-use tokio::time::{timeout_at, Instant};
 
-use crate::support::{expect_error, Server, DEADLINE};
-
-/// Reads server-sent events from a streaming response.
-struct EventReader {
-    response: reqwest::Response,
-    buffer: String,
-}
-
-impl EventReader {
-    fn new(response: reqwest::Response) -> Self {
-        assert_eq!(response.status(), StatusCode::OK);
-        let content_type = response.headers()["content-type"].to_str().unwrap();
-        assert!(
-            content_type.starts_with("text/event-stream"),
-            "{content_type}"
-        );
-        EventReader {
-            response,
-            buffer: String::new(),
-        }
-    }
-
-    /// The next event as (name, data); `None` once the stream ended.
-    async fn next(&mut self) -> Option<(String, String)> {
-        let deadline = Instant::now() + DEADLINE;
-        loop {
-            if let Some(end) = self.buffer.find("\n\n") {
-                let block: String = self.buffer.drain(..end + 2).collect();
-                let mut name = String::from("message");
-                let mut data = Vec::new();
-                for line in block.lines() {
-                    if let Some(value) = line.strip_prefix("event:") {
-                        name = value.trim().to_string();
-                    } else if let Some(value) = line.strip_prefix("data:") {
-                        data.push(value.trim_start().to_string());
-                    }
-                }
-                if data.is_empty() {
-                    continue; // a keep-alive comment
-                }
-                return Some((name, data.join("\n")));
-            }
-            let chunk = timeout_at(deadline, self.response.chunk())
-                .await
-                .expect("an event or the end of the stream in time")
-                .unwrap()?;
-            self.buffer.push_str(std::str::from_utf8(&chunk).unwrap());
-        }
-    }
-
-    async fn next_job(&mut self) -> JobResponse {
-        let (name, data) = self.next().await.expect("another event");
-        assert_eq!(name, "job", "{data}");
-        serde_json::from_str(&data).unwrap()
-    }
-}
+use crate::support::{expect_error, EventReader, Server};
 
 #[tokio::test]
 async fn a_running_job_streams_its_changes_in_order_then_the_stream_ends() {

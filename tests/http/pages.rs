@@ -16,9 +16,9 @@ use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::time::{timeout, timeout_at, Instant};
+use tokio::time::timeout;
 
-use crate::support::{expect, expect_error, Server, DEADLINE};
+use crate::support::{expect, expect_error, EventReader, Server, DEADLINE};
 
 /// What a browser sends when it opens a page.
 const BROWSER: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
@@ -810,76 +810,11 @@ async fn the_read_only_token_cannot_delete_a_job() {
     assert_eq!(outcome.applied, 1);
 }
 
-/// Reads server-sent events from a streaming response, as
-/// `tests/http/events.rs` does.
-struct EventReader {
-    response: Response,
-    buffer: String,
-}
-
-impl EventReader {
-    fn new(response: Response) -> Self {
-        assert_eq!(response.status(), StatusCode::OK);
-        let content_type = content_type(response.headers());
-        assert!(
-            content_type.starts_with("text/event-stream"),
-            "{content_type}"
-        );
-        EventReader {
-            response,
-            buffer: String::new(),
-        }
-    }
-
-    /// The next event as (name, data).
-    async fn next(&mut self) -> (String, String) {
-        let deadline = Instant::now() + DEADLINE;
-        loop {
-            if let Some(end) = self.buffer.find("\n\n") {
-                let block: String = self.buffer.drain(..end + 2).collect();
-                let mut name = String::from("message");
-                let mut data = Vec::new();
-                for line in block.lines() {
-                    if let Some(value) = line.strip_prefix("event:") {
-                        name = value.trim().to_string();
-                    } else if let Some(value) = line.strip_prefix("data:") {
-                        data.push(value.trim_start().to_string());
-                    }
-                }
-                if data.is_empty() {
-                    continue; // a keep-alive comment
-                }
-                return (name, data.join("\n"));
-            }
-            let chunk = timeout_at(deadline, self.response.chunk())
-                .await
-                .expect("an event in time")
-                .unwrap()
-                .expect("the stream goes on");
-            self.buffer.push_str(std::str::from_utf8(&chunk).unwrap());
-        }
-    }
-
-    /// The next `stats` event's counts; `change` events before it are
-    /// passed over.
-    async fn next_stats(&mut self) -> jobstore::http::StatsResponse {
-        loop {
-            match self.next().await {
-                (name, _) if name == "change" => continue,
-                (name, data) => {
-                    assert_eq!(name, "stats", "{data}");
-                    return serde_json::from_str(&data).unwrap();
-                }
-            }
-        }
-    }
-}
-
 #[tokio::test]
 async fn the_counts_stream_tells_of_progress_with_a_change_event() {
     let server = Server::start().await;
     let mut events = EventReader::new(server.get("/events").await);
-    let (name, data) = events.next().await;
+    let (name, data) = events.next().await.expect("another event");
     assert_eq!(name, "stats", "the first event is the counts: {data}");
     let stats: jobstore::http::StatsResponse = serde_json::from_str(&data).unwrap();
     assert_eq!(stats.total, 0);
@@ -901,7 +836,7 @@ async fn the_counts_stream_tells_of_progress_with_a_change_event() {
             .progress(&claimed.lease, &progress)
             .await
             .unwrap();
-        let (name, data) = events.next().await;
+        let (name, data) = events.next().await.expect("another event");
         assert_eq!((name.as_str(), data.as_str()), ("change", "{}"));
     }
 

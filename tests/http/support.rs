@@ -3,12 +3,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use jobstore::http::{ErrorCode, ErrorResponse, HttpConfig, HttpState};
+use jobstore::http::{ErrorCode, ErrorResponse, HttpConfig, HttpState, JobResponse, StatsResponse};
 use jobstore::metrics::{install_prometheus, MeteredStore};
 use jobstore::{ClaimRequest, Claimed, JobId, JobStore, SqliteStore};
 use reqwest::{Response, StatusCode};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
+use tokio::time::{timeout_at, Instant};
 use tokio_util::sync::CancellationToken;
 
 /// How long any wait in these tests may take before it fails.
@@ -148,5 +149,75 @@ impl Server {
         let mut claimed = self.store.claim(&request).await.unwrap();
         assert_eq!(claimed.len(), 1, "one {job_type} job in {queue} to claim");
         claimed.remove(0)
+    }
+}
+
+/// Reads server-sent events from a streaming response.
+pub struct EventReader {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+impl EventReader {
+    pub fn new(response: reqwest::Response) -> Self {
+        assert_eq!(response.status(), StatusCode::OK);
+        let content_type = response.headers()["content-type"].to_str().unwrap();
+        assert!(
+            content_type.starts_with("text/event-stream"),
+            "{content_type}"
+        );
+        EventReader {
+            response,
+            buffer: String::new(),
+        }
+    }
+
+    /// The next event as (name, data); `None` once the stream ended.
+    pub async fn next(&mut self) -> Option<(String, String)> {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut name = String::from("message");
+                let mut data = Vec::new();
+                for line in block.lines() {
+                    if let Some(value) = line.strip_prefix("event:") {
+                        name = value.trim().to_string();
+                    } else if let Some(value) = line.strip_prefix("data:") {
+                        data.push(value.trim_start().to_string());
+                    }
+                }
+                if data.is_empty() {
+                    continue; // a keep-alive comment
+                }
+                return Some((name, data.join("\n")));
+            }
+            let chunk = timeout_at(deadline, self.response.chunk())
+                .await
+                .expect("an event or the end of the stream in time")
+                .unwrap()?;
+            self.buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    }
+
+    /// The next event, a `job` event's job.
+    pub async fn next_job(&mut self) -> JobResponse {
+        let (name, data) = self.next().await.expect("another event");
+        assert_eq!(name, "job", "{data}");
+        serde_json::from_str(&data).unwrap()
+    }
+
+    /// The next `stats` event's counts; `change` events before it are
+    /// passed over.
+    pub async fn next_stats(&mut self) -> StatsResponse {
+        loop {
+            match self.next().await.expect("another event") {
+                (name, _) if name == "change" => continue,
+                (name, data) => {
+                    assert_eq!(name, "stats", "{data}");
+                    return serde_json::from_str(&data).unwrap();
+                }
+            }
+        }
     }
 }
