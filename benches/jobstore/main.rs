@@ -8,8 +8,9 @@
 //! `cargo test` runs it) it is a quick smoke pass with small counts that
 //! writes its report under the target directory and asserts no speed.
 //! `--only SECTION` (enqueue, process, pickup, claims, memory, remote),
-//! `--runs N` and `--no-peers` narrow a run (an unknown section is an
-//! error); a narrowed full run writes under the target directory too.
+//! `--runs N`, `--backend sqlite|libsql`, `--concurrency N` and
+//! `--no-peers` narrow a run (an unknown section or backend is an error); a
+//! narrowed full run writes under the target directory too.
 //!
 //! The `remote` section starts a libSQL server of its own (`sqld`, through
 //! `.ci/start-sqld`) and puts it at a distance with a delaying proxy.
@@ -103,7 +104,7 @@ async fn main() -> BenchResult<()> {
 /// Where the document and the chart go: the repository for a whole full
 /// run, the target directory otherwise.
 fn outputs(settings: &Settings) -> BenchResult<(PathBuf, PathBuf)> {
-    if settings.full && settings.only.is_none() && settings.peers {
+    if settings.whole() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         return Ok((
             root.join("BENCHMARKS.md"),

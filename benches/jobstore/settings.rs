@@ -1,5 +1,7 @@
 //! How big a run is: the full benchmark, or the quick smoke pass.
 
+use crate::backend::Backend;
+
 /// The sizes and options of one run.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -31,6 +33,8 @@ pub struct Settings {
     pub peers: bool,
     /// Measure only this section (one of [`SECTIONS`]).
     pub only: Option<String>,
+    /// The backends measured (`--backend NAME` narrows to one).
+    pub backends: Vec<Backend>,
     /// Round trips (ms) of the server measurements (section `remote`).
     pub round_trips: Vec<u64>,
     /// Seconds of work each server processing figure is sized for.
@@ -63,7 +67,8 @@ pub const SECTIONS: [&str; 9] = [
 impl Settings {
     /// The settings the command line asks for: full under `cargo bench`
     /// (which passes `--bench`), quick otherwise or with `--quick`;
-    /// `--runs N`, `--only SECTION` and `--no-peers` adjust either.
+    /// `--runs N`, `--only SECTION`, `--backend NAME`, `--concurrency N`
+    /// and `--no-peers` adjust either (to profile one figure, say).
     pub fn from_args(args: &[String]) -> Result<Settings, String> {
         let full = args.iter().any(|a| a == "--bench") && !args.iter().any(|a| a == "--quick");
         let mut settings = if full {
@@ -92,6 +97,18 @@ impl Settings {
                     }
                     settings.only = Some(section.clone())
                 }
+                "--backend" => {
+                    let name = args.next().ok_or("--backend needs a backend's name")?;
+                    settings.backends = vec![Backend::parse(name)?];
+                }
+                "--concurrency" => {
+                    let value = args.next().ok_or("--concurrency needs a number")?;
+                    let level =
+                        value.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                            format!("--concurrency {value:?}: not a positive number")
+                        })?;
+                    settings.levels = vec![level];
+                }
                 "--no-peers" => settings.peers = false,
                 _ => {}
             }
@@ -114,6 +131,7 @@ impl Settings {
             memory_jobs: 1_000_000,
             peers: true,
             only: None,
+            backends: Backend::ALL.to_vec(),
             round_trips: vec![0, 20, 50],
             remote_seconds: 4.0,
             server_pickups: 40,
@@ -139,6 +157,7 @@ impl Settings {
             memory_jobs: 1_000,
             peers: true,
             only: None,
+            backends: Backend::ALL.to_vec(),
             round_trips: vec![0],
             remote_seconds: 0.05,
             server_pickups: 2,
@@ -147,6 +166,16 @@ impl Settings {
             stream_events: 10,
             idle_window: std::time::Duration::from_secs(2),
         }
+    }
+
+    /// Whether this is the whole full run, the one whose report goes into
+    /// the repository (no section, backend, concurrency or peer left out).
+    pub fn whole(&self) -> bool {
+        self.full
+            && self.only.is_none()
+            && self.peers
+            && self.backends == Backend::ALL
+            && self.levels == Settings::full().levels
     }
 
     /// Whether `section` is measured in this run.

@@ -341,7 +341,7 @@ impl<'a> Suite<'a> {
     async fn enqueue(&mut self) -> BenchResult<()> {
         let jobs = self.settings.jobs;
         for (name, batch) in [(names::ENQUEUE_ONE, 1), (names::ENQUEUE_BATCH, 100)] {
-            for backend in Backend::ALL {
+            for backend in self.settings.backends.clone() {
                 let samples = self
                     .repeat(|path| async move {
                         enqueue::jobs_per_sec(backend, &path, jobs, batch).await
@@ -382,7 +382,7 @@ impl<'a> Suite<'a> {
         let jobs = self.settings.jobs;
         for concurrency in self.settings.levels.clone() {
             let name = names::processing(concurrency);
-            for backend in Backend::ALL {
+            for backend in self.settings.backends.clone() {
                 let samples = self
                     .repeat(|path| async move {
                         process::jobs_per_sec(backend, &path, jobs, concurrency as usize).await
@@ -452,7 +452,7 @@ impl<'a> Suite<'a> {
 
     async fn pickup(&mut self) -> BenchResult<()> {
         let (local, remote) = (self.settings.pickups, self.settings.remote_pickups);
-        for backend in Backend::ALL {
+        for backend in self.settings.backends.clone() {
             let path = self.fresh();
             let latencies = pickup::same_process(backend, &path, local).await?;
             self.add_percentiles("the same process", subject(backend), &latencies);
@@ -503,7 +503,7 @@ impl<'a> Suite<'a> {
             remove_database(&sqlite_path);
             remove_database(&libsql_path);
         }
-        for backend in Backend::ALL {
+        for backend in self.settings.backends.clone() {
             let path = self.fresh();
             let latencies = wake::cancel(backend, &path, self.settings.cancels).await?;
             remove_database(&path);
@@ -564,7 +564,7 @@ impl<'a> Suite<'a> {
         // figure, not the median.
         let (claims, rounds) = (self.settings.claims, self.settings.runs * 5);
         let depths = self.settings.queue_depths;
-        for backend in Backend::ALL {
+        for backend in self.settings.backends.clone() {
             let paths = depths.map(|_| self.fresh());
             let paths = paths.each_ref().map(PathBuf::as_path);
             let samples = claims::claims_per_sec(backend, &paths, &depths, claims, rounds).await?;
@@ -580,7 +580,7 @@ impl<'a> Suite<'a> {
     async fn pruned(&mut self) -> BenchResult<()> {
         let [depth, history] = self.settings.queue_depths;
         let (n, rounds) = (self.settings.claims, self.settings.runs * 5);
-        for backend in Backend::ALL {
+        for backend in self.settings.backends.clone() {
             let (fresh, old) = (self.fresh(), self.fresh());
             let figures = pruned::figures(backend, &fresh, &old, history, depth, n, rounds).await?;
             remove_database(&fresh);
@@ -607,7 +607,7 @@ impl<'a> Suite<'a> {
     async fn dashboard(&mut self) -> BenchResult<()> {
         let jobs = self.settings.dashboard_jobs;
         let loads = self.settings.runs * 5;
-        for backend in Backend::ALL {
+        for backend in self.settings.backends.clone() {
             let path = self.fresh();
             let store = backend.open(&path).await?;
             let load = dashboard::first_load(store, &path, jobs, loads).await?;
@@ -636,7 +636,7 @@ impl<'a> Suite<'a> {
 
     async fn memory(&mut self) -> BenchResult<()> {
         let jobs = self.settings.memory_jobs;
-        for backend in Backend::ALL {
+        for backend in self.settings.backends.clone() {
             let path = self.fresh();
             let profile = memory::worker_profile(backend, &path, jobs).await?;
             remove_database(&path);
