@@ -13,21 +13,39 @@ use std::sync::{Arc, Mutex};
 
 use libsql::Connection;
 
+use super::statements::StatementCache;
+
 /// The most idle connections kept.
 const MAX_IDLE: usize = 8;
 
+/// A connection and the statements it keeps prepared.
+pub(crate) struct Kept {
+    conn: Connection,
+    statements: StatementCache,
+}
+
+impl Kept {
+    /// A connection with no statement prepared yet.
+    pub(crate) fn new(conn: Connection) -> Self {
+        Kept {
+            conn,
+            statements: StatementCache::default(),
+        }
+    }
+}
+
 /// Idle connections, most recently used last.
 #[derive(Default)]
-pub(crate) struct IdleConnections(Mutex<Vec<Connection>>);
+pub(crate) struct IdleConnections(Mutex<Vec<Kept>>);
 
 impl IdleConnections {
     /// The most recently returned connection, if any (its page cache is
     /// the likeliest to be current).
-    pub(crate) fn take(&self) -> Option<Connection> {
+    pub(crate) fn take(&self) -> Option<Kept> {
         self.0.lock().ok()?.pop()
     }
 
-    fn give_back(&self, conn: Connection) {
+    fn give_back(&self, conn: Kept) {
         if let Ok(mut idle) = self.0.lock() {
             if idle.len() < MAX_IDLE {
                 idle.push(conn);
@@ -39,13 +57,23 @@ impl IdleConnections {
 /// A connection lent for one operation, given back when dropped.
 pub(crate) struct Lent {
     conn: Connection,
+    statements: StatementCache,
     home: Option<Arc<IdleConnections>>,
 }
 
 impl Lent {
-    /// `conn`, given back to `home` when done (never, for `None`).
-    pub(crate) fn new(conn: Connection, home: Option<Arc<IdleConnections>>) -> Self {
-        Lent { conn, home }
+    /// `kept`, given back to `home` when done (never, for `None`).
+    pub(crate) fn new(kept: Kept, home: Option<Arc<IdleConnections>>) -> Self {
+        Lent {
+            conn: kept.conn,
+            statements: kept.statements,
+            home,
+        }
+    }
+
+    /// The connection and its prepared statements.
+    pub(crate) fn parts(&mut self) -> (&Connection, &mut StatementCache) {
+        (&self.conn, &mut self.statements)
     }
 }
 
@@ -61,7 +89,10 @@ impl Drop for Lent {
     fn drop(&mut self) {
         if let Some(home) = self.home.take() {
             if self.conn.is_autocommit() {
-                home.give_back(self.conn.clone());
+                home.give_back(Kept {
+                    conn: self.conn.clone(),
+                    statements: std::mem::take(&mut self.statements),
+                });
             }
         }
     }

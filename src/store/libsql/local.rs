@@ -6,7 +6,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use libsql::{Connection, Database, TransactionBehavior};
 
-use super::idle::{IdleConnections, Lent};
+use super::idle::{IdleConnections, Kept, Lent};
+use super::statements::StatementCache;
 use super::{db_error, retry_busy};
 use crate::error::StoreResult;
 use crate::store::sql::monitor::FALLBACK_AUTOCHECKPOINT;
@@ -65,16 +66,17 @@ impl LocalExecutor {
                     .await
                     .map_err(db_error)?;
                 }
-                conn
+                Kept::new(conn)
             }
         };
         Ok(Lent::new(conn, Some(Arc::clone(&self.idle))))
     }
 
     async fn run_once(&self, batch: &Batch) -> StoreResult<Vec<Output>> {
-        let conn = self.connect().await?;
+        let mut conn = self.connect().await?;
         if !batch.writes && !batch.needs_transaction() {
-            return run_all(&conn, &batch.statements).await;
+            let (conn, statements) = conn.parts();
+            return run_all(conn, statements, &batch.statements).await;
         }
         let behavior = if batch.writes {
             TransactionBehavior::Immediate
@@ -85,7 +87,8 @@ impl LocalExecutor {
             .transaction_with_behavior(behavior)
             .await
             .map_err(db_error)?;
-        match run_all(&tx, &batch.statements).await {
+        let (conn, statements) = conn.parts();
+        match run_all(conn, statements, &batch.statements).await {
             Ok(outputs) => {
                 tx.commit().await.map_err(db_error)?;
                 Ok(outputs)
@@ -137,36 +140,58 @@ fn from_libsql(value: libsql::Value) -> Value {
     }
 }
 
-/// Runs `statements` in order on `conn`, wherever its transaction stands.
-async fn run_all(conn: &Connection, statements: &[Statement]) -> StoreResult<Vec<Output>> {
+/// Runs `statements` in order on `conn`, wherever its transaction stands,
+/// through the prepared statements it keeps.
+async fn run_all(
+    conn: &Connection,
+    cache: &mut StatementCache,
+    statements: &[Statement],
+) -> StoreResult<Vec<Output>> {
     let mut outputs = Vec::with_capacity(statements.len());
     for statement in statements {
-        let params: Vec<libsql::Value> = statement.params.iter().map(to_libsql).collect();
-        if statement.returns_rows {
-            let mut rows = conn.query(&statement.sql, params).await.map_err(db_error)?;
-            let columns = rows.column_count();
-            let mut read = Vec::new();
-            while let Some(row) = rows.next().await.map_err(db_error)? {
-                let mut values = Vec::with_capacity(usize::try_from(columns).unwrap_or(0));
-                for index in 0..columns {
-                    values.push(from_libsql(row.get_value(index).map_err(db_error)?));
-                }
-                read.push(Row(values));
-            }
-            outputs.push(Output {
-                changes: read.len() as u64,
-                rows: read,
-            });
-        } else {
-            let changes = conn
-                .execute(&statement.sql, params)
-                .await
-                .map_err(db_error)?;
-            outputs.push(Output {
-                rows: Vec::new(),
-                changes,
-            });
+        let output = run_one(conn, cache, statement).await;
+        if output.is_err() {
+            cache.forget(&statement.sql);
         }
+        outputs.push(output?);
     }
     Ok(outputs)
+}
+
+/// Runs one statement with its parameters, and resets it.
+async fn run_one(
+    conn: &Connection,
+    cache: &mut StatementCache,
+    statement: &Statement,
+) -> StoreResult<Output> {
+    let params: Vec<libsql::Value> = statement.params.iter().map(to_libsql).collect();
+    let prepared = cache
+        .statement(conn, &statement.sql)
+        .await
+        .map_err(db_error)?;
+    let output = if statement.returns_rows {
+        let mut rows = prepared.query(params).await.map_err(db_error)?;
+        let columns = rows.column_count();
+        let mut read = Vec::new();
+        while let Some(row) = rows.next().await.map_err(db_error)? {
+            let mut values = Vec::with_capacity(usize::try_from(columns).unwrap_or(0));
+            for index in 0..columns {
+                values.push(from_libsql(row.get_value(index).map_err(db_error)?));
+            }
+            read.push(Row(values));
+        }
+        Output {
+            changes: read.len() as u64,
+            rows: read,
+        }
+    } else {
+        let changes = prepared.execute(params).await.map_err(db_error)?;
+        Output {
+            rows: Vec::new(),
+            changes: changes as u64,
+        }
+    };
+    // A statement left mid-way would hold its read snapshot open.
+    prepared.reset();
+    Ok(output)
 }

@@ -15,6 +15,7 @@ mod local;
 mod migrate;
 mod monitor_connection;
 mod remote;
+mod statements;
 
 use std::future::Future;
 use std::sync::Arc;
