@@ -77,7 +77,7 @@ pub(super) struct RunLoop<'w> {
     completer: Completer,
     finished: mpsc::UnboundedReceiver<Pending>,
     group: Vec<Pending>,
-    running: JoinSet<AttemptOutcome>,
+    running: JoinSet<Option<AttemptOutcome>>,
     hard_stop: CancellationToken,
     summary: RunSummary,
     /// When the loop last started jobs.
@@ -257,6 +257,11 @@ impl<'w> RunLoop<'w> {
         let grace = sleep(grace);
         tokio::pin!(grace);
         loop {
+            // An attempt hands its result over before its task ends: once
+            // the task has ended, the result is waiting here.
+            while let Ok(pending) = self.finished.try_recv() {
+                self.group.push(pending);
+            }
             if !self.group.is_empty() && self.may_write(Instant::now()) {
                 self.exchange(&[], false).await;
                 continue;
@@ -319,7 +324,8 @@ impl<'w> RunLoop<'w> {
                 if self.retry.take().is_some() {
                     tracing::info!(completions = count, "the round was written after all");
                 }
-                replies.answer(Ok(exchange.completed));
+                let handed = replies.answer(Ok(exchange.completed));
+                self.summary.record_handed(handed);
                 let n = exchange.claimed.len();
                 let filled = wants.iter().any(|(queue, want)| {
                     *want > 0
@@ -373,7 +379,8 @@ impl<'w> RunLoop<'w> {
         } else {
             // The leases have lapsed: the jobs are rescued and run again.
             tracing::error!(%error, completions = sent.len(), claim = want, "writing completions and claiming failed");
-            replies.answer(Err(error));
+            let handed = replies.answer(Err(error));
+            self.summary.record_handed(handed);
             self.retry = None;
         }
     }

@@ -270,14 +270,16 @@ impl Worker {
         }
     }
 
-    /// One attempt at `claimed`, holding `slot` while its handler runs.
+    /// One attempt at `claimed`, holding `slot` while its handler runs;
+    /// `None` when its result was handed over to the loop (see
+    /// [`Completer::hand_over`]).
     pub(super) fn attempt(
         &self,
         claimed: crate::store::Claimed,
         completer: &Completer,
         hard_stop: &CancellationToken,
         slot: Option<OwnedSemaphorePermit>,
-    ) -> impl std::future::Future<Output = AttemptOutcome> + Send + 'static {
+    ) -> impl std::future::Future<Output = Option<AttemptOutcome>> + Send + 'static {
         Attempt {
             store: Arc::clone(&self.store),
             registry: Arc::clone(&self.registry),

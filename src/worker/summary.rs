@@ -33,14 +33,26 @@ pub struct RunSummary {
 }
 
 impl RunSummary {
-    /// Counts a finished attempt task.
-    pub(crate) fn record_task(&mut self, done: Result<AttemptOutcome, tokio::task::JoinError>) {
+    /// Counts an attempt's task that ended: its outcome (`None`: handed
+    /// over, counted with [`RunSummary::record_handed`]), or its panic.
+    pub(crate) fn record_task(
+        &mut self,
+        done: Result<Option<AttemptOutcome>, tokio::task::JoinError>,
+    ) {
         match done {
-            Ok(outcome) => self.record(outcome),
+            Ok(Some(outcome)) => self.record(outcome),
+            Ok(None) => {}
             Err(error) => {
                 tracing::error!(%error, "a job attempt panicked");
                 self.panicked += 1;
             }
+        }
+    }
+
+    /// Counts the outcomes of attempts that handed their results over.
+    pub(crate) fn record_handed(&mut self, outcomes: Vec<AttemptOutcome>) {
+        for outcome in outcomes {
+            self.record(outcome);
         }
     }
 

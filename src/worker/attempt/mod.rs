@@ -49,14 +49,16 @@ pub(crate) struct Attempt {
 
 impl Attempt {
     /// Runs the job with its registered handler to its outcome and records
-    /// it, inside a span carrying the job's id, type and attempt.
-    pub(crate) async fn execute(self) -> AttemptOutcome {
+    /// it, inside a span carrying the job's id, type and attempt. `None`
+    /// when the result was handed over to the worker's loop, which logs and
+    /// counts its outcome once written.
+    pub(crate) async fn execute(self) -> Option<AttemptOutcome> {
         let span = job_span(&self.claimed);
         let started = std::time::Instant::now();
         let job_id = self.claimed.job.id;
         async move {
             tracing::info!(%job_id, "started");
-            let outcome = self.run().await;
+            let outcome = self.run(started).await?;
             let took = started.elapsed();
             match outcome {
                 AttemptOutcome::Completed | AttemptOutcome::Released => {
@@ -64,13 +66,13 @@ impl Attempt {
                 }
                 _ => tracing::warn!("{} after {}", outcome.as_str(), took_text(took)),
             }
-            outcome
+            Some(outcome)
         }
         .instrument(span)
         .await
     }
 
-    async fn run(self) -> AttemptOutcome {
+    async fn run(self, started: std::time::Instant) -> Option<AttemptOutcome> {
         let Attempt {
             store,
             registry,
@@ -87,7 +89,7 @@ impl Attempt {
             let message = format!("no handler registered for job type {job_type}");
             tracing::error!("{message}");
             drop(slot);
-            return record_failure(&*store, &lease, Failure::permanent(message)).await;
+            return Some(record_failure(&*store, &lease, Failure::permanent(message)).await);
         };
         let retry = claimed.job.retry_count + 1;
         let params = claimed.job.params.clone();
@@ -109,7 +111,17 @@ impl Attempt {
         )
         .await;
         drop(slot);
-        record(&*store, &completer, &lease, &config, retry, ended).await
+        let ended = match ended {
+            Ended::Returned(Ok(output)) => {
+                match completer.hand_over(&lease, output, started.elapsed()) {
+                    Ok(Ok(())) => return None,
+                    Ok(Err(error)) => return Some(outcome::store_error("complete", error)),
+                    Err(output) => Ended::Returned(Ok(output)),
+                }
+            }
+            other => other,
+        };
+        Some(record(&*store, &completer, &lease, &config, retry, ended).await)
     }
 }
 

@@ -155,7 +155,9 @@ pub(crate) async fn record_failure(
     }
 }
 
-fn store_error(action: &str, error: crate::StoreError) -> AttemptOutcome {
+/// The outcome of an attempt whose `action` the store refused or failed,
+/// logged.
+pub(crate) fn store_error(action: &str, error: crate::StoreError) -> AttemptOutcome {
     if error.is_lease_lost() {
         tracing::warn!(error = %error, "{action} refused: the lease was lost");
         AttemptOutcome::LeaseLost
