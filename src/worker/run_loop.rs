@@ -196,8 +196,10 @@ impl<'w> RunLoop<'w> {
             }
             // Jobs started a moment ago are likely to report soon: wait
             // for them here rather than sleep and be woken.
+            // (Unless the round is waiting to be written again after a
+            // failure: then it sleeps until then like any other wait.)
             self.gather().await;
-            if !self.group.is_empty() {
+            if !self.group.is_empty() && self.may_write(Instant::now()) {
                 continue;
             }
             // An idle worker waits for its next poll (its chores go with
