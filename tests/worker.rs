@@ -137,6 +137,46 @@ impl JobType for Gauge {
     }
 }
 
+/// The name of the thread a run starts on.
+fn starting_thread() -> String {
+    std::thread::current()
+        .name()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Says which thread it started on.
+struct Quick;
+
+#[async_trait]
+impl JobType for Quick {
+    const NAME: &'static str = "quick";
+    type Params = ();
+    type Output = String;
+
+    async fn run(&self, _: (), _: &JobContext) -> Result<String, JobError> {
+        Ok(starting_thread())
+    }
+}
+
+/// Blocks its thread before it awaits anything (as a handler should not),
+/// then says which thread it started on.
+struct Blocking;
+
+#[async_trait]
+impl JobType for Blocking {
+    const NAME: &'static str = "blocking";
+    type Params = ();
+    type Output = String;
+
+    async fn run(&self, _: (), _: &JobContext) -> Result<String, JobError> {
+        let thread = starting_thread();
+        std::thread::sleep(Duration::from_millis(5));
+        tokio::task::yield_now().await;
+        Ok(thread)
+    }
+}
+
 fn registry() -> Registry {
     let mut registry = Registry::new();
     registry
@@ -465,6 +505,67 @@ async fn a_busy_worker_runs_each_job_once_and_never_more_than_its_concurrency() 
         let job = store.get(id).await.unwrap();
         assert_eq!((job.attempt, job.result), (1, Some(json!(n))));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quick_types_start_on_the_loops_thread_and_blocking_ones_never_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    // Taking turns, in the order enqueued (one at a time).
+    let jobs: Vec<NewJob> = (0..20)
+        .flat_map(|_| {
+            [
+                NewJob::new("blocking", json!(null)),
+                NewJob::new("quick", json!(null)),
+            ]
+        })
+        .collect();
+    let ids: Vec<JobId> = store
+        .create_many(jobs)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|j| j.id)
+        .collect();
+    let mut registry = Registry::new();
+    registry
+        .register(Quick)
+        .unwrap()
+        .register(Blocking)
+        .unwrap();
+    let config = WorkerConfig {
+        concurrency: 1,
+        // Far above a quick run's first poll even unoptimised on a busy
+        // machine, far below the blocking type's 5 ms.
+        inline_start_limit: Duration::from_millis(1),
+        ..fast_config()
+    };
+    let worker = Worker::new(Arc::clone(&store), registry, config).unwrap();
+    let (shutdown, running) = start(&worker);
+    let mut started_on = Vec::new();
+    for id in &ids {
+        let job = wait_for(&*store, *id, |j| j.status == JobStatus::Completed).await;
+        let thread = job.result.unwrap().as_str().unwrap().to_string();
+        started_on.push((job.job_type, thread));
+    }
+    shutdown.cancel();
+    assert_eq!(running.await.unwrap().unwrap().completed, 40);
+    let the_loop = "jobstore-worker-test-worker";
+    // Each type's first job starts as a task, to be measured.
+    assert_ne!(started_on[0].1, the_loop, "{started_on:?}");
+    assert_ne!(started_on[1].1, the_loop, "{started_on:?}");
+    assert!(
+        started_on
+            .iter()
+            .any(|(job_type, thread)| job_type == "quick" && thread == the_loop),
+        "no quick job started on the loop's thread: {started_on:?}"
+    );
+    assert!(
+        started_on
+            .iter()
+            .all(|(job_type, thread)| job_type == "quick" || thread != the_loop),
+        "a blocking job started on the loop's thread: {started_on:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -52,6 +52,12 @@ pub struct WorkerConfig {
     /// the background (`None`, the default, keeps them until deleted by
     /// hand or by `jobstore prune`). Any number of workers may sweep.
     pub retention: Option<Retention>,
+    /// Jobs of a type whose runs reach their first `.await` that waits
+    /// within this time on average start on the thread of the worker's
+    /// loop, saving a hand-over to another thread (about this much) per
+    /// job; a type's first job, and those of slower types, start as tasks
+    /// of the runtime. `Duration::ZERO` starts every job as a task.
+    pub inline_start_limit: Duration,
 }
 
 impl Default for WorkerConfig {
@@ -72,6 +78,7 @@ impl Default for WorkerConfig {
             backoff: Backoff::default(),
             exec_allow: ProgramAllowlist::any(),
             retention: None,
+            inline_start_limit: Self::DEFAULT_INLINE_START_LIMIT,
         }
     }
 }
@@ -81,6 +88,9 @@ fn short_random() -> String {
 }
 
 impl WorkerConfig {
+    /// The default [`WorkerConfig::inline_start_limit`].
+    pub const DEFAULT_INLINE_START_LIMIT: Duration = Duration::from_micros(50);
+
     /// Serves `queue` too, running at most `concurrency` of its jobs at
     /// once (the first call replaces the default queue).
     pub fn queue(mut self, queue: impl Into<String>, concurrency: usize) -> Self {

@@ -77,6 +77,16 @@ pub trait JobType: Send + Sync + 'static {
     }
 
     /// Runs one attempt of the job.
+    ///
+    /// In a worker, a run of a type whose runs have been quick to reach
+    /// their first `.await` that waits starts on the thread of the
+    /// worker's loop and continues, from that `.await` on, as a task of
+    /// the runtime; the type's first run, and runs of a type that computes
+    /// or blocks before waiting, start as tasks (see
+    /// [`WorkerConfig::inline_start_limit`](super::WorkerConfig::inline_start_limit)).
+    /// Either way the run is inside the worker's Tokio runtime, but not
+    /// always inside a task of it: `tokio::task::id()` panics there (use
+    /// `tokio::task::try_id()`).
     async fn run(&self, params: Self::Params, ctx: &JobContext) -> Result<Self::Output, JobError>;
 
     /// A new job of this type with `params`, in the type's queue, to

@@ -6,8 +6,10 @@
 //! place means handing the thread's other tasks to a new thread first,
 //! each time; on a thread of its own, driving the loop with
 //! `Handle::block_on`, the call just runs. So on a multi-threaded runtime
-//! the loop gets a thread of its own, while its jobs still run as tasks on
-//! the runtime. On a current-thread runtime it runs in the caller's task.
+//! the loop gets a thread of its own, while its jobs run as tasks on the
+//! runtime (those quick to reach their first wait start on the loop's
+//! thread, see [`first_poll`](super::first_poll)). On a current-thread
+//! runtime it runs in the caller's task.
 
 use std::thread;
 

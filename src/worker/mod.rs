@@ -8,6 +8,7 @@ mod children;
 mod config;
 mod context;
 mod error;
+mod first_poll;
 mod job_type;
 mod loop_thread;
 mod presence;

@@ -17,6 +17,11 @@
 //! take turns, and the loop is not put to sleep and woken again for each
 //! round (on a small machine, being woken costs more than a no-op job).
 //!
+//! A claimed job starts on the loop's own thread when its type has been
+//! quick to reach its first `.await` that waits (see
+//! [`first_poll`](super::first_poll)): a no-op job then reports before
+//! the loop moves on, with no other thread woken for it.
+//!
 //! Chores ride on the claims: an idle worker's poll, and at most one round
 //! a second of a busy one, also reads whether a lease expired, when the
 //! next cron tick is due and when the next pending job becomes claimable
@@ -41,8 +46,10 @@ use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::{sleep, sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::attempt::completer::{self, Completer, Pending, MAX_GROUP};
+use super::first_poll::{self, FirstPolls, Inline, Measured};
 use super::{AttemptOutcome, RunSummary, Worker};
 use crate::error::StoreError;
 use crate::store::{Changes, Chores, Claimed, Polled};
@@ -81,6 +88,8 @@ pub(super) struct RunLoop<'w> {
     running: JoinSet<Option<AttemptOutcome>>,
     hard_stop: CancellationToken,
     summary: RunSummary,
+    /// How long each job type's first poll takes: where it starts.
+    first_polls: FirstPolls,
     /// When the loop last started jobs.
     last_start: Instant,
     /// When chores are next read along with a round.
@@ -112,6 +121,7 @@ impl<'w> RunLoop<'w> {
             running: JoinSet::new(),
             hard_stop: CancellationToken::new(),
             summary: RunSummary::default(),
+            first_polls: FirstPolls::new(worker.config.inline_start_limit),
             last_start: Instant::now(),
             next_look: Instant::now(),
             next_tick: None,
@@ -469,10 +479,23 @@ impl<'w> RunLoop<'w> {
         if slot.is_none() {
             tracing::warn!(job_id = %claimed.job.id, "claimed a job with no free slot");
         }
+        let cost = self.first_polls.cost(&claimed.job.job_type);
         let attempt = self
             .worker
             .attempt(claimed, &self.completer, &self.hard_stop, slot);
-        self.running.spawn(attempt);
+        if !self.first_polls.is_cheap(&cost) {
+            // In the loop's span, as it would be started here.
+            self.running
+                .spawn(Measured::new(attempt, cost).in_current_span());
+            return;
+        }
+        match first_poll::poll_here(attempt, &cost) {
+            Inline::Ended(outcome) => self.summary.record_ended(outcome),
+            Inline::Panicked(message) => self.summary.record_panic(message),
+            Inline::Waiting(continued) => {
+                self.running.spawn(continued);
+            }
+        }
     }
 }
 

@@ -40,13 +40,23 @@ impl RunSummary {
         done: Result<Option<AttemptOutcome>, tokio::task::JoinError>,
     ) {
         match done {
-            Ok(Some(outcome)) => self.record(outcome),
-            Ok(None) => {}
-            Err(error) => {
-                tracing::error!(%error, "a job attempt panicked");
-                self.panicked += 1;
-            }
+            Ok(outcome) => self.record_ended(outcome),
+            Err(error) => self.record_panic(error),
         }
+    }
+
+    /// Counts an attempt that ended: its outcome (`None`: handed over,
+    /// counted with [`RunSummary::record_handed`]).
+    pub(crate) fn record_ended(&mut self, outcome: Option<AttemptOutcome>) {
+        if let Some(outcome) = outcome {
+            self.record(outcome);
+        }
+    }
+
+    /// Counts an attempt that panicked.
+    pub(crate) fn record_panic(&mut self, error: impl std::fmt::Display) {
+        tracing::error!(%error, "a job attempt panicked");
+        self.panicked += 1;
     }
 
     /// Counts the outcomes of attempts that handed their results over.

@@ -1,0 +1,305 @@
+//! Starting an attempt on the loop's own thread when that is cheaper than
+//! handing it to another.
+//!
+//! The loop runs on a thread of its own and its attempts run as tasks on
+//! the runtime's threads. Handing a task over costs the loop a wake-up of
+//! another thread and a wait for the report to come back, which for a
+//! short job is more than the job itself. So the loop may poll a new
+//! attempt once where it is: a job that finishes in that first poll has
+//! handed its result over before the loop moves on, with no thread
+//! between; one that has to wait for something continues as a task on the
+//! runtime, woken from then on wherever its wake-ups land.
+//!
+//! Only job types whose first poll has been measured cheap are started
+//! like this, so that a handler that computes or blocks before its first
+//! `.await` does not hold up the loop: a type's first job runs as a task,
+//! and the loop keeps a running average of how long each type's first
+//! poll took, measured where it ran (the loop's thread or a runtime's). A
+//! type starts on the loop's thread while that average is at most the
+//! worker's [`inline_start_limit`](super::WorkerConfig::inline_start_limit);
+//! one slow first poll lifts the average at once (it falls back slowly),
+//! and after a panic the type starts as a task again until measured anew.
+//! What the loop still risks is one slow first poll of a type that has
+//! been quick so far.
+
+use std::collections::HashMap;
+use std::future::{poll_fn, Future};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::{pin, Pin};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, Instant};
+
+use futures_util::task::AtomicWaker;
+use tokio::task::coop::unconstrained;
+
+/// How much one new measurement below the average moves it down (1/8th
+/// of the way); one above it replaces it.
+const WEIGHT_SHIFT: u32 = 3;
+
+/// The average first-poll time of each job type the loop has started.
+pub(super) struct FirstPolls {
+    /// The longest average that still starts a type on the loop's thread.
+    limit: Duration,
+    /// Each type's average.
+    by_type: HashMap<String, Arc<Cost>>,
+}
+
+impl FirstPolls {
+    /// No type measured yet; types whose average is at most `limit` start
+    /// on the loop's thread (none, with a zero limit).
+    pub(super) fn new(limit: Duration) -> Self {
+        FirstPolls {
+            limit,
+            by_type: HashMap::new(),
+        }
+    }
+
+    /// Whether a job with this cost may start on the loop's thread.
+    pub(super) fn is_cheap(&self, cost: &Cost) -> bool {
+        !self.limit.is_zero() && cost.average().is_some_and(|average| average <= self.limit)
+    }
+
+    /// The cost record of `job_type`, made on its first job.
+    pub(super) fn cost(&mut self, job_type: &str) -> Arc<Cost> {
+        if let Some(cost) = self.by_type.get(job_type) {
+            return Arc::clone(cost);
+        }
+        let cost = Arc::new(Cost::default());
+        self.by_type.insert(job_type.to_string(), Arc::clone(&cost));
+        cost
+    }
+}
+
+/// The running average of one job type's first poll, in nanoseconds
+/// (`u64::MAX` before the first measurement and after a panic).
+pub(super) struct Cost(AtomicU64);
+
+impl Default for Cost {
+    fn default() -> Self {
+        Cost(AtomicU64::new(u64::MAX))
+    }
+}
+
+impl Cost {
+    /// The average so far; `None` before the first measurement and after
+    /// a panic.
+    fn average(&self) -> Option<Duration> {
+        match self.0.load(Ordering::Relaxed) {
+            u64::MAX => None,
+            nanos => Some(Duration::from_nanos(nanos)),
+        }
+    }
+
+    /// Adds one measurement: a poll slower than the average replaces it, a
+    /// faster one moves it down by an eighth of the difference.
+    fn record(&self, took: Duration) {
+        let sample = u64::try_from(took.as_nanos())
+            .unwrap_or(u64::MAX)
+            .min(u64::MAX - 1);
+        // Measurements from several threads may race; the update is
+        // retried until it applies to the average it read.
+        let _ = self
+            .0
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |average| {
+                Some(if average == u64::MAX || sample >= average {
+                    sample
+                } else {
+                    average - ((average - sample) >> WEIGHT_SHIFT)
+                })
+            });
+    }
+
+    /// Rules the type out of starting on the loop's thread: its first
+    /// poll panicked.
+    fn rule_out(&self) {
+        self.0.store(u64::MAX, Ordering::Relaxed);
+    }
+}
+
+/// What came of polling an attempt once on the loop's thread.
+pub(super) enum Inline<F: Future> {
+    /// It ended.
+    Ended(F::Output),
+    /// It panicked, with this message (the panic hook has reported it).
+    Panicked(String),
+    /// It waits for something: spawn this to continue it.
+    Waiting(Continued<F>),
+}
+
+/// Polls `future` once here, timing the poll into `cost`, outside the
+/// cooperative budget of the loop's own task (the loop may start many
+/// attempts in a row; each gets the fresh budget a new task would).
+pub(super) fn poll_here<F: Future>(future: F, cost: &Cost) -> Inline<F> {
+    let mut future = Box::pin(future);
+    let relay = Arc::new(Relay(AtomicWaker::new()));
+    let waker = Waker::from(Arc::clone(&relay));
+    let started = Instant::now();
+    let polled = catch_unwind(AssertUnwindSafe(|| {
+        let once = unconstrained(poll_fn(|cx| future.as_mut().poll(cx)));
+        pin!(once).poll(&mut Context::from_waker(&waker))
+    }));
+    let took = started.elapsed();
+    match polled {
+        Ok(Poll::Ready(output)) => {
+            cost.record(took);
+            Inline::Ended(output)
+        }
+        Ok(Poll::Pending) => {
+            cost.record(took);
+            Inline::Waiting(Continued {
+                future,
+                relay,
+                waker,
+            })
+        }
+        Err(panic) => {
+            cost.rule_out();
+            // Dropped here, unwinding or not, as a task's would be.
+            drop(catch_unwind(AssertUnwindSafe(move || drop(future))));
+            Inline::Panicked(panic_message(&*panic))
+        }
+    }
+}
+
+/// The message a panic was raised with.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(message) = panic.downcast_ref::<&str>() {
+        (*message).to_string()
+    } else if let Some(message) = panic.downcast_ref::<String>() {
+        message.clone()
+    } else {
+        "a panic without a message".to_string()
+    }
+}
+
+/// An attempt first polled on the loop's thread, to be continued as a task.
+///
+/// What it started waiting for during that poll holds a waker that relays
+/// to whichever task polls it now; it is always polled through that same
+/// waker, so every wake-up, old or new, reaches the task. (A wake-up that
+/// comes before the task first runs is not lost: a new task always runs.)
+pub(super) struct Continued<F: Future> {
+    future: Pin<Box<F>>,
+    relay: Arc<Relay>,
+    waker: Waker,
+}
+
+impl<F: Future> Future for Continued<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = &mut *self;
+        this.relay.0.register(cx.waker());
+        this.future
+            .as_mut()
+            .poll(&mut Context::from_waker(&this.waker))
+    }
+}
+
+/// Wakes the task that last registered with it.
+struct Relay(AtomicWaker);
+
+impl Wake for Relay {
+    fn wake(self: Arc<Self>) {
+        self.0.wake();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.wake();
+    }
+}
+
+/// An attempt started as a task, timing its first poll into `cost`.
+pub(super) struct Measured<F> {
+    future: Pin<Box<F>>,
+    cost: Option<Arc<Cost>>,
+}
+
+impl<F> Measured<F> {
+    /// `future`, to be spawned; its first poll is timed into `cost`.
+    pub(super) fn new(future: F, cost: Arc<Cost>) -> Self {
+        Measured {
+            future: Box::pin(future),
+            cost: Some(cost),
+        }
+    }
+}
+
+impl<F: Future> Future for Measured<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let Some(cost) = self.cost.take() else {
+            return self.future.as_mut().poll(cx);
+        };
+        let started = Instant::now();
+        let polled = self.future.as_mut().poll(cx);
+        cost.record(started.elapsed());
+        polled
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_average_follows_its_measurements() {
+        let polls = FirstPolls::new(Duration::from_micros(50));
+        let cost = Cost::default();
+        assert!(
+            !polls.is_cheap(&cost),
+            "a type never measured starts as a task"
+        );
+        cost.record(Duration::from_micros(5));
+        assert!(polls.is_cheap(&cost));
+        cost.record(Duration::from_millis(5));
+        assert!(!polls.is_cheap(&cost), "one slow poll is enough to stop");
+        for _ in 0..100 {
+            cost.record(Duration::from_micros(2));
+        }
+        assert!(polls.is_cheap(&cost), "cheap first polls bring it back");
+        cost.rule_out();
+        assert!(!polls.is_cheap(&cost), "ruled out");
+        cost.record(Duration::from_micros(2));
+        assert!(polls.is_cheap(&cost), "measured again as a task");
+        let none = FirstPolls::new(Duration::ZERO);
+        assert!(!none.is_cheap(&cost), "a zero limit starts nothing here");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_future_continued_as_a_task_is_woken_by_what_it_waited_for_here() {
+        let (tell, told) = tokio::sync::oneshot::channel::<u32>();
+        let cost = Cost::default();
+        // The receiver registers the loop-side waker during the first poll.
+        let Inline::Waiting(continued) = poll_here(told, &cost) else {
+            panic!("the receiver cannot be ready before anything is sent");
+        };
+        let task = tokio::spawn(continued);
+        tell.send(7).unwrap();
+        let received = tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .expect("the task was woken")
+            .unwrap();
+        assert_eq!(received.unwrap(), 7);
+    }
+
+    #[test]
+    fn a_future_that_ends_in_its_first_poll_ends_here_and_a_panic_is_caught() {
+        let cost = Cost::default();
+        assert!(matches!(poll_here(async { 3 }, &cost), Inline::Ended(3)));
+        cost.record(Duration::from_micros(5));
+        let buggy = async {
+            if cost.average().is_some() {
+                panic!("handler bug");
+            }
+        };
+        match poll_here(buggy, &cost) {
+            Inline::Panicked(message) => assert_eq!(message, "handler bug"),
+            _ => panic!("the panic was not caught"),
+        }
+        assert_eq!(cost.average(), None, "a panic rules the type out");
+    }
+}
