@@ -162,18 +162,35 @@ pub async fn stream(backend: Backend, path: &Path, samples: usize) -> BenchResul
         .get(format!("http://{addr}/jobs/{}/events", job.id))
         .send()
         .await?;
-    let reporter = tokio::spawn({
+    let mut reporter = tokio::spawn({
         let path = path.to_path_buf();
         let id = job.id.to_string();
         async move { run_child("progress-probes", backend, &path, samples, &["--job", &id]).await }
     });
+    // When the reporter ended: its reports should all be on the stream by
+    // then, and the stream's keep-alives alone must not keep this waiting.
+    let mut reported: Option<Instant> = None;
     let mut found = Vec::with_capacity(samples);
     let mut buffer = String::new();
     while found.len() < samples {
-        let chunk = tokio::time::timeout(Duration::from_secs(30), events.chunk())
-            .await
-            .map_err(|_| "no event within 30 s")??
-            .ok_or("the stream ended")?;
+        if reported.is_some_and(|at| at.elapsed() > Duration::from_secs(30)) {
+            return Err(format!(
+                "the stream showed {} of the {samples} progress reports within 30 s of the last",
+                found.len()
+            )
+            .into());
+        }
+        let chunk = tokio::select! {
+            chunk = tokio::time::timeout(Duration::from_secs(30), events.chunk()) => chunk
+                .map_err(|_| "no event within 30 s")??
+                .ok_or("the stream ended")?,
+            ended = &mut reporter, if reported.is_none() => {
+                // A reporter that failed is the error to tell.
+                ended??;
+                reported = Some(Instant::now());
+                continue;
+            }
+        };
         let now = unix_micros();
         buffer.push_str(&String::from_utf8_lossy(&chunk));
         while let Some(end) = buffer.find("\n\n") {
@@ -187,7 +204,9 @@ pub async fn stream(backend: Backend, path: &Path, samples: usize) -> BenchResul
             }
         }
     }
-    reporter.await??;
+    if reported.is_none() {
+        reporter.await??;
+    }
     server.abort();
     Ok(found)
 }
