@@ -171,7 +171,7 @@ impl JobType for Blocking {
 
     async fn run(&self, _: (), _: &JobContext) -> Result<String, JobError> {
         let thread = starting_thread();
-        std::thread::sleep(Duration::from_millis(5));
+        std::thread::sleep(Duration::from_millis(20));
         tokio::task::yield_now().await;
         Ok(thread)
     }
@@ -536,8 +536,9 @@ async fn quick_types_start_on_the_loops_thread_and_blocking_ones_never_do() {
     let config = WorkerConfig {
         concurrency: 1,
         // Far above a quick run's first poll even unoptimised on a busy
-        // machine, far below the blocking type's 5 ms.
-        inline_start_limit: Duration::from_millis(1),
+        // machine (tens of microseconds), far below the blocking type's
+        // 20 ms, which every one of its first polls takes at least.
+        inline_start_limit: Duration::from_millis(5),
         ..fast_config()
     };
     let worker = Worker::new(Arc::clone(&store), registry, config).unwrap();
