@@ -25,7 +25,7 @@ use async_trait::async_trait;
 use libsql::{Builder, Database};
 
 use crate::error::{StoreError, StoreResult};
-use crate::store::sql::monitor::{Monitor, MonitorSettings};
+use crate::store::sql::monitor::{Monitor, MonitorSettings, FALLBACK_POLL};
 use crate::store::sql::store::delegate_to_sql;
 use crate::store::sql::{Batch, Executor, Output, SqlStore};
 
@@ -181,6 +181,7 @@ impl LibsqlStore {
                 let settings = MonitorSettings {
                     checkpoint: config.checkpoint_interval,
                     watch: config.watch_changes.then(|| path.clone()),
+                    poll: FALLBACK_POLL,
                 };
                 let monitor = Some(Arc::new(Monitor::start(
                     monitor_connection::open(&db, config.busy_timeout)?,

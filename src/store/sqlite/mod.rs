@@ -24,7 +24,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::error::{StoreError, StoreResult};
-use crate::store::sql::monitor::{Monitor, MonitorSettings, FALLBACK_AUTOCHECKPOINT};
+use crate::store::sql::monitor::{
+    Monitor, MonitorSettings, FALLBACK_AUTOCHECKPOINT, FALLBACK_POLL,
+};
 use crate::store::sql::store::delegate_to_sql;
 use crate::store::sql::SqlStore;
 
@@ -104,6 +106,7 @@ impl SqliteStore {
             let settings = MonitorSettings {
                 checkpoint: config.checkpoint_interval,
                 watch: config.watch_changes.then(|| config.path.clone()),
+                poll: FALLBACK_POLL,
             };
             Arc::new(Monitor::start(conn, settings).map_err(|e| open_error(e.to_string()))?)
         };
