@@ -56,7 +56,9 @@ pub struct WorkerConfig {
     /// within this time on average start on the thread of the worker's
     /// loop, saving a hand-over to another thread (about this much) per
     /// job; a type's first job, and those of slower types, start as tasks
-    /// of the runtime. `Duration::ZERO` starts every job as a task.
+    /// of the runtime. (Time the thread was only preempted, neither waiting
+    /// nor computing, does not count.) `Duration::ZERO` starts every job as
+    /// a task.
     pub inline_start_limit: Duration,
 }
 

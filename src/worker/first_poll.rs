@@ -21,6 +21,14 @@
 //! and after a panic the type starts as a task again until measured anew.
 //! What the loop still risks is one slow first poll of a type that has
 //! been quick so far.
+//!
+//! A poll is timed by the clock on the wall, but a thread that was only
+//! preempted meanwhile (on a busy machine, another thread ran on its
+//! core) did not make the poll slow: when the wall time is over the limit
+//! and the thread neither waited for anything (no voluntary context
+//! switch) nor used that much CPU, the poll counts as the CPU time it
+//! used. A handler that sleeps, blocks on I/O or a lock, or computes for
+//! long still counts as slow.
 
 use std::collections::HashMap;
 use std::future::{poll_fn, Future};
@@ -32,6 +40,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 use futures_util::task::AtomicWaker;
+use nix::sys::resource::{getrusage, Usage, UsageWho};
 use tokio::task::coop::unconstrained;
 
 /// How much one new measurement below the average moves it down (1/8th
@@ -66,7 +75,7 @@ impl FirstPolls {
         if let Some(cost) = self.by_type.get(job_type) {
             return Arc::clone(cost);
         }
-        let cost = Arc::new(Cost::default());
+        let cost = Arc::new(Cost::new(self.limit));
         self.by_type.insert(job_type.to_string(), Arc::clone(&cost));
         cost
     }
@@ -74,19 +83,31 @@ impl FirstPolls {
 
 /// The running average of one job type's first poll, in nanoseconds
 /// (`u64::MAX` before the first measurement and after a panic).
-pub(super) struct Cost(AtomicU64);
-
-impl Default for Cost {
-    fn default() -> Self {
-        Cost(AtomicU64::new(u64::MAX))
-    }
+pub(super) struct Cost {
+    average: AtomicU64,
+    /// Polls up to this long on the wall are taken as timed; longer ones
+    /// are looked at more closely (see [`Stopwatch`]).
+    limit: Duration,
 }
 
 impl Cost {
+    /// Nothing measured yet, for a loop with this limit.
+    fn new(limit: Duration) -> Self {
+        Cost {
+            average: AtomicU64::new(u64::MAX),
+            limit,
+        }
+    }
+
+    /// Records the poll `stopwatch` timed.
+    fn record_timed(&self, stopwatch: Stopwatch) {
+        self.record(stopwatch.took(self.limit));
+    }
+
     /// The average so far; `None` before the first measurement and after
     /// a panic.
     fn average(&self) -> Option<Duration> {
-        match self.0.load(Ordering::Relaxed) {
+        match self.average.load(Ordering::Relaxed) {
             u64::MAX => None,
             nanos => Some(Duration::from_nanos(nanos)),
         }
@@ -101,7 +122,7 @@ impl Cost {
         // Measurements from several threads may race; the update is
         // retried until it applies to the average it read.
         let _ = self
-            .0
+            .average
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |average| {
                 Some(if average == u64::MAX || sample >= average {
                     sample
@@ -114,8 +135,54 @@ impl Cost {
     /// Rules the type out of starting on the loop's thread: its first
     /// poll panicked.
     fn rule_out(&self) {
-        self.0.store(u64::MAX, Ordering::Relaxed);
+        self.average.store(u64::MAX, Ordering::Relaxed);
     }
+}
+
+/// Times a poll on the thread it runs on.
+struct Stopwatch {
+    started: Instant,
+    /// The thread's usage when the poll started (`None` if it could not
+    /// be read: the wall time counts).
+    usage: Option<Usage>,
+}
+
+impl Stopwatch {
+    fn start() -> Self {
+        Stopwatch {
+            usage: getrusage(UsageWho::RUSAGE_THREAD).ok(),
+            started: Instant::now(),
+        }
+    }
+
+    /// How long the poll took: its wall time, unless that is over `limit`
+    /// and the thread neither waited (no voluntary context switch) nor
+    /// used as much CPU meanwhile, in which case it was preempted and the
+    /// CPU time it used counts.
+    fn took(self, limit: Duration) -> Duration {
+        let wall = self.started.elapsed();
+        if wall <= limit {
+            return wall;
+        }
+        let (Some(before), Ok(after)) = (self.usage, getrusage(UsageWho::RUSAGE_THREAD)) else {
+            return wall;
+        };
+        if after.voluntary_context_switches() != before.voluntary_context_switches() {
+            return wall;
+        }
+        cpu_time(&after)
+            .checked_sub(cpu_time(&before))
+            .map_or(wall, |cpu| cpu.min(wall))
+    }
+}
+
+/// The user and system time a usage reports.
+fn cpu_time(usage: &Usage) -> Duration {
+    let micros = |t: nix::sys::time::TimeVal| {
+        Duration::from_secs(u64::try_from(t.tv_sec()).unwrap_or(0))
+            + Duration::from_micros(u64::try_from(t.tv_usec()).unwrap_or(0))
+    };
+    micros(usage.user_time()) + micros(usage.system_time())
 }
 
 /// What came of polling an attempt once on the loop's thread.
@@ -135,19 +202,18 @@ pub(super) fn poll_here<F: Future>(future: F, cost: &Cost) -> Inline<F> {
     let mut future = Box::pin(future);
     let relay = Arc::new(Relay(AtomicWaker::new()));
     let waker = Waker::from(Arc::clone(&relay));
-    let started = Instant::now();
+    let stopwatch = Stopwatch::start();
     let polled = catch_unwind(AssertUnwindSafe(|| {
         let once = unconstrained(poll_fn(|cx| future.as_mut().poll(cx)));
         pin!(once).poll(&mut Context::from_waker(&waker))
     }));
-    let took = started.elapsed();
     match polled {
         Ok(Poll::Ready(output)) => {
-            cost.record(took);
+            cost.record_timed(stopwatch);
             Inline::Ended(output)
         }
         Ok(Poll::Pending) => {
-            cost.record(took);
+            cost.record_timed(stopwatch);
             Inline::Waiting(Continued {
                 future,
                 relay,
@@ -234,9 +300,9 @@ impl<F: Future> Future for Measured<F> {
         let Some(cost) = self.cost.take() else {
             return self.future.as_mut().poll(cx);
         };
-        let started = Instant::now();
+        let stopwatch = Stopwatch::start();
         let polled = self.future.as_mut().poll(cx);
-        cost.record(started.elapsed());
+        cost.record_timed(stopwatch);
         polled
     }
 }
@@ -248,7 +314,7 @@ mod tests {
     #[test]
     fn the_average_follows_its_measurements() {
         let polls = FirstPolls::new(Duration::from_micros(50));
-        let cost = Cost::default();
+        let cost = Cost::new(Duration::from_micros(50));
         assert!(
             !polls.is_cheap(&cost),
             "a type never measured starts as a task"
@@ -272,7 +338,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_future_continued_as_a_task_is_woken_by_what_it_waited_for_here() {
         let (tell, told) = tokio::sync::oneshot::channel::<u32>();
-        let cost = Cost::default();
+        let cost = Cost::new(Duration::from_micros(50));
         // The receiver registers the loop-side waker during the first poll.
         let Inline::Waiting(continued) = poll_here(told, &cost) else {
             panic!("the receiver cannot be ready before anything is sent");
@@ -288,7 +354,7 @@ mod tests {
 
     #[test]
     fn a_future_that_ends_in_its_first_poll_ends_here_and_a_panic_is_caught() {
-        let cost = Cost::default();
+        let cost = Cost::new(Duration::from_micros(50));
         assert!(matches!(poll_here(async { 3 }, &cost), Inline::Ended(3)));
         cost.record(Duration::from_micros(5));
         let buggy = async {
@@ -301,5 +367,72 @@ mod tests {
             _ => panic!("the panic was not caught"),
         }
         assert_eq!(cost.average(), None, "a panic rules the type out");
+    }
+
+    /// The CPU time this thread has used.
+    fn thread_cpu() -> Duration {
+        cpu_time(&getrusage(UsageWho::RUSAGE_THREAD).unwrap())
+    }
+
+    /// Spins until this thread has used `cpu` of CPU time.
+    fn spin_for(cpu: Duration) {
+        let start = thread_cpu();
+        while thread_cpu() - start < cpu {
+            std::hint::spin_loop();
+        }
+    }
+
+    const LIMIT: Duration = Duration::from_micros(50);
+
+    #[test]
+    fn a_poll_that_blocks_counts_its_wall_time() {
+        let stopwatch = Stopwatch::start();
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(stopwatch.took(LIMIT) >= Duration::from_millis(5));
+    }
+
+    #[test]
+    fn a_poll_that_computes_long_counts_as_slow() {
+        let stopwatch = Stopwatch::start();
+        spin_for(Duration::from_millis(2));
+        // (The CPU clock and the wall clock differ by a few microseconds.)
+        let took = stopwatch.took(LIMIT);
+        assert!(took > Duration::from_millis(1), "{took:?}");
+    }
+
+    #[test]
+    fn a_poll_that_was_only_preempted_counts_the_cpu_it_used() {
+        // Twice as many spinning threads as cores: every one of them, this
+        // one included, is preempted while it runs.
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let spinners: Vec<_> = (0..cores * 2)
+            .map(|_| {
+                let stop = Arc::clone(&stop);
+                std::thread::spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        std::hint::spin_loop();
+                    }
+                })
+            })
+            .collect();
+        let stopwatch = Stopwatch::start();
+        let started = Instant::now();
+        let before = thread_cpu();
+        // Until preempted for at least 10 ms all told.
+        while started.elapsed() < (thread_cpu() - before) + Duration::from_millis(10) {
+            std::hint::spin_loop();
+        }
+        let wall = started.elapsed();
+        let took = stopwatch.took(LIMIT);
+        stop.store(true, Ordering::Relaxed);
+        for spinner in spinners {
+            spinner.join().unwrap();
+        }
+        assert!(took > LIMIT, "it did compute: {took:?}");
+        assert!(
+            took + Duration::from_millis(5) < wall,
+            "the time it was preempted counts: {took:?} of {wall:?}"
+        );
     }
 }
