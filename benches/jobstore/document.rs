@@ -31,7 +31,7 @@ pub fn machine() -> String {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_default();
     format!(
-        "{cores} cores ({model}), {memory_gib:.0} GiB memory, Linux {}, {rustc}; databases on the local disk ({})",
+        "{cores} cores ({model}), {memory_gib:.0} GiB memory, Linux {}, {rustc}; databases on the local disk ({}) but in the rows that say tmpfs (/dev/shm)",
         kernel.trim(),
         std::env::temp_dir().display()
     )

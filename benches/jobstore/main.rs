@@ -66,7 +66,14 @@ async fn main() -> BenchResult<()> {
         None
     };
     let dir = tempfile::tempdir()?;
-    let mut suite = suite::Suite::new(&settings, peers.as_ref(), dir.path());
+    // tmpfs, where the machine has it, for the figures without disk I/O.
+    let memory_dir = tempfile::tempdir_in("/dev/shm").ok();
+    let mut suite = suite::Suite::new(
+        &settings,
+        peers.as_ref(),
+        dir.path(),
+        memory_dir.as_ref().map(|d| d.path()),
+    );
     suite.run().await?;
     let report = suite.report;
 

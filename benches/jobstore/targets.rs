@@ -37,6 +37,11 @@ pub fn evaluate(report: &Report, poll_interval_ms: f64) -> Vec<Target> {
             ratio(&names::processing(concurrency), sqlite, "raw SQLite"),
             0.7,
         );
+        add(
+            format!("Processing at concurrency {concurrency}, database on tmpfs: jobstore / raw SQLite claiming and completing {concurrency} per transaction"),
+            ratio(&names::processing_in_memory(concurrency), sqlite, "raw SQLite"),
+            0.7,
+        );
     }
     add(
         "Enqueue one per call: jobstore / raw SQLite".into(),
