@@ -178,11 +178,11 @@ impl Stopwatch {
 
 /// The user and system time a usage reports.
 fn cpu_time(usage: &Usage) -> Duration {
-    let micros = |t: nix::sys::time::TimeVal| {
+    let duration = |t: nix::sys::time::TimeVal| {
         Duration::from_secs(u64::try_from(t.tv_sec()).unwrap_or(0))
             + Duration::from_micros(u64::try_from(t.tv_usec()).unwrap_or(0))
     };
-    micros(usage.user_time()) + micros(usage.system_time())
+    duration(usage.user_time()) + duration(usage.system_time())
 }
 
 /// What came of polling an attempt once on the loop's thread.
