@@ -570,6 +570,42 @@ async fn quick_types_start_on_the_loops_thread_and_blocking_ones_never_do() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zero_inline_start_limit_starts_every_job_as_a_task() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let jobs: Vec<NewJob> = (0..20).map(|_| NewJob::new("quick", json!(null))).collect();
+    let ids: Vec<JobId> = store
+        .create_many(jobs)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|j| j.id)
+        .collect();
+    let mut registry = Registry::new();
+    registry.register(Quick).unwrap();
+    let config = WorkerConfig {
+        concurrency: 1,
+        inline_start_limit: Duration::ZERO,
+        ..fast_config()
+    };
+    let worker = Worker::new(Arc::clone(&store), registry, config).unwrap();
+    let (shutdown, running) = start(&worker);
+    let mut started_on = Vec::new();
+    for id in &ids {
+        let job = wait_for(&*store, *id, |j| j.status == JobStatus::Completed).await;
+        started_on.push(job.result.unwrap().as_str().unwrap().to_string());
+    }
+    shutdown.cancel();
+    assert_eq!(running.await.unwrap().unwrap().completed, 20);
+    assert!(
+        started_on
+            .iter()
+            .all(|thread| thread != "jobstore-worker-test-worker"),
+        "a job started on the loop's thread: {started_on:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_enqueued_in_the_same_process_wakes_an_idle_worker() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir).await;

@@ -65,9 +65,15 @@ impl FirstPolls {
         }
     }
 
+    /// Whether jobs may start on the loop's thread at all (a zero limit
+    /// starts every job as a task, unmeasured).
+    pub(super) fn enabled(&self) -> bool {
+        !self.limit.is_zero()
+    }
+
     /// Whether a job with this cost may start on the loop's thread.
     pub(super) fn is_cheap(&self, cost: &Cost) -> bool {
-        !self.limit.is_zero() && cost.average().is_some_and(|average| average <= self.limit)
+        self.enabled() && cost.average().is_some_and(|average| average <= self.limit)
     }
 
     /// The cost record of `job_type`, made on its first job.

@@ -479,10 +479,18 @@ impl<'w> RunLoop<'w> {
         if slot.is_none() {
             tracing::warn!(job_id = %claimed.job.id, "claimed a job with no free slot");
         }
-        let cost = self.first_polls.cost(&claimed.job.job_type);
+        // With inline starts off, nothing is measured.
+        let cost = self
+            .first_polls
+            .enabled()
+            .then(|| self.first_polls.cost(&claimed.job.job_type));
         let attempt = self
             .worker
             .attempt(claimed, &self.completer, &self.hard_stop, slot);
+        let Some(cost) = cost else {
+            self.running.spawn(attempt.in_current_span());
+            return;
+        };
         if !self.first_polls.is_cheap(&cost) {
             // In the loop's span, as it would be started here.
             self.running
