@@ -24,14 +24,29 @@ const PRIORITIES: &str = "0, 1, 2, 3, 4, 5, 6, 7, 8, 9";
 /// How many jobs queue `queue` (a parameter) may still give a claim of
 /// `n`: none while paused; with a concurrency limit, no more than the
 /// limit minus its running jobs, counted in the same statement.
+///
+/// Written with `CASE` rather than `max`/`min`: SQLite reckons that any
+/// call of a (non-inline) SQL function may fail half-way, and a statement
+/// that may fail half-way after writing several rows keeps a statement
+/// journal, a copy of every page it changes, so that it can be undone on
+/// its own (see [`CLAIM`]).
 fn room(queue: &str, n: u32) -> String {
     format!(
         "coalesce((SELECT CASE WHEN q.paused THEN 0 WHEN q.concurrency_limit IS NULL THEN {n} \
-         ELSE max(0, min({n}, q.concurrency_limit - (SELECT count(*) FROM jobs AS r \
-         WHERE r.status = 'running' AND r.queue = {queue}))) END \
+         ELSE (SELECT CASE WHEN q.concurrency_limit - count(*) >= {n} THEN {n} \
+         WHEN q.concurrency_limit - count(*) > 0 THEN q.concurrency_limit - count(*) ELSE 0 END \
+         FROM jobs AS r WHERE r.status = 'running' AND r.queue = {queue}) END \
          FROM queues AS q WHERE q.name = {queue}), {n})"
     )
 }
+
+/// The head of a claim: `OR FAIL`, because a claim always runs in a
+/// transaction of its own batch, which a failure rolls back whole. With
+/// the default (`ABORT`) a constraint failure undoes just the statement,
+/// which makes SQLite copy every page a multi-row claim changes into a
+/// statement journal first (and spill it to a temporary file past 64 KiB)
+/// only to throw it away at the commit.
+const CLAIM: &str = "UPDATE OR FAIL jobs";
 
 /// The claim of the claimable jobs (pending, due at `now`, of the
 /// requested types) of each requested queue, up to the queue's limit and
@@ -56,7 +71,7 @@ pub(crate) fn claim(request: &ClaimRequest, now: DateTime<Utc>) -> StoreResult<V
         let room = room("?4", queue.limit);
         statements.push(Statement::query(
             format!(
-                "UPDATE jobs {CLAIM_SET} WHERE rowid IN (SELECT rowid FROM jobs \
+                "{CLAIM} {CLAIM_SET} WHERE rowid IN (SELECT rowid FROM jobs \
                  WHERE {claimable} ORDER BY priority, run_at, id LIMIT {room}) \
                  RETURNING {SELECTED}"
             ),
@@ -193,7 +208,7 @@ pub(crate) fn claim_job(
         Statement::query("SELECT status FROM jobs WHERE id = ?1", vec![key.clone()]),
         Statement::query(
             format!(
-                "UPDATE jobs {CLAIM_SET} WHERE id = ?4 AND status = 'pending' RETURNING {SELECTED}"
+                "{CLAIM} {CLAIM_SET} WHERE id = ?4 AND status = 'pending' RETURNING {SELECTED}"
             ),
             vec![
                 Value::from(worker_id),
