@@ -133,51 +133,36 @@ pub(crate) fn progress(lease: &Lease, now: DateTime<Utc>, progress: &Progress) -
     )
 }
 
-/// Finishes many running jobs with their results in one statement: each
-/// `(lease, result as JSON text)` is guarded by its lease (the job's id,
-/// running, at the lease's attempt). Each job is found by its key (`id IN (...)`), its attempt
-/// and result picked by a `CASE` on its id; returns the id and attempt of
-/// every job completed. One statement per group size, which an executor
-/// keeps prepared.
-pub(crate) fn complete_all(completions: &[(Lease, String)], now: DateTime<Utc>) -> Statement {
-    let mut params = Vec::with_capacity(completions.len() * 3 + 1);
+/// What a completion writes: `?3` the result (JSON text), `?4` the time;
+/// guarded by the lease ([`HELD`]).
+///
+/// One statement per job, the same text for every job, found by its key:
+/// a single-row `UPDATE` needs no temporary tables and no statement
+/// journal. One `UPDATE` of many rows (`id IN (...)` with a `CASE` per
+/// column, as this was written before) costs SQLite a temporary b-tree
+/// for the `IN` list and another for the returned rows, each set up and
+/// torn down per run, and a copy of every page it changes (`CHECK
+/// (json_valid(result))` calls a function, which SQLite reckons may fail
+/// half-way); a profile of a busy worker put more than a tenth of its
+/// instructions into such temporary b-trees.
+const COMPLETE: &str = "UPDATE OR FAIL jobs SET status = 'completed', result = ?3, \
+     lease_expires_at = NULL, updated_at = ?4, completed_at = ?4 \
+     WHERE id = ?1 AND status = 'running' AND attempt = ?2";
+
+/// Finishes the running job held by `lease` with `result` (JSON text) at
+/// `now`; it changes one row when the lease still holds the job, none
+/// otherwise (read with [`completed`]). `OR FAIL`: it runs in a write
+/// batch, which a failure rolls back whole.
+pub(crate) fn complete(lease: &Lease, result: String, now: DateTime<Utc>) -> Statement {
+    let mut params = lease_params(lease);
+    params.push(Value::Text(result));
     params.push(Value::from(time::to_millis(now)));
-    let mut ids = Vec::with_capacity(completions.len());
-    let mut attempts = String::new();
-    let mut results = String::new();
-    for (lease, result) in completions {
-        params.push(lease.job_id.to_string().into());
-        let id = params.len();
-        params.push(lease.attempt.into());
-        params.push(Value::Text(result.clone()));
-        ids.push(format!("?{id}"));
-        attempts.push_str(&format!(" WHEN ?{id} THEN ?{}", id + 1));
-        results.push_str(&format!(" WHEN ?{id} THEN ?{}", id + 2));
-    }
-    Statement::query(
-        format!(
-            "UPDATE jobs SET status = 'completed', result = CASE id{results} END, \
-             lease_expires_at = NULL, updated_at = ?1, completed_at = ?1 \
-             WHERE id IN ({}) AND status = 'running' AND attempt = CASE id{attempts} END \
-             RETURNING id, attempt",
-            ids.join(", ")
-        ),
-        params,
-    )
+    Statement::execute(COMPLETE, params)
 }
 
-/// The leases a [`complete_all`] statement completed.
-pub(crate) fn completed_all(outputs: &mut Outputs) -> StoreResult<Vec<Lease>> {
-    outputs
-        .next_rows()?
-        .iter()
-        .map(|row| {
-            Ok(Lease {
-                job_id: id_from_db(&row.text(0)?)?,
-                attempt: row.count(1)?,
-            })
-        })
-        .collect()
+/// Whether a [`complete`] statement completed its job.
+pub(crate) fn completed(outputs: &mut Outputs) -> StoreResult<bool> {
+    Ok(outputs.next_changes()? == 1)
 }
 
 /// Moves the job held by `lease` out of running into `status` (pending on

@@ -73,12 +73,12 @@ impl<E: Executor> SqlStore<E> {
     /// Writes `completions` (and `claim`, if any, after them) in one batch;
     /// with `look`, the batch also reads what else needs doing.
     ///
-    /// The completions are one statement. Why one was refused is read
-    /// afterwards, only when one was (the job as it is then, unless this
-    /// batch's claim took it, which tells how it was before). A group
-    /// that names a job twice (a caller's mistake) is written one
-    /// completion after the other, each followed by a read of its job, so
-    /// the second finds the job as the first left it.
+    /// Each completion is one statement, in order. Why one was refused is
+    /// read afterwards, only when one was (the job as it is then, unless
+    /// this batch's claim took it, which tells how it was before). A group
+    /// that names a job twice (a caller's mistake) has each completion
+    /// followed by a read of its job, so that a refusal tells the job as
+    /// it was then, not as a later completion left it.
     async fn exchange(
         &self,
         completions: &[Completion],
@@ -88,11 +88,13 @@ impl<E: Executor> SqlStore<E> {
         let now = self.now();
         // A result that cannot be written is refused alone.
         let mut completed: Vec<Option<StoreResult<()>>> = Vec::with_capacity(completions.len());
-        let mut group = Vec::with_capacity(completions.len());
+        let mut written = Vec::with_capacity(completions.len());
+        let mut results = Vec::with_capacity(completions.len());
         for completion in completions {
             match serde_json::to_string(&completion.result) {
                 Ok(result) => {
-                    group.push((completion.lease, result));
+                    written.push(completion.lease);
+                    results.push(result);
                     completed.push(None);
                 }
                 Err(e) => completed.push(Some(Err(StoreError::InvalidInput(format!(
@@ -100,14 +102,12 @@ impl<E: Executor> SqlStore<E> {
                 ))))),
             }
         }
-        let parts = parts(&group, |(lease, _)| lease.job_id);
-        let one_by_one = parts.len() > 1;
-        let mut statements = Vec::with_capacity(parts.len() * 2 + 3);
-        for part in &parts {
-            statements.push(lease::complete_all(part, now));
+        let one_by_one = parts(&written, |lease| lease.job_id).len() > 1;
+        let mut statements = Vec::with_capacity(written.len() * 2 + 5);
+        for (lease, result) in written.iter().zip(results) {
+            statements.push(lease::complete(lease, result, now));
             if one_by_one {
-                let ids: Vec<JobId> = part.iter().map(|(lease, _)| lease.job_id).collect();
-                statements.push(lease::lease_state(&ids));
+                statements.push(lease::lease_state(&[lease.job_id]));
             }
         }
         let claims = match claim {
@@ -133,27 +133,17 @@ impl<E: Executor> SqlStore<E> {
         } else {
             self.run(Batch::read(statements)).await?
         };
-        // Each part's outcomes, in the group's order: `None` for a refusal
-        // whose reason is read below.
-        let mut outcomes: Vec<Option<StoreResult<()>>> = Vec::with_capacity(group.len());
-        for part in &parts {
-            let done: HashSet<Lease> = lease::completed_all(&mut outputs)?.into_iter().collect();
-            let leases: Vec<Lease> = part.iter().map(|(lease, _)| *lease).collect();
-            let errors: Vec<Option<StoreError>> = if one_by_one {
-                lease::read_lease_errors(&leases, &mut outputs)?
-                    .into_iter()
-                    .map(Some)
-                    .collect()
+        // Each written completion's outcome, in order: `None` for a
+        // refusal whose reason is read below.
+        let mut outcomes: Vec<Option<StoreResult<()>>> = Vec::with_capacity(written.len());
+        for lease in &written {
+            let done = lease::completed(&mut outputs)?;
+            let refusal = if one_by_one {
+                lease::read_lease_errors(&[*lease], &mut outputs)?.pop()
             } else {
-                leases.iter().map(|_| None).collect()
+                None
             };
-            for (lease, error) in leases.iter().zip(errors) {
-                outcomes.push(if done.contains(lease) {
-                    Some(Ok(()))
-                } else {
-                    error.map(Err)
-                });
-            }
+            outcomes.push(if done { Some(Ok(())) } else { refusal.map(Err) });
         }
         let claimed = match claims {
             Some(request) => claim::claimed(request, &mut outputs)?,

@@ -215,11 +215,12 @@ fn completions_heartbeats_and_cancel_checks_look_up_each_job_by_its_key() {
     let checks = plans(|id| lease::cancel_requested(&leases(id)));
     assert_searches_with(&checks, "id=?)");
     let completions = plans(|id| {
-        let group: Vec<(Lease, String)> = leases(id)
-            .into_iter()
-            .map(|lease| (lease, "null".to_string()))
-            .collect();
-        Batch::write(vec![lease::complete_all(&group, now)])
+        Batch::write(
+            leases(id)
+                .iter()
+                .map(|lease| lease::complete(lease, "null".to_string(), now))
+                .collect(),
+        )
     });
     assert_searches_with(&completions, "id=?)");
 }

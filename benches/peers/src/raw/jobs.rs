@@ -1,7 +1,7 @@
 //! jobstore's enqueue, claim and complete statements, written by hand.
 //!
 //! Each mirrors what jobstore's Diesel backend sends
-//! (`src/store/sqlite/queries.rs` and `row.rs`): the same columns, values
+//! (`src/store/sql/create.rs`, `claim.rs`, `lease.rs` and `job_row.rs`): the same columns, values
 //! in the same formats, every value bound as a parameter.
 //!
 //! * ids are UUIDv7 in 36-character lowercase text, made from a
@@ -50,7 +50,7 @@ const INSERT: &str = "INSERT INTO jobs (id, job_type, status, stage, progress, p
 /// priority), at most as many as asked and as the queue's pause and
 /// concurrency limit leave room for, read in the same statement; setting
 /// what a claim sets, returning the whole row.
-const CLAIM_HEAD: &str = "UPDATE jobs SET status = 'running', attempt = attempt + 1, locked_by = ?1, \
+const CLAIM_HEAD: &str = "UPDATE OR FAIL jobs SET status = 'running', attempt = attempt + 1, locked_by = ?1, \
      lease_expires_at = ?2, started_at = ?3, updated_at = ?4, stage = NULL, progress = NULL \
      WHERE rowid IN (SELECT rowid FROM jobs WHERE status = 'pending' AND queue = ?6 \
      AND priority IN (0, 1, 2, 3, 4, 5, 6, 7, 8, 9) AND run_at <= ?5 \
@@ -64,17 +64,18 @@ const CLAIM_TAIL: &str = ") RETURNING id, job_type, status, stage, progress, par
 fn claim_limit(n: usize) -> String {
     format!(
         "coalesce((SELECT CASE WHEN q.paused THEN 0 WHEN q.concurrency_limit IS NULL THEN {n} \
-         ELSE max(0, min({n}, q.concurrency_limit - (SELECT count(*) FROM jobs AS r \
-         WHERE r.status = 'running' AND r.queue = ?6))) END \
+         ELSE (SELECT CASE WHEN q.concurrency_limit - count(*) >= {n} THEN {n} \
+         WHEN q.concurrency_limit - count(*) > 0 THEN q.concurrency_limit - count(*) ELSE 0 END \
+         FROM jobs AS r WHERE r.status = 'running' AND r.queue = ?6) END \
          FROM queues AS q WHERE q.name = ?6), {n})"
     )
 }
 
 /// The completion as jobstore runs it
-/// (`src/store/sqlite/statements/complete.rs`): one `UPDATE` guarded by the
+/// (`src/store/sql/lease.rs`): one single-row `UPDATE` guarded by the
 /// lease (running, at the claimed attempt), storing the result and clearing
 /// the lease.
-const COMPLETE: &str = "UPDATE jobs SET status = 'completed', result = ?1, locked_by = NULL, \
+const COMPLETE: &str = "UPDATE OR FAIL jobs SET status = 'completed', result = ?1, \
      lease_expires_at = NULL, updated_at = ?2, completed_at = ?3 \
      WHERE id = ?4 AND status = 'running' AND attempt = ?5";
 
