@@ -124,6 +124,14 @@ pub(crate) trait Executor: Send + Sync + 'static {
     fn has_file(&self) -> bool {
         false
     }
+
+    /// Whether the executor keeps statements prepared by their SQL, so
+    /// that running one more statement costs only its own work: so on a
+    /// file on this machine. A server parses every statement of a request
+    /// again, which makes one statement for many rows the cheaper form.
+    fn keeps_statements_prepared(&self) -> bool {
+        self.has_file()
+    }
 }
 
 /// Splits SQL with numbered parameters into the text between them and the

@@ -136,9 +136,9 @@ pub(crate) fn progress(lease: &Lease, now: DateTime<Utc>, progress: &Progress) -
 /// What a completion writes: `?3` the result (JSON text), `?4` the time;
 /// guarded by the lease ([`HELD`]).
 ///
-/// One statement per job, the same text for every job, found by its key:
-/// a single-row `UPDATE` needs no temporary tables and no statement
-/// journal. One `UPDATE` of many rows (`id IN (...)` with a `CASE` per
+/// On a local file, one statement per job, the same text for every job,
+/// found by its key: a single-row `UPDATE` needs no temporary tables and
+/// no statement journal. One `UPDATE` of many rows (`id IN (...)` with a `CASE` per
 /// column, as this was written before) costs SQLite a temporary b-tree
 /// for the `IN` list and another for the returned rows, each set up and
 /// torn down per run, and a copy of every page it changes (`CHECK
@@ -163,6 +163,57 @@ pub(crate) fn complete(lease: &Lease, result: String, now: DateTime<Utc>) -> Sta
 /// Whether a [`complete`] statement completed its job.
 pub(crate) fn completed(outputs: &mut Outputs) -> StoreResult<bool> {
     Ok(outputs.next_changes()? == 1)
+}
+
+/// Finishes many running jobs in one statement, the `i`-th of `leases`
+/// with the `i`-th of `results` (JSON text), each guarded by its lease:
+/// the form for a server, which parses every statement of a request
+/// again, so that one statement costs less than one per job. Each job is
+/// found by its key (`id IN (...)`), its attempt and result picked by a
+/// `CASE` on its id; returns the id and attempt of every job completed.
+pub(crate) fn complete_all(
+    leases: &[Lease],
+    results: Vec<String>,
+    now: DateTime<Utc>,
+) -> Statement {
+    let mut params = Vec::with_capacity(leases.len() * 3 + 1);
+    params.push(Value::from(time::to_millis(now)));
+    let mut ids = Vec::with_capacity(leases.len());
+    let mut attempts = String::new();
+    let mut picks = String::new();
+    for (lease, result) in leases.iter().zip(results) {
+        params.push(lease.job_id.to_string().into());
+        let id = params.len();
+        params.push(lease.attempt.into());
+        params.push(Value::Text(result));
+        ids.push(format!("?{id}"));
+        attempts.push_str(&format!(" WHEN ?{id} THEN ?{}", id + 1));
+        picks.push_str(&format!(" WHEN ?{id} THEN ?{}", id + 2));
+    }
+    Statement::query(
+        format!(
+            "UPDATE OR FAIL jobs SET status = 'completed', result = CASE id{picks} END, \
+             lease_expires_at = NULL, updated_at = ?1, completed_at = ?1 \
+             WHERE id IN ({}) AND status = 'running' AND attempt = CASE id{attempts} END \
+             RETURNING id, attempt",
+            ids.join(", ")
+        ),
+        params,
+    )
+}
+
+/// The leases a [`complete_all`] statement completed.
+pub(crate) fn completed_all(outputs: &mut Outputs) -> StoreResult<Vec<Lease>> {
+    outputs
+        .next_rows()?
+        .iter()
+        .map(|row| {
+            Ok(Lease {
+                job_id: id_from_db(&row.text(0)?)?,
+                attempt: row.count(1)?,
+            })
+        })
+        .collect()
 }
 
 /// Moves the job held by `lease` out of running into `status` (pending on

@@ -73,7 +73,8 @@ impl<E: Executor> SqlStore<E> {
     /// Writes `completions` (and `claim`, if any, after them) in one batch;
     /// with `look`, the batch also reads what else needs doing.
     ///
-    /// Each completion is one statement, in order. Why one was refused is
+    /// On a local file each completion is one statement, in order; against
+    /// a server all are one statement (see [`lease::complete`]). Why one was refused is
     /// read afterwards, only when one was (the job as it is then, unless
     /// this batch's claim took it, which tells how it was before). A group
     /// that names a job twice (a caller's mistake) has each completion
@@ -103,12 +104,17 @@ impl<E: Executor> SqlStore<E> {
             }
         }
         let one_by_one = parts(&written, |lease| lease.job_id).len() > 1;
+        let singly = one_by_one || self.exec.keeps_statements_prepared();
         let mut statements = Vec::with_capacity(written.len() * 2 + 5);
-        for (lease, result) in written.iter().zip(results) {
-            statements.push(lease::complete(lease, result, now));
-            if one_by_one {
-                statements.push(lease::lease_state(&[lease.job_id]));
+        if singly {
+            for (lease, result) in written.iter().zip(results) {
+                statements.push(lease::complete(lease, result, now));
+                if one_by_one {
+                    statements.push(lease::lease_state(&[lease.job_id]));
+                }
             }
+        } else if !written.is_empty() {
+            statements.push(lease::complete_all(&written, results, now));
         }
         let claims = match claim {
             Some(request) if !claims_nothing(request) => {
@@ -136,14 +142,23 @@ impl<E: Executor> SqlStore<E> {
         // Each written completion's outcome, in order: `None` for a
         // refusal whose reason is read below.
         let mut outcomes: Vec<Option<StoreResult<()>>> = Vec::with_capacity(written.len());
-        for lease in &written {
-            let done = lease::completed(&mut outputs)?;
-            let refusal = if one_by_one {
-                lease::read_lease_errors(&[*lease], &mut outputs)?.pop()
-            } else {
-                None
-            };
-            outcomes.push(if done { Some(Ok(())) } else { refusal.map(Err) });
+        if singly {
+            for lease in &written {
+                let done = lease::completed(&mut outputs)?;
+                let refusal = if one_by_one {
+                    lease::read_lease_errors(&[*lease], &mut outputs)?.pop()
+                } else {
+                    None
+                };
+                outcomes.push(if done { Some(Ok(())) } else { refusal.map(Err) });
+            }
+        } else if !written.is_empty() {
+            let done: HashSet<Lease> = lease::completed_all(&mut outputs)?.into_iter().collect();
+            outcomes.extend(
+                written
+                    .iter()
+                    .map(|lease| done.contains(lease).then_some(Ok(()))),
+            );
         }
         let claimed = match claims {
             Some(request) => claim::claimed(request, &mut outputs)?,
