@@ -157,8 +157,8 @@ fn series(report: &report::Report, levels: &[u32]) -> Vec<chart::Series> {
 }
 
 /// The helper processes the bench starts from its own binary:
-/// `child enqueue-probes` and `child worker`, each with
-/// `--backend B --db PATH --count N`, and `child remote-worker --url URL
+/// `child enqueue-probes` and `child worker` (optionally with
+/// `--concurrency N`), each with `--backend B --db PATH --count N`, and `child remote-worker --url URL
 /// --count CONCURRENCY`.
 async fn child(args: &[String]) -> BenchResult<()> {
     let value = |flag: &str| -> BenchResult<&str> {
@@ -187,7 +187,13 @@ async fn child(args: &[String]) -> BenchResult<()> {
             };
             pickup::enqueue_probes(backend, &path, count, pause).await
         }
-        Some("worker") => memory::run_worker(backend, &path, count).await,
+        Some("worker") => {
+            let concurrency = match args.iter().position(|a| a == "--concurrency") {
+                Some(_) => Some(value("--concurrency")?.parse()?),
+                None => None,
+            };
+            memory::run_worker(backend, &path, count, concurrency).await
+        }
         Some("cancel-probes") => wake::cancel_probes(backend, &path, count).await,
         Some("progress-probes") => {
             let job = value("--job")?.parse()?;

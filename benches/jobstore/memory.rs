@@ -82,17 +82,23 @@ pub async fn worker_profile(
     }
 }
 
-/// The worker process: processes `count` jobs with default settings,
-/// printing `rss RUNS KIB` as it goes (every tenth of a second) and
-/// `peak KIB` once done.
-pub async fn run_worker(backend: Backend, path: &Path, count: usize) -> BenchResult<()> {
+/// The worker process: processes `count` jobs with default settings (but
+/// `concurrency`, if given), printing `rss RUNS KIB` as it goes (every
+/// tenth of a second) and `peak KIB` once done. Also a subject to profile
+/// on its own (`child worker ... --concurrency N` on a filled file).
+pub async fn run_worker(
+    backend: Backend,
+    path: &Path,
+    count: usize,
+    concurrency: Option<usize>,
+) -> BenchResult<()> {
     let store = backend.open(path).await?;
     let counter = Counter::until(count as u64);
-    let worker = Worker::new(
-        Arc::clone(&store),
-        noop::registry(counter.clone())?,
-        WorkerConfig::default(),
-    )?;
+    let mut config = WorkerConfig::default();
+    if let Some(concurrency) = concurrency {
+        config.concurrency = concurrency;
+    }
+    let worker = Worker::new(Arc::clone(&store), noop::registry(counter.clone())?, config)?;
     let running = Running::start(&worker);
     loop {
         let runs = counter.runs();
