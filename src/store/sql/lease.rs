@@ -138,10 +138,10 @@ pub(crate) fn progress(lease: &Lease, now: DateTime<Utc>, progress: &Progress) -
 ///
 /// On a local file, one statement per job, the same text for every job,
 /// found by its key: a single-row `UPDATE` needs no temporary tables and
-/// no statement journal. One `UPDATE` of many rows (`id IN (...)` with a `CASE` per
-/// column, as this was written before) costs SQLite a temporary b-tree
-/// for the `IN` list and another for the returned rows, each set up and
-/// torn down per run, and a copy of every page it changes (`CHECK
+/// no statement journal. One `UPDATE` of many rows ([`complete_all`], the
+/// form for a server) costs SQLite three temporary b-trees (among them the `IN`
+/// list and the returned rows), each set up and torn
+/// down per run, and a copy of every page it changes (`CHECK
 /// (json_valid(result))` calls a function, which SQLite reckons may fail
 /// half-way); a profile of a busy worker put more than a tenth of its
 /// instructions into such temporary b-trees.
