@@ -11,6 +11,10 @@
 //! thread, see [`first_poll`](super::first_poll)). On a current-thread
 //! runtime it runs in the caller's task.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::thread;
 
 use tokio::runtime::{Handle, RuntimeFlavor};
@@ -41,21 +45,31 @@ pub(super) async fn run(
     thread::Builder::new()
         .name(format!("jobstore-worker-{}", worker.config.worker_id))
         .spawn(move || {
-            // A task that only waits: the runtime drops it, and with it
-            // `alive`, when it shuts down, and the loop must then stop at
-            // once (its timers and tasks are gone).
-            let (alive, runtime_gone) = oneshot::channel::<()>();
-            let sentinel = handle.spawn(async move {
-                let _alive = alive;
-                std::future::pending::<()>().await;
-            });
-            let ended = handle.block_on(async {
-                tokio::select! {
-                    biased;
-                    _ = runtime_gone => None,
-                    summary = RunLoop::new(&worker).run(stop).instrument(span) => Some(summary),
+            let liveness = Arc::new(Mutex::new(Liveness::Alive));
+            let (alive, mut runtime_gone) = oneshot::channel::<()>();
+            let sentinel = handle.spawn({
+                let sentinel = Sentinel {
+                    liveness: Arc::clone(&liveness),
+                    _alive: alive,
+                };
+                async move {
+                    let _sentinel = sentinel;
+                    std::future::pending::<()>().await;
                 }
             });
+            let mut run = std::pin::pin!(RunLoop::new(&worker).run(stop).instrument(span));
+            let ended = handle.block_on(std::future::poll_fn(|cx| {
+                // Held while the loop is polled: the runtime cannot drop the
+                // sentinel, and so cannot go on to shut its timers down,
+                // in the middle of a poll.
+                let Ok(liveness) = liveness.lock() else {
+                    return Poll::Ready(None);
+                };
+                if *liveness == Liveness::Gone || Pin::new(&mut runtime_gone).poll(cx).is_ready() {
+                    return Poll::Ready(None);
+                }
+                run.as_mut().poll(cx).map(Some)
+            }));
             sentinel.abort();
             match ended {
                 // The caller may have stopped waiting; the loop drained anyway.
@@ -67,4 +81,33 @@ pub(super) async fn run(
     summary
         .await
         .map_err(|_| WorkerError::Loop("the loop's thread panicked".into()))
+}
+
+/// Whether the runtime the loop's jobs and timers belong to still runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Liveness {
+    Alive,
+    Gone,
+}
+
+/// Lives in a task of the runtime that only waits: the runtime drops it
+/// when it shuts down, before it shuts its drivers down. Its drop marks
+/// the runtime gone under the lock the loop's thread holds while it polls
+/// the loop, so the loop is never polled (and never polls a timer) past
+/// that point, and then wakes the loop's thread to stop. (The runtime's
+/// shutdown so waits for at most the end of one poll of the loop: a store
+/// call, or the first poll of a job started on the loop's thread.)
+struct Sentinel {
+    liveness: Arc<Mutex<Liveness>>,
+    /// Dropped after [`Sentinel::drop`] has run: the wake-up.
+    _alive: oneshot::Sender<()>,
+}
+
+impl Drop for Sentinel {
+    fn drop(&mut self) {
+        // A poisoned lock means the loop panicked: nothing left to guard.
+        if let Ok(mut liveness) = self.liveness.lock() {
+            *liveness = Liveness::Gone;
+        }
+    }
 }

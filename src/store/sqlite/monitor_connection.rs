@@ -4,13 +4,14 @@
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
-use diesel::sql_types::BigInt;
 use diesel::sqlite::SqliteConnection;
-use diesel::{Connection, QueryableByName, RunQueryDsl};
+use diesel::{Connection, RunQueryDsl};
 
 use super::connection::configure;
+use super::dynamic::{DynRow, Dynamic};
 use crate::error::{StoreError, StoreResult};
 use crate::store::sql::monitor::MonitorConnection;
+use crate::store::sql::Statement;
 
 /// A connection of the monitor's own to the file at `path`.
 pub(crate) struct DieselMonitorConnection(SqliteConnection);
@@ -23,12 +24,6 @@ pub(crate) fn open(path: &str, busy_timeout: Duration) -> StoreResult<DieselMoni
     Ok(DieselMonitorConnection(conn))
 }
 
-#[derive(QueryableByName)]
-struct DataVersion {
-    #[diesel(sql_type = BigInt)]
-    data_version: i64,
-}
-
 impl MonitorConnection for DieselMonitorConnection {
     fn checkpoint(&mut self) -> Result<(), String> {
         self.0
@@ -36,10 +31,14 @@ impl MonitorConnection for DieselMonitorConnection {
             .map_err(|e| e.to_string())
     }
 
+    /// Read through Diesel's statement cache: the monitor looks after
+    /// every burst of commits, and `sql_query` would prepare the pragma
+    /// again at each look.
     fn data_version(&mut self) -> Result<i64, String> {
-        diesel::sql_query("PRAGMA data_version")
-            .get_result::<DataVersion>(&mut self.0)
-            .map(|v| v.data_version)
-            .map_err(|e| e.to_string())
+        let statement = Statement::query("PRAGMA data_version", Vec::new());
+        let row = Dynamic::new(&statement)
+            .get_result::<DynRow>(&mut self.0)
+            .map_err(|e| e.to_string())?;
+        row.0.int(0).map_err(|e| e.to_string())
     }
 }
