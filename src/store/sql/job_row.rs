@@ -57,15 +57,15 @@ pub(crate) fn optional_time(
 /// A row selected with [`SELECTED`] (starting at column `at`), as a [`Job`].
 pub(crate) fn job_from_row(row: &Row) -> StoreResult<Job> {
     Ok(Job {
-        id: id_from_db(&row.text(0)?)?,
+        id: id_from_db(row.str(0)?)?,
         job_type: row.text(1)?,
-        status: status_from_db(&row.text(2)?)?,
+        status: status_from_db(row.str(2)?)?,
         stage: row.opt_text(3)?,
         progress: row.opt_real(4)?.map(|p| p as f32),
-        params: json_from_db(&row.text(5)?, "params")?,
+        params: json_from_db(row.str(5)?, "params")?,
         result: row
-            .opt_text(6)?
-            .map(|r| json_from_db(&r, "result"))
+            .opt_str(6)?
+            .map(|r| json_from_db(r, "result"))
             .transpose()?,
         error: row.opt_text(7)?,
         retry_count: row.count(8)?,
@@ -75,7 +75,7 @@ pub(crate) fn job_from_row(row: &Row) -> StoreResult<Job> {
         locked_by: row.opt_text(12)?,
         lease_expires_at: optional_time(row.opt_int(13)?)?,
         cancel_requested: row.flag(14)?,
-        retry_of: row.opt_text(15)?.as_deref().map(id_from_db).transpose()?,
+        retry_of: row.opt_str(15)?.map(id_from_db).transpose()?,
         correlation_id: row.opt_text(16)?,
         created_at: time::from_millis(row.int(17)?)?,
         updated_at: time::from_millis(row.int(18)?)?,
@@ -93,8 +93,8 @@ fn unique_from_row(row: &Row) -> StoreResult<Option<UniqueKey>> {
     let Some(key) = row.opt_text(23)? else {
         return Ok(None);
     };
-    let scope = row.opt_text(24)?.unwrap_or_default();
-    let scope = UniqueScope::from_db(&scope, row.opt_int(25)?)
+    let scope = row.opt_str(24)?.unwrap_or_default();
+    let scope = UniqueScope::from_db(scope, row.opt_int(25)?)
         .ok_or_else(|| StoreError::Corrupt(format!("stored unique scope {scope:?}")))?;
     Ok(Some(UniqueKey { key, scope }))
 }

@@ -82,9 +82,21 @@ impl Row {
 
     /// A nullable text column; text read as a blob is accepted.
     pub(crate) fn opt_text(&self, index: usize) -> StoreResult<Option<String>> {
+        Ok(self.opt_str(index)?.map(str::to_owned))
+    }
+
+    /// A non-null text column, borrowed: for a value that is parsed, not
+    /// kept.
+    pub(crate) fn str(&self, index: usize) -> StoreResult<&str> {
+        self.opt_str(index)?
+            .ok_or_else(|| Self::mismatch(index, "text", &Value::Null))
+    }
+
+    /// A nullable text column, borrowed; text read as a blob is accepted.
+    pub(crate) fn opt_str(&self, index: usize) -> StoreResult<Option<&str>> {
         match self.value(index)? {
-            Value::Text(text) => Ok(Some(text.clone())),
-            Value::Blob(bytes) => String::from_utf8(bytes.clone()).map(Some).map_err(|e| {
+            Value::Text(text) => Ok(Some(text)),
+            Value::Blob(bytes) => std::str::from_utf8(bytes).map(Some).map_err(|e| {
                 StoreError::Corrupt(format!("column {index}: text is not UTF-8: {e}"))
             }),
             Value::Null => Ok(None),
