@@ -413,51 +413,76 @@ async fn dropping_a_running_worker_shuts_it_down_gracefully() {
     }
 }
 
-#[test]
-fn a_worker_stops_quietly_when_its_runtime_shuts_down() {
-    // The loop runs on a thread of its own (`jobstore-worker-<id>`): count
-    // the panics on that thread.
-    static LOOP_PANICS: AtomicUsize = AtomicUsize::new(0);
+/// A runtime of two threads, and the count of panics from now on on the
+/// loop's thread of the worker `worker_id` (`jobstore-worker-<id>`: on a
+/// multi-threaded runtime the loop runs on a thread of its own).
+fn runtime_counting_loop_panics(
+    worker_id: &'static str,
+) -> (tokio::runtime::Runtime, Arc<AtomicUsize>) {
+    let panics = Arc::new(AtomicUsize::new(0));
+    let thread = format!("jobstore-worker-{worker_id}");
     let previous = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        if std::thread::current().name() == Some("jobstore-worker-runtime-drop") {
-            LOOP_PANICS.fetch_add(1, Ordering::SeqCst);
+    std::panic::set_hook(Box::new({
+        let panics = Arc::clone(&panics);
+        move |info| {
+            if std::thread::current().name() == Some(thread.as_str()) {
+                panics.fetch_add(1, Ordering::SeqCst);
+            }
+            previous(info);
         }
-        previous(info);
     }));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let store = runtime.block_on(open(&dir));
-    let id = runtime.block_on(enqueue(&store, "patient", json!(null)));
+    (runtime, panics)
+}
+
+/// Runs a worker `worker_id` over `store` on `runtime` until the runtime
+/// goes away.
+fn spawn_worker(
+    runtime: &tokio::runtime::Runtime,
+    store: &Arc<dyn JobStore>,
+    registry: Registry,
+    worker_id: &str,
+) {
     let config = WorkerConfig {
-        worker_id: "runtime-drop".into(),
+        worker_id: worker_id.into(),
         ..fast_config()
     };
-    let worker = Worker::new(Arc::clone(&store), registry(), config).unwrap();
-    runtime.spawn({
-        let worker = worker.clone();
-        async move { worker.run(tokio_util::sync::CancellationToken::new()).await }
-    });
-    drop(worker);
-    runtime.block_on(wait_for(&*store, id, |j| {
-        j.stage.as_deref() == Some("waiting")
-    }));
-    drop(runtime);
+    let worker = Worker::new(Arc::clone(store), registry, config).unwrap();
+    runtime.spawn(async move { worker.run(tokio_util::sync::CancellationToken::new()).await });
+}
+
+/// Waits for a worker's loop to end, letting go of `store`, then closes
+/// the store.
+fn await_loop_end(store: Arc<dyn JobStore>) {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while Arc::strong_count(&store) > 1 {
         assert!(std::time::Instant::now() < deadline, "the loop never ended");
         std::thread::sleep(Duration::from_millis(10));
     }
-    assert_eq!(LOOP_PANICS.load(Ordering::SeqCst), 0);
     // A pooled connection is closed on a runtime's blocking pool.
     let closing = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
     closing.block_on(async move { drop(store) });
+}
+
+#[test]
+fn a_worker_stops_quietly_when_its_runtime_shuts_down() {
+    let (runtime, loop_panics) = runtime_counting_loop_panics("runtime-drop");
+    let dir = tempfile::tempdir().unwrap();
+    let store = runtime.block_on(open(&dir));
+    let id = runtime.block_on(enqueue(&store, "patient", json!(null)));
+    spawn_worker(&runtime, &store, registry(), "runtime-drop");
+    runtime.block_on(wait_for(&*store, id, |j| {
+        j.stage.as_deref() == Some("waiting")
+    }));
+    drop(runtime);
+    await_loop_end(store);
+    assert_eq!(loop_panics.load(Ordering::SeqCst), 0);
 }
 
 /// When its params say so, blocks the thread its first poll runs on (it
@@ -491,19 +516,7 @@ impl JobType for Holder {
 
 #[test]
 fn a_runtime_shutting_down_while_the_loop_is_busy_does_not_panic_it() {
-    static LOOP_PANICS: AtomicUsize = AtomicUsize::new(0);
-    let previous = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        if std::thread::current().name() == Some("jobstore-worker-busy-drop") {
-            LOOP_PANICS.fetch_add(1, Ordering::SeqCst);
-        }
-        previous(info);
-    }));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let (runtime, loop_panics) = runtime_counting_loop_panics("busy-drop");
     let dir = tempfile::tempdir().unwrap();
     let store = runtime.block_on(open(&dir));
     let (entered, inside) = mpsc::channel();
@@ -515,16 +528,7 @@ fn a_runtime_shutting_down_while_the_loop_is_busy_does_not_panic_it() {
             release: Mutex::new(released),
         })
         .unwrap();
-    let config = WorkerConfig {
-        worker_id: "busy-drop".into(),
-        ..fast_config()
-    };
-    let worker = Worker::new(Arc::clone(&store), registry, config).unwrap();
-    runtime.spawn({
-        let worker = worker.clone();
-        async move { worker.run(tokio_util::sync::CancellationToken::new()).await }
-    });
-    drop(worker);
+    spawn_worker(&runtime, &store, registry, "busy-drop");
     // A type measured quick starts its jobs on the loop's thread, inside
     // the loop's poll: hold one there (a held job that started elsewhere,
     // on a machine too busy for the measurement, is let go and tried again).
@@ -551,16 +555,8 @@ fn a_runtime_shutting_down_while_the_loop_is_busy_does_not_panic_it() {
     std::thread::sleep(Duration::from_millis(200));
     release.send(()).unwrap();
     dropping.join().unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while Arc::strong_count(&store) > 1 {
-        assert!(std::time::Instant::now() < deadline, "the loop never ended");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    assert_eq!(LOOP_PANICS.load(Ordering::SeqCst), 0);
-    let closing = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    closing.block_on(async move { drop(store) });
+    await_loop_end(store);
+    assert_eq!(loop_panics.load(Ordering::SeqCst), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -145,10 +145,7 @@ pub(crate) fn positional(sql: &str) -> (Vec<&str>, Vec<usize>) {
     // `memchr` rather than looking at every byte: every statement is split
     // like this each time it runs.
     for (at, _) in sql.match_indices('?') {
-        let digits = sql[at + 1..]
-            .bytes()
-            .take_while(u8::is_ascii_digit)
-            .count();
+        let digits = sql[at + 1..].bytes().take_while(u8::is_ascii_digit).count();
         if digits > 0 {
             let number: usize = sql[at + 1..at + 1 + digits].parse().unwrap_or(0);
             texts.push(&sql[start..at]);
