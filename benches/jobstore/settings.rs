@@ -7,7 +7,7 @@ use crate::backend::Backend;
 pub struct Settings {
     /// The full benchmark (`cargo bench`), which rewrites BENCHMARKS.md.
     pub full: bool,
-    /// Repetitions of each throughput measurement.
+    /// Repetitions of each throughput and memory measurement.
     pub runs: usize,
     /// Jobs per enqueue and processing measurement.
     pub jobs: usize,

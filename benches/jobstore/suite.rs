@@ -99,6 +99,8 @@ pub mod names {
     pub const RSS_END: &str = "Worker RSS after every job";
     /// Worker peak memory.
     pub const RSS_PEAK: &str = "Worker peak RSS";
+    /// Each run's RSS after 10% of the jobs over its RSS after every job.
+    pub const RSS_FLAT: &str = "Worker RSS after 10% / after every job";
     /// Pickup from another process after the worker idled `seconds`.
     pub fn idle_pickup(seconds: u64, p: u32) -> String {
         format!("Idle pickup p{p}, enqueued in another process after {seconds} s idle")
@@ -687,16 +689,26 @@ impl<'a> Suite<'a> {
     async fn memory(&mut self) -> BenchResult<()> {
         let jobs = self.settings.memory_jobs;
         for backend in self.settings.backends.clone() {
-            let path = self.fresh();
-            let profile = memory::worker_profile(backend, &path, jobs).await?;
-            remove_database(&path);
-            for (name, mib) in [
-                (names::RSS_TENTH, profile.at_tenth),
-                (names::RSS_END, profile.at_end),
-                (names::RSS_PEAK, profile.peak),
-            ] {
-                self.report
-                    .add(name, "MiB", subject(backend), Samples(vec![mib]));
+            // Where in a run the resident set takes its one step (the
+            // allocator's arenas reaching their high-water mark) varies
+            // from run to run, so one run is one draw: several are taken.
+            let mut profiles = Vec::new();
+            for _ in 0..self.settings.runs {
+                let path = self.fresh();
+                profiles.push(memory::worker_profile(backend, &path, jobs).await?);
+                remove_database(&path);
+            }
+            let of = |value: fn(&memory::MemoryProfile) -> f64| -> Samples {
+                Samples(profiles.iter().map(value).collect())
+            };
+            let rows = [
+                (names::RSS_TENTH, "MiB", of(|p| p.at_tenth)),
+                (names::RSS_END, "MiB", of(|p| p.at_end)),
+                (names::RSS_PEAK, "MiB", of(|p| p.peak)),
+                (names::RSS_FLAT, "×", of(|p| p.at_tenth / p.at_end)),
+            ];
+            for (name, unit, samples) in rows {
+                self.report.add(name, unit, subject(backend), samples);
             }
         }
         Ok(())
