@@ -11,7 +11,8 @@ use crate::clock::{SharedClock, SystemClock};
 pub struct SqliteConfig {
     /// The database file; created (with its schema) when missing.
     pub path: PathBuf,
-    /// The most pooled connections.
+    /// The most connections: one writes (every write of this store goes
+    /// through it), the others, at least one, read.
     pub max_connections: usize,
     /// How long a statement waits for another connection's write lock
     /// before it gives up with `database is locked`.

@@ -12,10 +12,21 @@ use super::{connection, on_connection};
 use crate::error::{StoreError, StoreResult};
 use crate::store::sql::{Batch, Executor, Output, Row, Statement};
 
-/// Runs batches on a pool of Diesel connections to one file.
+/// Runs batches on Diesel connections to one file: every write on the one
+/// writing connection, reads on a pool of their own.
+///
+/// SQLite lets one connection write at a time anyway; keeping writes on
+/// one connection keeps its page cache current (no other connection of
+/// this process writes), where writes spread over a pool found the cache
+/// of whichever connection came next stale after another's commit, read
+/// the changed pages back, and held a page cache per connection in the
+/// writing thread's memory.
 #[derive(Clone)]
 pub(crate) struct DieselExecutor {
-    pub(super) pool: Arc<OwnedPool>,
+    /// The writing connection (a pool of one).
+    pub(super) writer: Arc<OwnedPool>,
+    /// The reading connections.
+    pub(super) readers: Arc<OwnedPool>,
     /// The file, for messages.
     pub(super) location: String,
 }
@@ -29,14 +40,31 @@ impl std::fmt::Debug for DieselExecutor {
 }
 
 impl DieselExecutor {
-    /// Runs `f` on a pooled connection without blocking the runtime's
+    /// Runs `f` on the writing connection without blocking the runtime's
     /// other tasks (see [`on_connection`]).
     pub(crate) async fn with_conn<T, F>(&self, f: F) -> StoreResult<T>
     where
         F: FnOnce(&mut SqliteConnection) -> StoreResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        let conn = self.pool.get().await.map_err(|e| {
+        self.on(&self.writer, f).await
+    }
+
+    /// Runs `f`, which only reads, on a reading connection.
+    pub(crate) async fn with_reader<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        F: FnOnce(&mut SqliteConnection) -> StoreResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.on(&self.readers, f).await
+    }
+
+    async fn on<T, F>(&self, pool: &OwnedPool, f: F) -> StoreResult<T>
+    where
+        F: FnOnce(&mut SqliteConnection) -> StoreResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let conn = pool.get().await.map_err(|e| {
             StoreError::database(format!(
                 "no database connection: {}",
                 connection::pool_error_reason(e)
@@ -55,7 +83,11 @@ impl DieselExecutor {
 #[async_trait]
 impl Executor for DieselExecutor {
     async fn run(&self, batch: Batch) -> StoreResult<Vec<Output>> {
-        self.with_conn(move |conn| run_batch(conn, &batch)).await
+        if batch.writes {
+            self.with_conn(move |conn| run_batch(conn, &batch)).await
+        } else {
+            self.with_reader(move |conn| run_batch(conn, &batch)).await
+        }
     }
 
     fn has_file(&self) -> bool {

@@ -82,13 +82,9 @@ impl SqliteStore {
         }
         crate::store::local_file::check_writable(&config.path, &location)?;
         let autocheckpoint = config.checkpoint_interval.map(|_| FALLBACK_AUTOCHECKPOINT);
-        let pool = connection::pool(
-            path,
-            config.max_connections,
-            config.busy_timeout,
-            autocheckpoint,
-        )?;
-        let conn = pool.get().await.map_err(|e| {
+        let pool = |size| connection::pool(path, size, config.busy_timeout, autocheckpoint);
+        let (writer, readers) = (pool(1)?, pool(config.max_connections.saturating_sub(1))?);
+        let conn = writer.get().await.map_err(|e| {
             crate::store::local_file::name_read_only(
                 open_error(connection::pool_error_reason(e)),
                 &location,
@@ -111,7 +107,8 @@ impl SqliteStore {
             Arc::new(Monitor::start(conn, settings).map_err(|e| open_error(e.to_string()))?)
         };
         let executor = DieselExecutor {
-            pool: Arc::new(OwnedPool::new(pool)),
+            writer: Arc::new(OwnedPool::new(writer)),
+            readers: Arc::new(OwnedPool::new(readers)),
             location,
         };
         Ok(SqliteStore {
@@ -158,6 +155,7 @@ mod tests {
     use diesel::{sql_query, QueryableByName, RunQueryDsl};
 
     use super::*;
+    use crate::store::JobStore;
 
     #[derive(QueryableByName, Debug, PartialEq)]
     struct Pragmas {
@@ -172,16 +170,64 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reads_do_not_queue_behind_the_writing_connection() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("w.db")).await.unwrap();
+        let job = store
+            .create(crate::NewJob::new("t", serde_json::json!({})))
+            .await
+            .unwrap();
+        // While something holds the one writing connection, reads still
+        // get a connection of their own (the wait is a generous bound on
+        // a read that would otherwise never start).
+        let held = store.sql.executor().writer.get().await.unwrap();
+        let read = tokio::time::timeout(Duration::from_secs(60), store.get(job.id)).await;
+        assert_eq!(read.unwrap().unwrap().id, job.id);
+        // A write goes through once the writing connection is given back.
+        let write = tokio::spawn({
+            let store = store.clone();
+            async move { store.cancel(job.id).await }
+        });
+        drop(held);
+        write.await.unwrap().unwrap();
+        let status = store.get(job.id).await.unwrap().status;
+        assert_eq!(status, crate::JobStatus::Cancelled);
+        // Both writes (the enqueue and the cancel) went through it.
+        let writer = store.sql.executor().writer.get().await.unwrap();
+        let changes = writer
+            .interact(|conn| {
+                sql_query("SELECT total_changes() AS n")
+                    .get_result::<Changes>(conn)
+                    .map(|c| c.n)
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            changes >= 2,
+            "the writing connection made {changes} changes"
+        );
+    }
+
+    #[derive(QueryableByName)]
+    struct Changes {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn every_pooled_connection_gets_the_pragmas() {
         let dir = tempfile::tempdir().unwrap();
         let config = SqliteConfig::new(dir.path().join("p.db"))
             .max_connections(4)
             .busy_timeout(Duration::from_millis(12_345));
         let store = SqliteStore::open_with(config).await.unwrap();
-        // Hold four connections at once so four distinct ones are read.
-        let mut held = Vec::new();
-        for _ in 0..4 {
-            held.push(store.sql.executor().pool.get().await.unwrap());
+        // Hold every connection at once (the writer and three readers) so
+        // four distinct ones are read.
+        let executor = store.sql.executor();
+        let mut held = vec![executor.writer.get().await.unwrap()];
+        for _ in 0..3 {
+            held.push(executor.readers.get().await.unwrap());
         }
         for conn in &held {
             let pragmas = conn
