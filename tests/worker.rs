@@ -439,18 +439,14 @@ fn runtime_counting_loop_panics(
     (runtime, panics)
 }
 
-/// Runs a worker `worker_id` over `store` on `runtime` until the runtime
+/// Runs a worker with `config` over `store` on `runtime` until the runtime
 /// goes away.
 fn spawn_worker(
     runtime: &tokio::runtime::Runtime,
     store: &Arc<dyn JobStore>,
     registry: Registry,
-    worker_id: &str,
+    config: WorkerConfig,
 ) {
-    let config = WorkerConfig {
-        worker_id: worker_id.into(),
-        ..fast_config()
-    };
     let worker = Worker::new(Arc::clone(store), registry, config).unwrap();
     runtime.spawn(async move { worker.run(tokio_util::sync::CancellationToken::new()).await });
 }
@@ -476,7 +472,11 @@ fn a_worker_stops_quietly_when_its_runtime_shuts_down() {
     let dir = tempfile::tempdir().unwrap();
     let store = runtime.block_on(open(&dir));
     let id = runtime.block_on(enqueue(&store, "patient", json!(null)));
-    spawn_worker(&runtime, &store, registry(), "runtime-drop");
+    let config = WorkerConfig {
+        worker_id: "runtime-drop".into(),
+        ..fast_config()
+    };
+    spawn_worker(&runtime, &store, registry(), config);
     runtime.block_on(wait_for(&*store, id, |j| {
         j.stage.as_deref() == Some("waiting")
     }));
@@ -528,7 +528,15 @@ fn a_runtime_shutting_down_while_the_loop_is_busy_does_not_panic_it() {
             release: Mutex::new(released),
         })
         .unwrap();
-    spawn_worker(&runtime, &store, registry, "busy-drop");
+    // A limit far above any first poll of this type, so that it is
+    // measured quick however loaded the machine (a debug build's no-op
+    // first poll can average more than the default's 50 µs there).
+    let config = WorkerConfig {
+        worker_id: "busy-drop".into(),
+        inline_start_limit: Duration::from_secs(1),
+        ..fast_config()
+    };
+    spawn_worker(&runtime, &store, registry, config);
     // A type measured quick starts its jobs on the loop's thread, inside
     // the loop's poll: hold one there (a held job that started elsewhere,
     // on a machine too busy for the measurement, is let go and tried again).

@@ -13,10 +13,21 @@ use crate::error::StoreResult;
 use crate::store::sql::monitor::FALLBACK_AUTOCHECKPOINT;
 use crate::store::sql::{Batch, Executor, Output, Row, Statement, Value};
 
-/// Runs batches on connections to one local file, kept between batches.
+/// Runs batches on connections to one local file, kept between batches:
+/// writes one at a time on a connection of their own, reads on the others.
+///
+/// SQLite lets one connection write at a time anyway; keeping writes on
+/// one connection keeps its page cache current, where writes lent any idle
+/// connection found its cache stale after another's commit (and held a
+/// page cache per connection in the writing thread's memory).
 pub(crate) struct LocalExecutor {
     pub(super) db: Arc<Database>,
+    /// Idle reading connections.
     pub(super) idle: Arc<IdleConnections>,
+    /// The writing connection when idle.
+    pub(super) writing: Arc<IdleConnections>,
+    /// Held by the write in progress.
+    pub(super) write_turn: Arc<tokio::sync::Mutex<()>>,
     pub(super) busy_timeout: Duration,
     pub(super) operation_timeout: Duration,
     /// Whether the store's monitor checkpoints the log (commits then do so
@@ -27,10 +38,16 @@ pub(crate) struct LocalExecutor {
 }
 
 impl LocalExecutor {
-    /// A connection for one batch: an idle one when there is one, given
-    /// back afterwards.
+    /// A reading connection for one batch: an idle one when there is one,
+    /// given back afterwards.
     pub(super) async fn connect(&self) -> StoreResult<Lent> {
-        let conn = match self.idle.take() {
+        self.connect_from(&self.idle).await
+    }
+
+    /// A connection from `home` (a new one when none is idle), given back
+    /// to it afterwards.
+    async fn connect_from(&self, home: &Arc<IdleConnections>) -> StoreResult<Lent> {
+        let conn = match home.take() {
             Some(conn) => conn,
             None => {
                 let conn = self.db.connect().map_err(db_error)?;
@@ -69,11 +86,18 @@ impl LocalExecutor {
                 Kept::new(conn)
             }
         };
-        Ok(Lent::new(conn, Some(Arc::clone(&self.idle))))
+        Ok(Lent::new(conn, Some(Arc::clone(home))))
     }
 
     async fn run_once(&self, batch: &Batch) -> StoreResult<Vec<Output>> {
-        let mut conn = self.connect().await?;
+        // Declared first, so dropped last: the writing connection is given
+        // back before the next write may take it.
+        let (_turn, home) = if batch.writes {
+            (Some(self.write_turn.lock().await), &self.writing)
+        } else {
+            (None, &self.idle)
+        };
+        let mut conn = self.connect_from(home).await?;
         if !batch.writes && !batch.needs_transaction() {
             let (conn, statements) = conn.parts();
             return run_all(conn, statements, &batch.statements).await;

@@ -190,6 +190,8 @@ impl LibsqlStore {
                 let local = LocalExecutor {
                     db: Arc::new(db),
                     idle: Arc::new(IdleConnections::default()),
+                    writing: Arc::new(IdleConnections::default()),
+                    write_turn: Arc::new(tokio::sync::Mutex::new(())),
                     busy_timeout: config.busy_timeout,
                     operation_timeout: config.operation_timeout,
                     monitored: config.checkpoint_interval.is_some(),
