@@ -689,9 +689,9 @@ impl<'a> Suite<'a> {
     async fn memory(&mut self) -> BenchResult<()> {
         let jobs = self.settings.memory_jobs;
         for backend in self.settings.backends.clone() {
-            // Where in a run the resident set takes its one step (the
-            // allocator's arenas reaching their high-water mark) varies
-            // from run to run, so one run is one draw: several are taken.
+            // One run is one sample of where the resident set settles (it
+            // once stepped up at points that differed from run to run), so
+            // several are taken, as for every other figure.
             let mut profiles = Vec::new();
             for _ in 0..self.settings.runs {
                 let path = self.fresh();
