@@ -57,7 +57,7 @@ pub(super) async fn run(
                     std::future::pending::<()>().await;
                 }
             });
-            let mut run = std::pin::pin!(RunLoop::new(&worker).run(stop).instrument(span));
+            let mut run = Box::pin(RunLoop::new(&worker).run(stop).instrument(span));
             let ended = handle.block_on(std::future::poll_fn(|cx| {
                 // Held while the loop is polled: the runtime cannot drop the
                 // sentinel, and so cannot go on to shut its timers down,
@@ -71,6 +71,15 @@ pub(super) async fn run(
                 run.as_mut().poll(cx).map(Some)
             }));
             sentinel.abort();
+            // A loop stopped mid-call holds what that call was waiting for
+            // (a connection being opened, say), whose drop may hand work to
+            // the runtime's blocking pool: dropped inside the runtime's
+            // context, a runtime that is gone refuses it instead of the
+            // drop panicking for want of a runtime.
+            {
+                let _entered = handle.enter();
+                drop(run);
+            }
             match ended {
                 // The caller may have stopped waiting; the loop drained anyway.
                 Some(summary) => drop(done.send(summary)),
