@@ -152,8 +152,68 @@ pub async fn count_by_type_counts_each_type_in_each_status(h: &Harness) {
     assert_eq!((counts["thumb"].cancelled, counts["thumb"].total()), (1, 1));
 }
 
+pub async fn running_jobs_are_listed_newest_first_and_counted_by_type(h: &Harness) {
+    let mut created = Vec::new();
+    for job_type in ["mail", "thumb", "mail", "mail", "thumb"] {
+        created.push(h.job(job_type, 0).await);
+    }
+    // The four oldest run; the first of them finishes.
+    let mut running: Vec<_> = Vec::new();
+    for _ in 0..4 {
+        running.push(h.claim_one("w").await);
+    }
+    let done = running.remove(0);
+    h.store.complete(&done.lease, json!(null)).await.unwrap();
+
+    let newest_first: Vec<_> = running.iter().rev().map(|c| c.job.id).collect();
+    let first = h
+        .store
+        .list(&ListQuery::default().status(JobStatus::Running).limit(2))
+        .await
+        .unwrap();
+    let ids: Vec<_> = first.jobs.iter().map(|j| j.id).collect();
+    assert_eq!(ids, newest_first[..2]);
+    let cursor = first.next_cursor.expect("a second page");
+    let rest = h
+        .store
+        .list(
+            &ListQuery::default()
+                .status(JobStatus::Running)
+                .limit(2)
+                .after(cursor),
+        )
+        .await
+        .unwrap();
+    let ids: Vec<_> = rest.jobs.iter().map(|j| j.id).collect();
+    assert_eq!(ids, newest_first[2..]);
+    assert_eq!(rest.next_cursor, None);
+    let mail = h
+        .store
+        .list(
+            &ListQuery::default()
+                .status(JobStatus::Running)
+                .job_type("mail"),
+        )
+        .await
+        .unwrap();
+    let ids: Vec<_> = mail.jobs.iter().map(|j| j.id).collect();
+    assert_eq!(ids, vec![created[3].id, created[2].id]);
+
+    let by_type = h.store.count_by_type().await.unwrap();
+    let mail = &by_type["mail"];
+    let thumb = &by_type["thumb"];
+    assert_eq!((mail.running, mail.completed, mail.total()), (2, 1, 3));
+    assert_eq!((thumb.running, thumb.pending, thumb.total()), (1, 1, 2));
+    let by_status = h.store.count_by_status().await.unwrap();
+    assert_eq!(
+        (by_status.running, by_status.completed, by_status.pending),
+        (3, 1, 1)
+    );
+}
+
 contract_tests!(
     list_is_newest_first_and_filters,
+    running_jobs_are_listed_newest_first_and_counted_by_type,
     list_pages_with_a_cursor,
     list_refuses_a_bad_limit,
     count_by_status_counts_each_status,

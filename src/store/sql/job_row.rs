@@ -41,6 +41,13 @@ pub(crate) fn status_from_db(value: &str) -> StoreResult<JobStatus> {
         .map_err(|e| StoreError::Corrupt(format!("stored status: {e}")))
 }
 
+/// `status = '<status>'`: a status as a literal condition, which SQLite
+/// matches to the partial indexes on the status (it cannot match a bound
+/// value, known only when the statement runs).
+pub(crate) fn status_is(status: JobStatus) -> String {
+    format!("status = '{}'", status.as_str())
+}
+
 /// Stored JSON text as a value.
 pub(crate) fn json_from_db(value: &str, column: &str) -> StoreResult<serde_json::Value> {
     serde_json::from_str(value)

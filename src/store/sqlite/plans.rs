@@ -146,10 +146,88 @@ fn queue_positions_count_on_the_claim_index() {
     assert_searches_with(&plans, "jobs_claim_idx");
 }
 
+/// A one-statement plan of two parts joined by `UNION ALL`: each part's
+/// lines, the statement's SQL with each.
+fn union_parts(plans: &[(String, Vec<String>)]) -> [(String, Vec<String>); 2] {
+    assert_eq!(plans.len(), 1, "{plans:?}");
+    let (sql, plan) = &plans[0];
+    let split = plan
+        .iter()
+        .position(|line| line == "UNION ALL")
+        .unwrap_or_else(|| panic!("no UNION ALL in {plan:?}"));
+    [
+        (sql.clone(), plan[..split].to_vec()),
+        (sql.clone(), plan[split + 1..].to_vec()),
+    ]
+}
+
+/// The running jobs' part of a plan searches the reaper index (and may
+/// sort what it finds: running jobs are few) without reading the table
+/// whole.
+fn assert_reads_running_jobs_from_the_reaper_index(sql: &str, plan: &[String]) {
+    assert!(
+        plan.iter().any(|line| line.contains("jobs_reaper_idx")),
+        "{sql} does not search the reaper index: {plan:?}"
+    );
+    assert!(
+        !plan.iter().any(|line| line.starts_with("SCAN jobs")),
+        "full scan in plan of {sql}: {plan:?}"
+    );
+}
+
 #[test]
-fn counting_by_type_reads_the_type_index_alone() {
-    let plans = plans(|_| read::count_by_type());
-    assert_searches_with(&plans, "COVERING INDEX jobs_type_idx");
+fn counting_reads_a_status_index_alone_and_running_jobs_from_the_reaper_index() {
+    for (batch, index) in [
+        (read::count_by_type(), "COVERING INDEX jobs_type_idx"),
+        (read::count_by_status(), "COVERING INDEX jobs_list_idx"),
+    ] {
+        let [indexed, running] = union_parts(&plans(|_| batch));
+        assert_searches_with(std::slice::from_ref(&indexed), index);
+        assert_reads_running_jobs_from_the_reaper_index(&running.0, &running.1);
+    }
+}
+
+#[test]
+fn listing_by_status_searches_a_status_index_and_running_jobs_the_reaper_index() {
+    use crate::JobStatus;
+    let cursor = JobId::new_at(Utc::now());
+    for status in [
+        JobStatus::Pending,
+        JobStatus::Completed,
+        JobStatus::Failed,
+        JobStatus::Cancelled,
+    ] {
+        let by_status = ListQuery::default().status(status);
+        assert_searches_with(
+            &plans(|_| read::list(&by_status.clone().after(cursor))),
+            "INDEX jobs_list_idx (status=? AND id<?)",
+        );
+        assert_searches_with(
+            &plans(|_| read::list(&by_status.clone().queue("video"))),
+            "jobs_list_idx",
+        );
+        assert_searches_with(
+            &plans(|_| read::list(&by_status.job_type("email").after(cursor))),
+            "INDEX jobs_type_idx (job_type=? AND status=? AND id<?)",
+        );
+    }
+    let running = ListQuery::default().status(JobStatus::Running);
+    for query in [running.clone(), running.after(cursor).job_type("email")] {
+        for (sql, plan) in plans(|_| read::list(&query)) {
+            assert_reads_running_jobs_from_the_reaper_index(&sql, &plan);
+        }
+    }
+}
+
+#[test]
+fn a_bulk_action_by_status_searches_a_status_index() {
+    use crate::store::sql::bulk;
+    use crate::store::{BulkAction, JobFilter};
+    let failed_or_cancelled = JobFilter::default()
+        .status(crate::JobStatus::Failed)
+        .status(crate::JobStatus::Cancelled);
+    let plans = plans(|_| bulk::preview(BulkAction::Delete, &failed_or_cancelled));
+    assert_searches_with(&plans, "jobs_list_idx (status=?)");
 }
 
 #[test]

@@ -1,0 +1,5 @@
+DROP INDEX jobs_list_idx;
+CREATE INDEX jobs_list_idx ON jobs (status, id);
+
+DROP INDEX jobs_type_idx;
+CREATE INDEX jobs_type_idx ON jobs (job_type, status, id);
