@@ -60,7 +60,8 @@ pub fn write(
          - Machine: {}.\n\
          - Run on {} with {} run(s) per throughput figure: the median, with the smallest and\n  \
            largest in brackets. {} no-op jobs per enqueue and processing figure; file-backed\n  \
-           databases in a temporary directory, WAL, `synchronous = NORMAL`.\n\
+           databases in a temporary directory, WAL, `synchronous = NORMAL`. In the enqueue\n  \
+           and processing rows the subjects take turns, one run each per round.\n\
          - Baselines from `benches/peers/` (built by the bench): raw SQLite through rusqlite on\n  \
            jobstore's own schema (its migrations), and effectum 0.7 from crates.io, as shipped\n  \
            and with its file switched to WAL first.\n\n",

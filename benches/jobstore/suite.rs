@@ -31,6 +31,30 @@ fn effectum(wal: bool) -> &'static str {
     }
 }
 
+/// One subject of a figure whose subjects take turns.
+enum Turn {
+    /// jobstore on a backend.
+    Ours(Backend),
+    /// A peer's scenario, run with `options` over `jobs` jobs.
+    Peer {
+        label: &'static str,
+        scenario: &'static str,
+        options: Vec<String>,
+        jobs: usize,
+    },
+}
+
+impl Turn {
+    fn peer(label: &'static str, scenario: &'static str, options: &[&str], jobs: usize) -> Self {
+        Turn::Peer {
+            label,
+            scenario,
+            options: options.iter().map(|o| o.to_string()).collect(),
+            jobs,
+        }
+    }
+}
+
 /// The measurement names the targets refer to.
 pub mod names {
     /// Enqueue, one job per call.
@@ -316,19 +340,57 @@ impl<'a> Suite<'a> {
         self.dir.join(format!("bench-{}.db", self.files))
     }
 
-    /// `runs` samples of `measure`, each on a fresh file.
-    async fn repeat<F, Fut>(&mut self, mut measure: F) -> BenchResult<Samples>
+    /// The figure `name` of every subject of `turns`, each run once per
+    /// round for `runs` rounds, so that whatever the machine does meanwhile
+    /// falls on every subject alike; jobstore's runs are `ours`. Peers are
+    /// left out of a run without them.
+    async fn taking_turns<F, Fut>(
+        &mut self,
+        name: &str,
+        turns: &[Turn],
+        mut ours: F,
+    ) -> BenchResult<()>
     where
-        F: FnMut(PathBuf) -> Fut,
+        F: FnMut(Backend, PathBuf) -> Fut,
         Fut: Future<Output = BenchResult<f64>>,
     {
-        let mut samples = Samples::default();
+        let peers = self.peers;
+        let turns: Vec<&Turn> = turns
+            .iter()
+            .filter(|turn| peers.is_some() || matches!(turn, Turn::Ours(_)))
+            .collect();
+        let mut samples: Vec<Samples> = turns.iter().map(|_| Samples::default()).collect();
         for _ in 0..self.settings.runs {
-            let path = self.fresh();
-            samples.0.push(measure(path.clone()).await?);
-            remove_database(&path);
+            for (turn, samples) in turns.iter().zip(samples.iter_mut()) {
+                let path = self.fresh();
+                let value = match (turn, peers) {
+                    (Turn::Ours(backend), _) => ours(*backend, path.clone()).await?,
+                    (
+                        Turn::Peer {
+                            scenario,
+                            options,
+                            jobs,
+                            ..
+                        },
+                        Some(peers),
+                    ) => {
+                        let options: Vec<&str> = options.iter().map(String::as_str).collect();
+                        number(&peers.run(scenario, &path, *jobs, &options)?, "per_sec")?
+                    }
+                    (Turn::Peer { .. }, None) => continue,
+                };
+                samples.0.push(value);
+                remove_database(&path);
+            }
         }
-        Ok(samples)
+        for (turn, samples) in turns.iter().zip(samples) {
+            let subject = match turn {
+                Turn::Ours(backend) => subject(*backend),
+                Turn::Peer { label, .. } => label,
+            };
+            self.report.add(name, "jobs/s", subject, samples);
+        }
+        Ok(())
     }
 
     /// `runs` samples of a peer scenario's `field`.
@@ -353,42 +415,45 @@ impl<'a> Suite<'a> {
         Ok(Some(samples))
     }
 
+    /// Enqueue, one job per call and 100 per call: every subject once per
+    /// round, rounds repeated (a machine's slow spell falls on all of them).
     async fn enqueue(&mut self) -> BenchResult<()> {
         let jobs = self.settings.jobs;
         for (name, batch) in [(names::ENQUEUE_ONE, 1), (names::ENQUEUE_BATCH, 100)] {
-            for backend in self.settings.backends.clone() {
-                let samples = self
-                    .repeat(|path| async move {
-                        enqueue::jobs_per_sec(backend, &path, jobs, batch).await
-                    })
-                    .await?;
-                self.report.add(name, "jobs/s", subject(backend), samples);
-            }
-            let batch = batch.to_string();
-            if let Some(samples) = self
-                .repeat_peer("raw-enqueue", &["--batch", &batch], "per_sec", jobs)
-                .await?
-            {
-                self.report.add(name, "jobs/s", "raw SQLite", samples);
-            }
+            let batch_option = batch.to_string();
+            let mut turns: Vec<Turn> = self
+                .settings
+                .backends
+                .iter()
+                .map(|backend| Turn::Ours(*backend))
+                .collect();
+            turns.push(Turn::peer(
+                "raw SQLite",
+                "raw-enqueue",
+                &["--batch", &batch_option],
+                jobs,
+            ));
             for wal in [true, false] {
-                let options: &[&str] = if wal {
-                    &["--batch", &batch, "--wal"]
-                } else {
-                    &["--batch", &batch]
-                };
+                let mut options = vec!["--batch", batch_option.as_str()];
+                if wal {
+                    options.push("--wal");
+                }
                 let jobs = if wal {
                     jobs
                 } else {
                     self.settings.shipped_jobs
                 };
-                if let Some(samples) = self
-                    .repeat_peer("effectum-enqueue", options, "per_sec", jobs)
-                    .await?
-                {
-                    self.report.add(name, "jobs/s", effectum(wal), samples);
-                }
+                turns.push(Turn::peer(
+                    effectum(wal),
+                    "effectum-enqueue",
+                    &options,
+                    jobs,
+                ));
             }
+            self.taking_turns(name, &turns, |backend, path| async move {
+                enqueue::jobs_per_sec(backend, &path, jobs, batch).await
+            })
+            .await?;
         }
         Ok(())
     }
@@ -397,43 +462,42 @@ impl<'a> Suite<'a> {
         let jobs = self.settings.jobs;
         for concurrency in self.settings.levels.clone() {
             let name = names::processing(concurrency);
-            for backend in self.settings.backends.clone() {
-                let samples = self
-                    .repeat(|path| async move {
-                        process::jobs_per_sec(backend, &path, jobs, concurrency as usize).await
-                    })
-                    .await?;
-                self.report.add(&name, "jobs/s", subject(backend), samples);
-            }
+            let mut turns: Vec<Turn> = self
+                .settings
+                .backends
+                .iter()
+                .map(|backend| Turn::Ours(*backend))
+                .collect();
             // Raw SQLite claiming and completing as many jobs per
             // transaction as the worker runs at once.
-            let batch = concurrency.to_string();
-            let options = ["--batch", batch.as_str(), "--concurrency", "1"];
-            if let Some(samples) = self
-                .repeat_peer("raw-process", &options, "per_sec", jobs)
-                .await?
-            {
-                self.report.add(&name, "jobs/s", "raw SQLite", samples);
-            }
+            let c = concurrency.to_string();
+            turns.push(Turn::peer(
+                "raw SQLite",
+                "raw-process",
+                &["--batch", &c, "--concurrency", "1"],
+                jobs,
+            ));
             for wal in [true, false] {
-                let c = concurrency.to_string();
-                let options: &[&str] = if wal {
-                    &["--concurrency", &c, "--wal"]
-                } else {
-                    &["--concurrency", &c]
-                };
+                let mut options = vec!["--concurrency", c.as_str()];
+                if wal {
+                    options.push("--wal");
+                }
                 let jobs = if wal {
                     jobs
                 } else {
                     self.settings.shipped_jobs
                 };
-                if let Some(samples) = self
-                    .repeat_peer("effectum-process", options, "per_sec", jobs)
-                    .await?
-                {
-                    self.report.add(&name, "jobs/s", effectum(wal), samples);
-                }
+                turns.push(Turn::peer(
+                    effectum(wal),
+                    "effectum-process",
+                    &options,
+                    jobs,
+                ));
             }
+            self.taking_turns(&name, &turns, |backend, path| async move {
+                process::jobs_per_sec(backend, &path, jobs, concurrency as usize).await
+            })
+            .await?;
         }
         self.process_in_memory().await?;
         // The change feed's cost to a busy worker: runs with and without
