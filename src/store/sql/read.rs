@@ -9,7 +9,7 @@ use super::job_row::{job_from_row, status_from_db, status_is, SELECTED};
 use super::value::Value;
 use super::Outputs;
 use crate::error::{StoreError, StoreResult};
-use crate::job::{Job, JobId};
+use crate::job::{Job, JobId, JobStatus};
 use crate::store::{attempts, AttemptEnd, AttemptRecord, JobPage, ListQuery, StatusCounts};
 use crate::time;
 
@@ -114,7 +114,14 @@ pub(crate) fn list(query: &ListQuery) -> Batch {
     if let Some(cursor) = query.cursor {
         bind("id <", cursor.to_string().into(), &mut params);
     }
-    let mut source = "jobs".to_string();
+    // Running jobs are few and all on the reaper index: read from it (and
+    // sorted) even when a type or a cursor would let SQLite walk another
+    // index through every finished job of that type instead.
+    let mut source = if query.status == Some(JobStatus::Running) {
+        "jobs INDEXED BY jobs_reaper_idx".to_string()
+    } else {
+        "jobs".to_string()
+    };
     if let Some(text) = query.search_text() {
         params.push(text.into());
         let exact = params.len();

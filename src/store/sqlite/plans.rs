@@ -220,6 +220,56 @@ fn listing_by_status_searches_a_status_index_and_running_jobs_the_reaper_index()
 }
 
 #[test]
+fn listing_by_type_alone_walks_the_type_index_newest_first() {
+    let by_type = ListQuery::default().job_type("email");
+    let cursor = JobId::new_at(Utc::now());
+    for query in [by_type.clone(), by_type.after(cursor)] {
+        assert_searches_with(&plans(|_| read::list(&query)), "jobs_job_type_idx");
+    }
+}
+
+/// No plan of `plans` reads the jobs table whole (a covering index, a
+/// constant row or a subquery's own rows may be scanned).
+fn assert_no_table_scan(plans: &[(String, Vec<String>)]) {
+    for (sql, plan) in plans {
+        for line in plan {
+            assert!(
+                !line.starts_with("SCAN")
+                    || line.contains("COVERING INDEX")
+                    || line == "SCAN CONSTANT ROW"
+                    || line.starts_with("SCAN (subquery-"),
+                "full scan in plan of {sql}: {plan:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn bulk_actions_and_prunes_by_type_search_the_type_index() {
+    use crate::store::sql::bulk;
+    use crate::store::{BulkAction, JobFilter};
+    let by_type = JobFilter::default().job_type("email");
+    let prune = by_type.clone().finished_before(Utc::now());
+    for filter in [&by_type, &prune] {
+        for action in [BulkAction::Retry, BulkAction::Cancel, BulkAction::Delete] {
+            for batch in [
+                bulk::preview(action, filter),
+                bulk::apply(action, filter, Utc::now()),
+            ] {
+                let plans = plans(|_| batch);
+                assert_no_table_scan(&plans);
+                assert!(
+                    plans
+                        .iter()
+                        .any(|(_, plan)| plan.iter().any(|l| l.contains("jobs_job_type_idx"))),
+                    "{plans:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn a_bulk_action_by_status_searches_a_status_index() {
     use crate::store::sql::bulk;
     use crate::store::{BulkAction, JobFilter};
