@@ -295,16 +295,7 @@ async fn a_database_of_the_release_before_queues_is_upgraded_into_the_default_qu
         store.queue_positions(&[first, later]).await.unwrap(),
         vec![Some(0), None]
     );
-    // The status indexes made anew leave the running job out; it is still
-    // counted and listed (from the reaper index).
-    let counts = store.count_by_type().await.unwrap();
-    assert_eq!((counts["old"].pending, counts["old"].running), (2, 1));
-    let listed = store
-        .list(&jobstore::ListQuery::default().status(jobstore::JobStatus::Running))
-        .await
-        .unwrap();
-    assert_eq!(listed.jobs.len(), 1);
-    assert_eq!(listed.jobs[0].id, running);
+    old_release::assert_running_job_counted_and_listed(&store, running, 2).await;
     assert_eq!(store.rescue_expired().await.unwrap().requeued, 1);
     let rescued = store.get(running).await.unwrap();
     assert_eq!((rescued.stage, rescued.progress), (None, None));

@@ -38,14 +38,14 @@ enum Turn {
     /// A peer's scenario, run with `options` over `jobs` jobs.
     Peer {
         label: &'static str,
-        scenario: &'static str,
+        scenario: String,
         options: Vec<String>,
         jobs: usize,
     },
 }
 
 impl Turn {
-    fn peer(label: &'static str, scenario: &'static str, options: &[&str], jobs: usize) -> Self {
+    fn peer(label: &'static str, scenario: String, options: &[&str], jobs: usize) -> Self {
         Turn::Peer {
             label,
             scenario,
@@ -415,41 +415,48 @@ impl<'a> Suite<'a> {
         Ok(Some(samples))
     }
 
+    /// The subjects of a throughput figure, in the order they take turns:
+    /// jobstore on each backend; raw SQLite running its `what` scenario
+    /// with `raw_options`; effectum running its own with
+    /// `effectum_options`, in WAL and then as shipped (over fewer jobs).
+    fn subjects(&self, what: &str, raw_options: &[&str], effectum_options: &[&str]) -> Vec<Turn> {
+        let mut turns: Vec<Turn> = self
+            .settings
+            .backends
+            .iter()
+            .map(|backend| Turn::Ours(*backend))
+            .collect();
+        turns.push(Turn::peer(
+            "raw SQLite",
+            format!("raw-{what}"),
+            raw_options,
+            self.settings.jobs,
+        ));
+        for wal in [true, false] {
+            let mut options = effectum_options.to_vec();
+            let jobs = if wal {
+                options.push("--wal");
+                self.settings.jobs
+            } else {
+                self.settings.shipped_jobs
+            };
+            turns.push(Turn::peer(
+                effectum(wal),
+                format!("effectum-{what}"),
+                &options,
+                jobs,
+            ));
+        }
+        turns
+    }
+
     /// Enqueue, one job per call and 100 per call: every subject once per
     /// round, rounds repeated (a machine's slow spell falls on all of them).
     async fn enqueue(&mut self) -> BenchResult<()> {
         let jobs = self.settings.jobs;
         for (name, batch) in [(names::ENQUEUE_ONE, 1), (names::ENQUEUE_BATCH, 100)] {
-            let batch_option = batch.to_string();
-            let mut turns: Vec<Turn> = self
-                .settings
-                .backends
-                .iter()
-                .map(|backend| Turn::Ours(*backend))
-                .collect();
-            turns.push(Turn::peer(
-                "raw SQLite",
-                "raw-enqueue",
-                &["--batch", &batch_option],
-                jobs,
-            ));
-            for wal in [true, false] {
-                let mut options = vec!["--batch", batch_option.as_str()];
-                if wal {
-                    options.push("--wal");
-                }
-                let jobs = if wal {
-                    jobs
-                } else {
-                    self.settings.shipped_jobs
-                };
-                turns.push(Turn::peer(
-                    effectum(wal),
-                    "effectum-enqueue",
-                    &options,
-                    jobs,
-                ));
-            }
+            let b = batch.to_string();
+            let turns = self.subjects("enqueue", &["--batch", &b], &["--batch", &b]);
             self.taking_turns(name, &turns, |backend, path| async move {
                 enqueue::jobs_per_sec(backend, &path, jobs, batch).await
             })
@@ -458,42 +465,21 @@ impl<'a> Suite<'a> {
         Ok(())
     }
 
+    /// Processing at each concurrency, subjects taking turns; then on
+    /// tmpfs, the change feed's cost, and raw SQLite one job per
+    /// transaction.
     async fn process(&mut self) -> BenchResult<()> {
         let jobs = self.settings.jobs;
         for concurrency in self.settings.levels.clone() {
             let name = names::processing(concurrency);
-            let mut turns: Vec<Turn> = self
-                .settings
-                .backends
-                .iter()
-                .map(|backend| Turn::Ours(*backend))
-                .collect();
             // Raw SQLite claiming and completing as many jobs per
             // transaction as the worker runs at once.
             let c = concurrency.to_string();
-            turns.push(Turn::peer(
-                "raw SQLite",
-                "raw-process",
+            let turns = self.subjects(
+                "process",
                 &["--batch", &c, "--concurrency", "1"],
-                jobs,
-            ));
-            for wal in [true, false] {
-                let mut options = vec!["--concurrency", c.as_str()];
-                if wal {
-                    options.push("--wal");
-                }
-                let jobs = if wal {
-                    jobs
-                } else {
-                    self.settings.shipped_jobs
-                };
-                turns.push(Turn::peer(
-                    effectum(wal),
-                    "effectum-process",
-                    &options,
-                    jobs,
-                ));
-            }
+                &["--concurrency", &c],
+            );
             self.taking_turns(&name, &turns, |backend, path| async move {
                 process::jobs_per_sec(backend, &path, jobs, concurrency as usize).await
             })

@@ -61,3 +61,21 @@ pub fn insert_job(
     .unwrap();
     id
 }
+
+/// An upgraded database still counts and lists its one running job (of
+/// type `old`, beside `pending` pending ones): the status indexes made
+/// anew leave running jobs out, and they are found on the reaper index.
+pub async fn assert_running_job_counted_and_listed(
+    store: &dyn jobstore::JobStore,
+    running: JobId,
+    pending: u64,
+) {
+    let counts = store.count_by_type().await.unwrap();
+    assert_eq!((counts["old"].pending, counts["old"].running), (pending, 1));
+    let listed = store
+        .list(&jobstore::ListQuery::default().status(jobstore::JobStatus::Running))
+        .await
+        .unwrap();
+    let ids: Vec<JobId> = listed.jobs.iter().map(|job| job.id).collect();
+    assert_eq!(ids, vec![running]);
+}
