@@ -90,8 +90,6 @@ pub(crate) fn list(query: &ListQuery) -> Batch {
     // The status is written into the statement, never bound: the status
     // indexes hold every status but `running`, and SQLite uses such an
     // index only for a statement whose condition names the status itself.
-    // (Running jobs are found on the reaper index, and sorted: they are
-    // few.)
     let mut filters: Vec<String> = query.status.map(status_is).into_iter().collect();
     let mut params: Vec<Value> = Vec::new();
     let mut bind = |filter: &str, value: Value, params: &mut Vec<Value>| {
