@@ -183,7 +183,13 @@ where
     let mut run = Box::pin(timeout(limit, handler(ctx.clone())));
     let ended = loop {
         let due = reports.as_ref().and_then(|r| r.due());
+        // In this order: a handler that ends at once (most do) ends the
+        // select before any other branch is polled, so none of them
+        // registers a waiter only to take it out again; and an ending
+        // that comes together with a cancel request or a shutdown counts
+        // as the ending it is.
         tokio::select! {
+            biased;
             result = &mut run => break match result {
                 Ok(returned) => Ended::Returned(returned),
                 Err(_elapsed) => Ended::TimedOut(limit),
@@ -192,7 +198,7 @@ where
                 Signal::CancelRequested => break Ended::CancelRequested,
                 Signal::LeaseLost => break Ended::LeaseLost,
             },
-            _ = sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => {
+            _ = report_due(due), if due.is_some() => {
                 if let Some(reports) = &reports {
                     reports.flush().await;
                 }
@@ -218,6 +224,16 @@ where
 async fn keeper_signal(kept: &mut Option<keeper::Kept>) -> Signal {
     match kept {
         Some(kept) => kept.signal().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Completes at `due`, when a progress report is due to be written (never
+/// without one). A future of its own, so that no timer is made until a
+/// report waits.
+async fn report_due(due: Option<tokio::time::Instant>) {
+    match due {
+        Some(due) => sleep_until(due).await,
         None => std::future::pending().await,
     }
 }
