@@ -29,6 +29,13 @@
 //! switch) nor used that much CPU, the poll counts as the CPU time it
 //! used. A handler that sleeps, blocks on I/O or a lock, or computes for
 //! long still counts as slow.
+//!
+//! Reading the thread's usage is a system call, which for a job that ends
+//! in its first poll costs about as much as the job: the loop reads it at
+//! most once per quarter of the limit, and the polls it starts in that
+//! time share the reading. A poll's CPU time is then counted from a
+//! reading up to a quarter of the limit before it, which can only make it
+//! look slower, never faster.
 
 use std::collections::HashMap;
 use std::future::{poll_fn, Future};
@@ -53,6 +60,8 @@ pub(super) struct FirstPolls {
     limit: Duration,
     /// Each type's average.
     by_type: HashMap<String, Arc<Cost>>,
+    /// The loop thread's usage as last read, and when.
+    reading: Option<(Instant, Option<Usage>)>,
 }
 
 impl FirstPolls {
@@ -62,6 +71,32 @@ impl FirstPolls {
         FirstPolls {
             limit,
             by_type: HashMap::new(),
+            reading: None,
+        }
+    }
+
+    /// Polls `future` once here, timing the poll into `cost`, outside the
+    /// cooperative budget of the loop's own task (the loop may start many
+    /// attempts in a row; each gets the fresh budget a new task would).
+    pub(super) fn poll_here<F: Future>(&mut self, future: F, cost: &Cost) -> Inline<F> {
+        poll_timed(future, cost, self.stopwatch())
+    }
+
+    /// A stopwatch started now, with the thread's usage read now or
+    /// shared from a reading at most a quarter of the limit ago.
+    fn stopwatch(&mut self) -> Stopwatch {
+        let now = Instant::now();
+        let usage = match self.reading {
+            Some((at, usage)) if now.duration_since(at) <= self.limit / 4 => usage,
+            _ => {
+                let usage = getrusage(UsageWho::RUSAGE_THREAD).ok();
+                self.reading = Some((now, usage));
+                usage
+            }
+        };
+        Stopwatch {
+            started: now,
+            usage,
         }
     }
 
@@ -201,14 +236,12 @@ pub(super) enum Inline<F: Future> {
     Waiting(Continued<F>),
 }
 
-/// Polls `future` once here, timing the poll into `cost`, outside the
-/// cooperative budget of the loop's own task (the loop may start many
-/// attempts in a row; each gets the fresh budget a new task would).
-pub(super) fn poll_here<F: Future>(future: F, cost: &Cost) -> Inline<F> {
+/// Polls `future` once here with `stopwatch` running, timing the poll
+/// into `cost` (see [`FirstPolls::poll_here`]).
+fn poll_timed<F: Future>(future: F, cost: &Cost, stopwatch: Stopwatch) -> Inline<F> {
     let mut future = Box::pin(future);
     let relay = Arc::new(Relay(AtomicWaker::new()));
     let waker = Waker::from(Arc::clone(&relay));
-    let stopwatch = Stopwatch::start();
     let polled = catch_unwind(AssertUnwindSafe(|| {
         let once = unconstrained(poll_fn(|cx| future.as_mut().poll(cx)));
         pin!(once).poll(&mut Context::from_waker(&waker))
@@ -341,12 +374,32 @@ mod tests {
         assert!(!none.is_cheap(&cost), "a zero limit starts nothing here");
     }
 
+    #[test]
+    fn polls_started_soon_after_a_reading_of_the_usage_share_it() {
+        let reading = |polls: &FirstPolls| polls.reading.map(|(at, _)| at);
+        let mut polls = FirstPolls::new(Duration::from_secs(3600));
+        polls.stopwatch();
+        let first = reading(&polls);
+        assert!(first.is_some());
+        polls.stopwatch();
+        assert_eq!(reading(&polls), first, "shared within a quarter hour");
+
+        let mut tight = FirstPolls::new(Duration::from_nanos(1));
+        tight.stopwatch();
+        let first = reading(&tight).unwrap();
+        while Instant::now() == first {
+            std::hint::spin_loop();
+        }
+        tight.stopwatch();
+        assert!(reading(&tight).unwrap() > first, "read again once stale");
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_future_continued_as_a_task_is_woken_by_what_it_waited_for_here() {
         let (tell, told) = tokio::sync::oneshot::channel::<u32>();
         let cost = Cost::new(Duration::from_micros(50));
         // The receiver registers the loop-side waker during the first poll.
-        let Inline::Waiting(continued) = poll_here(told, &cost) else {
+        let Inline::Waiting(continued) = poll_timed(told, &cost, Stopwatch::start()) else {
             panic!("the receiver cannot be ready before anything is sent");
         };
         let task = tokio::spawn(continued);
@@ -361,14 +414,17 @@ mod tests {
     #[test]
     fn a_future_that_ends_in_its_first_poll_ends_here_and_a_panic_is_caught() {
         let cost = Cost::new(Duration::from_micros(50));
-        assert!(matches!(poll_here(async { 3 }, &cost), Inline::Ended(3)));
+        assert!(matches!(
+            poll_timed(async { 3 }, &cost, Stopwatch::start()),
+            Inline::Ended(3)
+        ));
         cost.record(Duration::from_micros(5));
         let buggy = async {
             if cost.average().is_some() {
                 panic!("handler bug");
             }
         };
-        match poll_here(buggy, &cost) {
+        match poll_timed(buggy, &cost, Stopwatch::start()) {
             Inline::Panicked(message) => assert_eq!(message, "handler bug"),
             _ => panic!("the panic was not caught"),
         }

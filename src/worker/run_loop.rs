@@ -49,7 +49,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::attempt::completer::{self, Completer, Pending, MAX_GROUP};
-use super::first_poll::{self, FirstPolls, Inline, Measured};
+use super::first_poll::{FirstPolls, Inline, Measured};
 use super::{AttemptOutcome, RunSummary, Worker};
 use crate::error::StoreError;
 use crate::store::{Changes, Chores, Claimed, Polled};
@@ -497,7 +497,7 @@ impl<'w> RunLoop<'w> {
                 .spawn(Measured::new(attempt, cost).in_current_span());
             return;
         }
-        match first_poll::poll_here(attempt, &cost) {
+        match self.first_polls.poll_here(attempt, &cost) {
             Inline::Ended(outcome) => self.summary.record_ended(outcome),
             Inline::Panicked(message) => self.summary.record_panic(message),
             Inline::Waiting(continued) => {
