@@ -149,7 +149,7 @@ pub(crate) fn enqueued(
     }
     let mut holders = std::collections::HashMap::new();
     for row in outputs.next_rows()? {
-        let job = job_from_row(&row)?;
+        let job = job_from_row(row)?;
         if let Some(unique) = &job.unique {
             holders.insert(unique.key.clone(), job.clone());
         }
@@ -225,7 +225,7 @@ pub(crate) fn retry_values(id: &str, now: &str) -> String {
 pub(crate) fn retried(original: JobId, mut outputs: Outputs) -> StoreResult<Job> {
     let copied = outputs.next_rows()?;
     let status = outputs.next_rows()?;
-    if let Some(row) = copied.first() {
+    if let Some(row) = copied.into_iter().next() {
         return job_from_row(row);
     }
     match status.first() {

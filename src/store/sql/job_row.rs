@@ -61,43 +61,44 @@ pub(crate) fn optional_time(
     value.map(time::from_millis).transpose()
 }
 
-/// A row selected with [`SELECTED`] (starting at column `at`), as a [`Job`].
-pub(crate) fn job_from_row(row: &Row) -> StoreResult<Job> {
+/// A row selected with [`SELECTED`], as a [`Job`] (its text moved, not
+/// copied).
+pub(crate) fn job_from_row(mut row: Row) -> StoreResult<Job> {
     Ok(Job {
         id: id_from_db(row.str(0)?)?,
-        job_type: row.text(1)?,
+        job_type: row.take_text(1)?,
         status: status_from_db(row.str(2)?)?,
-        stage: row.opt_text(3)?,
+        stage: row.take_opt_text(3)?,
         progress: row.opt_real(4)?.map(|p| p as f32),
         params: json_from_db(row.str(5)?, "params")?,
         result: row
             .opt_str(6)?
             .map(|r| json_from_db(r, "result"))
             .transpose()?,
-        error: row.opt_text(7)?,
+        error: row.take_opt_text(7)?,
         retry_count: row.count(8)?,
         max_attempts: row.count(9)?,
         attempt: row.count(10)?,
         run_at: time::from_millis(row.int(11)?)?,
-        locked_by: row.opt_text(12)?,
+        locked_by: row.take_opt_text(12)?,
         lease_expires_at: optional_time(row.opt_int(13)?)?,
         cancel_requested: row.flag(14)?,
         retry_of: row.opt_str(15)?.map(id_from_db).transpose()?,
-        correlation_id: row.opt_text(16)?,
+        correlation_id: row.take_opt_text(16)?,
         created_at: time::from_millis(row.int(17)?)?,
         updated_at: time::from_millis(row.int(18)?)?,
         started_at: optional_time(row.opt_int(19)?)?,
         completed_at: optional_time(row.opt_int(20)?)?,
-        queue: row.text(21)?,
+        queue: row.take_text(21)?,
         priority: u8::try_from(row.int(22)?)
             .map_err(|_| StoreError::Corrupt("stored priority is out of range".into()))?,
-        unique: unique_from_row(row)?,
+        unique: unique_from_row(&mut row)?,
     })
 }
 
 /// The unique key of a row selected with [`SELECTED`], if it holds one.
-fn unique_from_row(row: &Row) -> StoreResult<Option<UniqueKey>> {
-    let Some(key) = row.opt_text(23)? else {
+fn unique_from_row(row: &mut Row) -> StoreResult<Option<UniqueKey>> {
+    let Some(key) = row.take_opt_text(23)? else {
         return Ok(None);
     };
     let scope = row.opt_str(24)?.unwrap_or_default();

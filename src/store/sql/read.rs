@@ -23,7 +23,7 @@ pub(crate) fn get(id: JobId) -> Batch {
 
 /// The job [`get`] read, or not found.
 pub(crate) fn got(id: JobId, mut outputs: Outputs) -> StoreResult<Job> {
-    match outputs.next_rows()?.first() {
+    match outputs.next_rows()?.into_iter().next() {
         Some(row) => job_from_row(row),
         None => Err(StoreError::NotFound(id)),
     }
@@ -74,7 +74,7 @@ pub(crate) fn attempts_read(id: JobId, mut outputs: Outputs) -> StoreResult<Vec<
             })
         })
         .collect::<StoreResult<Vec<_>>>()?;
-    let job = match outputs.next_rows()?.first() {
+    let job = match outputs.next_rows()?.into_iter().next() {
         Some(row) => job_from_row(row)?,
         None => return Err(StoreError::NotFound(id)),
     };
@@ -160,7 +160,7 @@ pub(crate) fn list(query: &ListQuery) -> Batch {
 pub(crate) fn listed(query: &ListQuery, mut outputs: Outputs) -> StoreResult<JobPage> {
     let jobs = outputs
         .next_rows()?
-        .iter()
+        .into_iter()
         .map(job_from_row)
         .collect::<StoreResult<Vec<_>>>()?;
     Ok(JobPage::from_overfetched(jobs, query.limit))

@@ -85,6 +85,37 @@ impl Row {
         Ok(self.opt_str(index)?.map(str::to_owned))
     }
 
+    /// A non-null text column, moved out of the row (which keeps `NULL` in
+    /// its place).
+    pub(crate) fn take_text(&mut self, index: usize) -> StoreResult<String> {
+        self.take_opt_text(index)?
+            .ok_or_else(|| Self::mismatch(index, "text", &Value::Null))
+    }
+
+    /// A nullable text column, moved out of the row (which keeps `NULL` in
+    /// its place); text read as a blob is accepted.
+    pub(crate) fn take_opt_text(&mut self, index: usize) -> StoreResult<Option<String>> {
+        let value = self
+            .0
+            .get_mut(index)
+            .ok_or_else(|| StoreError::database(format!("the row has no column {index}")))?;
+        match std::mem::replace(value, Value::Null) {
+            Value::Text(text) => Ok(Some(text)),
+            Value::Blob(bytes) => String::from_utf8(bytes).map(Some).map_err(|e| {
+                StoreError::Corrupt(format!(
+                    "column {index}: text is not UTF-8: {}",
+                    e.utf8_error()
+                ))
+            }),
+            Value::Null => Ok(None),
+            other => {
+                let error = Self::mismatch(index, "text", &other);
+                *value = other;
+                Err(error)
+            }
+        }
+    }
+
     /// A non-null text column, borrowed: for a value that is parsed, not
     /// kept.
     pub(crate) fn str(&self, index: usize) -> StoreResult<&str> {
@@ -168,5 +199,16 @@ mod tests {
         assert!(matches!(row.int(0), Err(StoreError::Corrupt(_))));
         assert!(matches!(row.count(5), Err(StoreError::Corrupt(_))));
         assert!(matches!(row.int(9), Err(StoreError::Database { .. })));
+
+        let mut taken = row.clone();
+        assert_eq!(taken.take_text(0).unwrap(), "a");
+        assert_eq!(taken.take_opt_text(1).unwrap().as_deref(), Some("b\0c"));
+        assert_eq!(taken.take_opt_text(0).unwrap(), None, "taken once");
+        assert!(matches!(taken.take_text(2), Err(StoreError::Corrupt(_))));
+        assert_eq!(taken.int(2).unwrap(), 7, "a mismatch leaves the value");
+        assert!(matches!(
+            Row(vec![Value::Blob(vec![0xff])]).take_text(0),
+            Err(StoreError::Corrupt(_))
+        ));
     }
 }
