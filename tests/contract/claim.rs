@@ -2,7 +2,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use jobstore::{ClaimRequest, JobStatus, NewJob, StoreError};
+use jobstore::{ClaimRequest, Failure, JobStatus, NewJob, Progress, StoreError, UniqueScope};
 use serde_json::json;
 
 use crate::support::{start, Harness};
@@ -80,6 +80,61 @@ pub async fn claim_sets_the_lease(h: &Harness) {
         h.store.claim(&request).await.unwrap().is_empty(),
         "a running job is not claimable"
     );
+}
+
+pub async fn every_claimed_job_is_the_job_as_stored(h: &Harness) {
+    // A job with every optional column set, back in pending after a failed
+    // attempt that reported progress, in a named queue among several.
+    let rich = h
+        .store
+        .create(
+            NewJob::new("rich", json!({ "file": "a.mp4", "n": [1, 2] }))
+                .queue("video")
+                .priority(2)
+                .correlation_id("batch-3")
+                .unique_key(
+                    "file-a",
+                    UniqueScope::UntilFinishedPlus(Duration::from_secs(60)),
+                )
+                .max_attempts(3),
+        )
+        .await
+        .unwrap();
+    let plain = h.job("plain", 1).await;
+    let first = ClaimRequest::new("first", 1).queue("video");
+    let c = &h.store.claim(&first).await.unwrap()[0];
+    h.store
+        .progress(&c.lease, &Progress::percent("encoding", 40.0))
+        .await
+        .unwrap();
+    h.store
+        .fail(
+            &c.lease,
+            &Failure::transient("disk busy").retry_after(Duration::from_secs(1)),
+        )
+        .await
+        .unwrap();
+    // Not on a whole second: the claim's times are kept to the millisecond.
+    h.advance(Duration::from_micros(2_345_678));
+    let request = ClaimRequest::from_queues("second", [("default", 4), ("video", 4)])
+        .lease_duration(Duration::from_millis(45_500));
+    let claimed = h.store.claim(&request).await.unwrap();
+    let ids: Vec<_> = claimed.iter().map(|c| c.job.id).collect();
+    assert_eq!(ids, vec![plain.id, rich.id], "queue by queue");
+    for c in &claimed {
+        assert_eq!(
+            h.store.get(c.job.id).await.unwrap(),
+            c.job,
+            "claim returns the stored job"
+        );
+        assert_eq!(c.lease.attempt, c.job.attempt);
+    }
+    let again = &claimed[1].job;
+    assert_eq!(again.attempt, 2);
+    assert_eq!(again.error.as_deref(), Some("disk busy"));
+    assert_eq!((again.stage.as_deref(), again.progress), (None, None));
+    assert_eq!(again.queue, "video");
+    assert_eq!(again.locked_by.as_deref(), Some("second"));
 }
 
 pub async fn claim_respects_limit_and_job_types(h: &Harness) {
@@ -315,6 +370,7 @@ contract_tests!(
     claim_is_fifo_for_jobs_created_in_a_tight_loop,
     claim_orders_by_run_at_then_creation,
     claim_sets_the_lease,
+    every_claimed_job_is_the_job_as_stored,
     claim_respects_limit_and_job_types,
     claims_of_each_size_take_exactly_their_limit,
     concurrent_claimers_never_share_a_job,

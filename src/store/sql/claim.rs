@@ -4,10 +4,10 @@ use chrono::{DateTime, Utc};
 
 use super::batch::{Batch, Statement};
 use super::job_row::{job_from_row, status_from_db, SELECTED};
-use super::value::Value;
+use super::value::{Row, Value};
 use super::Outputs;
 use crate::error::{StoreError, StoreResult};
-use crate::job::{Job, JobId, NewJob};
+use crate::job::{Job, JobId, JobStatus, NewJob};
 use crate::store::{ClaimRequest, Claimed, Lease};
 use crate::time;
 
@@ -15,6 +15,19 @@ use crate::time;
 /// attempt, with no stage or percent of an earlier attempt.
 const CLAIM_SET: &str = "SET status = 'running', attempt = attempt + 1, locked_by = ?1, \
      lease_expires_at = ?2, started_at = ?3, updated_at = ?3, stage = NULL, progress = NULL";
+
+/// What a claim of a queue returns of each job: every column of
+/// [`SELECTED`] but the eight the claim itself decides (the status, the
+/// lease's worker, expiry and start, the time of the change, the cleared
+/// stage and percent, and the queue claimed from), which [`claimed`] fills
+/// in rather than reading back.
+const RETURNED: &str = "id, CAST(job_type AS BLOB), params, result, CAST(error AS BLOB), \
+     retry_count, max_attempts, attempt, run_at, cancel_requested, retry_of, \
+     CAST(correlation_id AS BLOB), created_at, completed_at, priority, CAST(unique_key AS BLOB), \
+     unique_scope, unique_for_ms";
+
+/// How many columns [`RETURNED`] names.
+const RETURNED_COUNT: usize = 18;
 
 /// Every priority, highest first: a claim names them all in an `IN`
 /// list, so that SQLite seeks the claim index once per priority, in order,
@@ -73,7 +86,7 @@ pub(crate) fn claim(request: &ClaimRequest, now: DateTime<Utc>) -> StoreResult<V
             format!(
                 "{CLAIM} {CLAIM_SET} WHERE rowid IN (SELECT rowid FROM jobs \
                  WHERE {claimable} ORDER BY priority, run_at, id LIMIT {room}) \
-                 RETURNING {SELECTED}"
+                 RETURNING {RETURNED}"
             ),
             params,
         ));
@@ -176,21 +189,88 @@ fn claimed_from(job: Job) -> Claimed {
     }
 }
 
-/// The jobs the [`claim`] statements of `request` returned, queue by
-/// queue, each in claim order (`RETURNING` yields rows in no particular
-/// order).
-pub(crate) fn claimed(request: &ClaimRequest, outputs: &mut Outputs) -> StoreResult<Vec<Claimed>> {
+/// The jobs the [`claim`] statements of `request` made at `now` returned,
+/// queue by queue, each in claim order (`RETURNING` yields rows in no
+/// particular order).
+pub(crate) fn claimed(
+    request: &ClaimRequest,
+    now: DateTime<Utc>,
+    outputs: &mut Outputs,
+) -> StoreResult<Vec<Claimed>> {
+    let lease_until = time::to_millis(time::add(now, request.lease_duration)?);
+    let now = time::to_millis(now);
     let mut all = Vec::new();
-    for _ in request.live_queues() {
+    for queue in request.live_queues() {
         let mut claimed = outputs
             .next_rows()?
-            .iter()
-            .map(|row| job_from_row(row).map(claimed_from))
+            .into_iter()
+            .map(|row| {
+                let decided = Decided {
+                    worker_id: &request.worker_id,
+                    lease_until,
+                    now,
+                    queue: &queue.queue,
+                };
+                job_from_row(decided.complete(row)?).map(claimed_from)
+            })
             .collect::<StoreResult<Vec<_>>>()?;
         claimed.sort_by_key(|c| (c.job.priority, c.job.run_at, c.job.id));
         all.extend(claimed);
     }
     Ok(all)
+}
+
+/// What a claim of one queue decided for every job it claimed.
+struct Decided<'a> {
+    worker_id: &'a str,
+    /// When the lease expires, in milliseconds.
+    lease_until: i64,
+    /// When the claim ran, in milliseconds.
+    now: i64,
+    queue: &'a str,
+}
+
+impl Decided<'_> {
+    /// A row of [`RETURNED`] as the whole row ([`SELECTED`]) it stands
+    /// for, with what the claim decided in its place.
+    fn complete(&self, row: Row) -> StoreResult<Row> {
+        if row.0.len() != RETURNED_COUNT {
+            return Err(StoreError::database(format!(
+                "a claim returned {} columns, not {RETURNED_COUNT}",
+                row.0.len()
+            )));
+        }
+        let mut returned = row.0.into_iter();
+        let mut next = || returned.next().unwrap_or(Value::Null);
+        Ok(Row(vec![
+            next(), // id
+            next(), // job_type
+            Value::from(JobStatus::Running.as_str()),
+            Value::Null, // stage
+            Value::Null, // progress
+            next(),      // params
+            next(),      // result
+            next(),      // error
+            next(),      // retry_count
+            next(),      // max_attempts
+            next(),      // attempt
+            next(),      // run_at
+            Value::from(self.worker_id),
+            Value::from(self.lease_until),
+            next(),                // cancel_requested
+            next(),                // retry_of
+            next(),                // correlation_id
+            next(),                // created_at
+            Value::from(self.now), // updated_at
+            Value::from(self.now), // started_at
+            next(),                // completed_at
+            Value::from(self.queue),
+            next(), // priority
+            next(), // unique_key
+            next(), // unique_scope
+            next(), // unique_for_ms
+        ]))
+    }
 }
 
 /// Claims the pending job `id` for `worker_id`, wherever it stands in the
@@ -224,7 +304,7 @@ pub(crate) fn claim_job(
 pub(crate) fn claimed_job(id: JobId, mut outputs: Outputs) -> StoreResult<Claimed> {
     let status = outputs.next_rows()?;
     let claimed = outputs.next_rows()?;
-    if let Some(row) = claimed.first() {
+    if let Some(row) = claimed.into_iter().next() {
         return job_from_row(row).map(claimed_from);
     }
     match status.first() {

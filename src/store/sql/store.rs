@@ -161,7 +161,7 @@ impl<E: Executor> SqlStore<E> {
             );
         }
         let claimed = match claims {
-            Some(request) => claim::claimed(request, &mut outputs)?,
+            Some(request) => claim::claimed(request, now, &mut outputs)?,
             None => Vec::new(),
         };
         let mut outcomes = outcomes.into_iter();
@@ -296,8 +296,9 @@ impl<E: Executor> JobStore for SqlStore<E> {
         if claims_nothing(request) {
             return Ok(Vec::new());
         }
-        let statements = claim::claim(request, self.now())?;
-        claim::claimed(request, &mut self.run(Batch::write(statements)).await?)
+        let now = self.now();
+        let statements = claim::claim(request, now)?;
+        claim::claimed(request, now, &mut self.run(Batch::write(statements)).await?)
     }
 
     async fn claim_job(

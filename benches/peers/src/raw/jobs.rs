@@ -49,16 +49,16 @@ const INSERT: &str = "INSERT INTO jobs (id, job_type, status, stage, progress, p
 /// `run_at` and id (the partial `jobs_claim_idx`, sought once per
 /// priority), at most as many as asked and as the queue's pause and
 /// concurrency limit leave room for, read in the same statement; setting
-/// what a claim sets, returning the whole row.
+/// what a claim sets, returning every column but the eight the claim
+/// decides (status, lease, times of the change, stage, percent, queue).
 const CLAIM_HEAD: &str = "UPDATE OR FAIL jobs SET status = 'running', attempt = attempt + 1, locked_by = ?1, \
      lease_expires_at = ?2, started_at = ?3, updated_at = ?4, stage = NULL, progress = NULL \
      WHERE rowid IN (SELECT rowid FROM jobs WHERE status = 'pending' AND queue = ?6 \
      AND priority IN (0, 1, 2, 3, 4, 5, 6, 7, 8, 9) AND run_at <= ?5 \
      ORDER BY priority, run_at, id LIMIT ";
-const CLAIM_TAIL: &str = ") RETURNING id, job_type, status, stage, progress, params, result, error, \
-     retry_count, max_attempts, attempt, run_at, locked_by, lease_expires_at, cancel_requested, \
-     retry_of, correlation_id, created_at, updated_at, started_at, completed_at, queue, priority, \
-     unique_key, unique_scope, unique_for_ms";
+const CLAIM_TAIL: &str = ") RETURNING id, job_type, params, result, error, retry_count, \
+     max_attempts, attempt, run_at, cancel_requested, retry_of, correlation_id, created_at, \
+     completed_at, priority, unique_key, unique_scope, unique_for_ms";
 
 /// The `LIMIT` of a claim of `n`: the room the queue `?6` leaves.
 fn claim_limit(n: usize) -> String {
