@@ -25,6 +25,18 @@ pub(crate) struct Statement {
     pub params: Vec<Value>,
     /// Whether the statement returns rows (`SELECT`, `RETURNING`).
     pub returns_rows: bool,
+    /// The statement's name, when its SQL never changes and it runs often:
+    /// an executor may find it prepared by its name rather than by its
+    /// text.
+    pub fixed: Option<Fixed>,
+}
+
+/// The statements whose SQL never changes that run for every job, named
+/// (see [`Statement::fixed`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Fixed {
+    /// A job's completion ([`lease::complete`](super::lease::complete)).
+    Complete,
 }
 
 impl Statement {
@@ -34,6 +46,7 @@ impl Statement {
             sql: sql.into(),
             params,
             returns_rows: false,
+            fixed: None,
         }
     }
 
@@ -44,6 +57,15 @@ impl Statement {
             sql: sql.into(),
             params,
             returns_rows: true,
+            fixed: None,
+        }
+    }
+
+    /// This statement, named `fixed`: its SQL must be the same every time.
+    pub(crate) fn fixed(self, fixed: Fixed) -> Self {
+        Statement {
+            fixed: Some(fixed),
+            ..self
         }
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::batch::{Batch, Statement};
+use super::batch::{Batch, Fixed, Statement};
 use super::job_row::{id_from_db, status_from_db};
 use super::value::Value;
 use super::Outputs;
@@ -157,7 +157,7 @@ pub(crate) fn complete(lease: &Lease, result: String, now: DateTime<Utc>) -> Sta
     let mut params = lease_params(lease);
     params.push(Value::Text(result));
     params.push(Value::from(time::to_millis(now)));
-    Statement::execute(COMPLETE, params)
+    Statement::execute(COMPLETE, params).fixed(Fixed::Complete)
 }
 
 /// Whether a [`complete`] statement completed its job.
@@ -385,4 +385,33 @@ pub(crate) fn read_lease_errors(
             None => StoreError::NotFound(lease.job_id),
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_completion_is_named_and_its_sql_never_changes() {
+        let first = complete(
+            &Lease {
+                job_id: JobId::new_at(Utc::now()),
+                attempt: 1,
+            },
+            "null".into(),
+            Utc::now(),
+        );
+        let second = complete(
+            &Lease {
+                job_id: JobId::new_at(Utc::now()),
+                attempt: 7,
+            },
+            "{\"a\":[1,2]}".into(),
+            Utc::now() + chrono::Duration::days(400),
+        );
+        assert_eq!(first.fixed, Some(Fixed::Complete));
+        assert_eq!(second.fixed, Some(Fixed::Complete));
+        assert_eq!(first.sql, second.sql, "found prepared by its name alone");
+        assert_ne!(first.params, second.params);
+    }
 }

@@ -4,7 +4,12 @@
 //!
 //! Diesel keeps a statement prepared by its SQL and the types of its binds
 //! (every statement here is safe to keep), so the worker's claim and
-//! completion are parsed and planned once per connection.
+//! completion are parsed and planned once per connection. Finding it means
+//! writing the SQL out and hashing it each time; a statement named
+//! [`Fixed`](crate::store::sql::batch::Fixed) is found by its name (a
+//! type) instead.
+
+use std::marker::PhantomData;
 
 use diesel::deserialize::{self, FromSql, QueryableByName};
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
@@ -16,22 +21,45 @@ use diesel::{QueryResult, RunQueryDsl};
 use crate::store::sql::batch::positional;
 use crate::store::sql::{Row, Statement, Value};
 
-/// One shared statement, ready for Diesel.
-pub(crate) struct Dynamic<'a> {
+/// How Diesel finds a statement prepared: by its SQL, or by a type that
+/// names it.
+pub(crate) trait Keyed: 'static {
+    /// Whether the type names the statement (its SQL never changes).
+    const BY_TYPE: bool;
+}
+
+/// Found by its SQL.
+pub(crate) struct BySql;
+
+impl Keyed for BySql {
+    const BY_TYPE: bool = false;
+}
+
+/// [`Fixed::Complete`](crate::store::sql::batch::Fixed::Complete).
+pub(crate) struct Complete;
+
+impl Keyed for Complete {
+    const BY_TYPE: bool = true;
+}
+
+/// One shared statement, ready for Diesel, found prepared as `K` says.
+pub(crate) struct Dynamic<'a, K = BySql> {
     /// The SQL between parameters.
     texts: Vec<&'a str>,
     /// Which value each parameter takes, in order of appearance.
     order: Vec<usize>,
     values: &'a [Value],
+    key: PhantomData<K>,
 }
 
-impl<'a> Dynamic<'a> {
+impl<'a, K> Dynamic<'a, K> {
     pub(crate) fn new(statement: &'a Statement) -> Self {
         let (texts, order) = positional(&statement.sql);
         Dynamic {
             texts,
             order,
             values: &statement.params,
+            key: PhantomData,
         }
     }
 }
@@ -49,7 +77,7 @@ fn bind<'b>(out: &mut AstPass<'_, 'b, Sqlite>, value: &'b Value) -> QueryResult<
     }
 }
 
-impl QueryFragment<Sqlite> for Dynamic<'_> {
+impl<K> QueryFragment<Sqlite> for Dynamic<'_, K> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
         for (at, text) in self.texts.iter().enumerate() {
             out.push_sql(text);
@@ -66,17 +94,18 @@ impl QueryFragment<Sqlite> for Dynamic<'_> {
     }
 }
 
-impl QueryId for Dynamic<'_> {
-    type QueryId = ();
-    // Kept by its SQL (and bind types).
-    const HAS_STATIC_QUERY_ID: bool = false;
+impl<K: Keyed> QueryId for Dynamic<'_, K> {
+    type QueryId = K;
+    // Kept by `K` when it names the statement, else by its SQL (and bind
+    // types).
+    const HAS_STATIC_QUERY_ID: bool = K::BY_TYPE;
 }
 
-impl Query for Dynamic<'_> {
+impl<K> Query for Dynamic<'_, K> {
     type SqlType = Untyped;
 }
 
-impl<Conn> RunQueryDsl<Conn> for Dynamic<'_> {}
+impl<Conn, K> RunQueryDsl<Conn> for Dynamic<'_, K> {}
 
 /// A row of any shape, column by column.
 pub(crate) struct DynRow(pub Row);

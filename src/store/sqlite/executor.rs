@@ -6,10 +6,11 @@ use async_trait::async_trait;
 use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, RunQueryDsl};
 
-use super::dynamic::{DynRow, Dynamic};
+use super::dynamic::{BySql, Complete, DynRow, Dynamic, Keyed};
 use super::owned_pool::OwnedPool;
 use super::{connection, on_connection};
 use crate::error::{StoreError, StoreResult};
+use crate::store::sql::batch::Fixed;
 use crate::store::sql::{Batch, Executor, Output, Row, Statement};
 
 /// Runs batches on Diesel connections to one file: every write on the one
@@ -120,7 +121,14 @@ pub(crate) fn run_all(
 }
 
 fn run_one(conn: &mut SqliteConnection, statement: &Statement) -> StoreResult<Output> {
-    let query = Dynamic::new(statement);
+    match statement.fixed {
+        Some(Fixed::Complete) => run_keyed::<Complete>(conn, statement),
+        None => run_keyed::<BySql>(conn, statement),
+    }
+}
+
+fn run_keyed<K: Keyed>(conn: &mut SqliteConnection, statement: &Statement) -> StoreResult<Output> {
+    let query = Dynamic::<K>::new(statement);
     if statement.returns_rows {
         let rows: Vec<Row> = query
             .load::<DynRow>(conn)?

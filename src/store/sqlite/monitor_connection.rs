@@ -8,7 +8,7 @@ use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, RunQueryDsl};
 
 use super::connection::configure;
-use super::dynamic::{DynRow, Dynamic};
+use super::dynamic::{BySql, DynRow, Dynamic};
 use crate::error::{StoreError, StoreResult};
 use crate::store::sql::monitor::MonitorConnection;
 use crate::store::sql::Statement;
@@ -36,7 +36,7 @@ impl MonitorConnection for DieselMonitorConnection {
     /// again at each look.
     fn data_version(&mut self) -> Result<i64, String> {
         let statement = Statement::query("PRAGMA data_version", Vec::new());
-        let row = Dynamic::new(&statement)
+        let row = Dynamic::<BySql>::new(&statement)
             .get_result::<DynRow>(&mut self.0)
             .map_err(|e| e.to_string())?;
         row.0.int(0).map_err(|e| e.to_string())
