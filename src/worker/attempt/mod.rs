@@ -84,8 +84,8 @@ impl Attempt {
             slot,
         } = self;
         let lease = claimed.lease;
-        let job_type = claimed.job.job_type.clone();
-        let Some(handler) = registry.handler(&job_type) else {
+        let job_type = &claimed.job.job_type;
+        let Some(handler) = registry.handler(job_type) else {
             let message = format!("no handler registered for job type {job_type}");
             tracing::error!("{message}");
             drop(slot);
@@ -93,7 +93,7 @@ impl Attempt {
         };
         let retry = claimed.job.retry_count + 1;
         let params = claimed.job.params.clone();
-        let stages = registry.stages(&job_type).unwrap_or(&[]);
+        let stages = registry.stages(job_type).unwrap_or(&[]);
         let ctx = JobContext::new(
             Arc::clone(&store),
             claimed.job,
@@ -129,15 +129,25 @@ impl Attempt {
 /// (the random end of its id, as `jobstore watch` shows it), type, queue
 /// and attempt; its start event carries the whole id.
 pub(crate) fn job_span(claimed: &Claimed) -> tracing::Span {
-    let id = claimed.job.id.to_string();
-    let short = id.get(id.len().saturating_sub(8)..).unwrap_or(&id);
+    // The fields are written only when something listens.
     info_span!(
         "job",
-        id = %short,
+        id = %ShortId(claimed.job.id),
         r#type = %claimed.job.job_type,
         queue = %claimed.job.queue,
         attempt = claimed.lease.attempt
     )
+}
+
+/// A job's short id: the random end of its id, as `jobstore watch` shows
+/// it.
+struct ShortId(crate::job::JobId);
+
+impl std::fmt::Display for ShortId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let id = self.0.to_string();
+        f.write_str(id.get(id.len().saturating_sub(8)..).unwrap_or(&id))
+    }
 }
 
 /// How long an attempt took, to the millisecond (seconds past ten).
@@ -244,5 +254,17 @@ async fn report_waiting(reports: &Option<progress::ProgressReports>) {
     match reports {
         Some(reports) => reports.waiting().await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_short_id_is_the_random_end_of_the_id() {
+        let id = crate::job::JobId::new_at(chrono::Utc::now());
+        let whole = id.to_string();
+        assert_eq!(ShortId(id).to_string(), whole[whole.len() - 8..]);
     }
 }
