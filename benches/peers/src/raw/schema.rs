@@ -9,9 +9,12 @@ use rusqlite::Connection;
 /// The per-connection settings of jobstore's SQLite store
 /// (`src/store/sqlite/connection.rs`, with the default busy timeout of
 /// `SqliteConfig`): busy timeout first, so the others wait for a lock
-/// instead of failing; then WAL, `synchronous = NORMAL` and foreign keys.
-const JOBSTORE_PRAGMAS: [&str; 4] = [
-    "PRAGMA busy_timeout = 30000",
+/// instead of failing; on a new file, incremental auto-vacuum (set before
+/// the first table, as jobstore does); then WAL, `synchronous = NORMAL` and
+/// foreign keys.
+const BUSY_TIMEOUT: &str = "PRAGMA busy_timeout = 30000";
+const NEW_FILE_PRAGMA: &str = "PRAGMA auto_vacuum = INCREMENTAL";
+const JOBSTORE_PRAGMAS: [&str; 3] = [
     "PRAGMA journal_mode = WAL",
     "PRAGMA synchronous = NORMAL",
     "PRAGMA foreign_keys = ON",
@@ -20,6 +23,11 @@ const JOBSTORE_PRAGMAS: [&str; 4] = [
 /// A connection to `path` with jobstore's settings.
 pub fn open(path: &Path) -> Result<Connection> {
     let conn = Connection::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    run_pragma(&conn, BUSY_TIMEOUT).with_context(|| format!("{BUSY_TIMEOUT} failed"))?;
+    let pages: i64 = conn.query_row("PRAGMA page_count", [], |row| row.get(0))?;
+    if pages == 0 {
+        run_pragma(&conn, NEW_FILE_PRAGMA).with_context(|| format!("{NEW_FILE_PRAGMA} failed"))?;
+    }
     for pragma in JOBSTORE_PRAGMAS {
         run_pragma(&conn, pragma).with_context(|| format!("{pragma} failed"))?;
     }
