@@ -22,7 +22,9 @@ pub struct JobContext {
     job: Arc<Job>,
     lease: Option<Lease>,
     stages: &'static [&'static str],
-    cancel: CancellationToken,
+    /// Shared by the context's clones (a clone of the token itself locks
+    /// it, and every attempt clones its context for its handler).
+    cancel: Arc<CancellationToken>,
     children: Children,
     /// Where a persisted attempt's progress goes.
     reports: Option<ProgressReports>,
@@ -55,7 +57,7 @@ impl JobContext {
             job: Arc::new(job),
             lease,
             stages,
-            cancel: CancellationToken::new(),
+            cancel: Arc::new(CancellationToken::new()),
             children: Children::default(),
             reports,
             allowed,

@@ -86,7 +86,7 @@ pub(super) struct RunLoop<'w> {
     finished: mpsc::UnboundedReceiver<Pending>,
     group: Vec<Pending>,
     running: JoinSet<Option<AttemptOutcome>>,
-    hard_stop: CancellationToken,
+    hard_stop: Arc<CancellationToken>,
     summary: RunSummary,
     /// How long each job type's first poll takes: where it starts.
     first_polls: FirstPolls,
@@ -119,7 +119,7 @@ impl<'w> RunLoop<'w> {
             finished,
             group: Vec::new(),
             running: JoinSet::new(),
-            hard_stop: CancellationToken::new(),
+            hard_stop: Arc::new(CancellationToken::new()),
             summary: RunSummary::default(),
             first_polls: FirstPolls::new(worker.config.inline_start_limit),
             last_start: Instant::now(),

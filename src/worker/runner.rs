@@ -182,7 +182,7 @@ impl Worker {
         if self.config.cron_interval.is_some() {
             summary.cron_fired = self.store.fire_due_schedules().await?.fired.len() as u64;
         }
-        let hard_stop = CancellationToken::new();
+        let hard_stop = Arc::new(CancellationToken::new());
         let mut running = JoinSet::new();
         let (completer, writer) = Completer::grouped(Arc::clone(&self.store));
         // Up to `limit` jobs in all: each queue up to its concurrency, and
@@ -277,7 +277,7 @@ impl Worker {
         &self,
         claimed: crate::store::Claimed,
         completer: &Completer,
-        hard_stop: &CancellationToken,
+        hard_stop: &Arc<CancellationToken>,
         slot: Option<OwnedSemaphorePermit>,
     ) -> impl std::future::Future<Output = Option<AttemptOutcome>> + Send + 'static {
         Attempt {
@@ -287,7 +287,7 @@ impl Worker {
             keeper: self.keeper.clone(),
             claimed,
             completer: completer.clone(),
-            hard_stop: hard_stop.clone(),
+            hard_stop: Arc::clone(hard_stop),
             slot,
         }
         .execute()

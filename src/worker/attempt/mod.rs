@@ -38,8 +38,9 @@ pub(crate) struct Attempt {
     pub claimed: Claimed,
     /// Where the result is written.
     pub completer: Completer,
-    /// Cancelled when the worker's shutdown grace runs out.
-    pub hard_stop: CancellationToken,
+    /// Cancelled when the worker's shutdown grace runs out (shared by
+    /// every attempt: a clone of the token itself would lock it).
+    pub hard_stop: Arc<CancellationToken>,
     /// The worker's concurrency slot this attempt holds: freed as soon as
     /// the handler has ended and its processes are dead, before the outcome
     /// is written, so the worker can claim the next job in the same
