@@ -160,8 +160,9 @@ pub(crate) trait Executor: Send + Sync + 'static {
 /// parameter each gap takes (0-based), for executors that bind by position
 /// (`?`) rather than by number. Repeated numbers bind the value again.
 pub(crate) fn positional(sql: &str) -> (Vec<&str>, Vec<usize>) {
-    let mut texts = Vec::new();
-    let mut order = Vec::new();
+    // Room for the parameters of most statements without growing.
+    let mut texts = Vec::with_capacity(8);
+    let mut order = Vec::with_capacity(8);
     let mut start = 0;
     // `match_indices` on a character jumps between question marks with
     // `memchr` rather than looking at every byte: every statement is split

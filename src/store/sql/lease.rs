@@ -154,9 +154,12 @@ const COMPLETE: &str = "UPDATE OR FAIL jobs SET status = 'completed', result = ?
 /// otherwise (read with [`completed`]). `OR FAIL`: it runs in a write
 /// batch, which a failure rolls back whole.
 pub(crate) fn complete(lease: &Lease, result: String, now: DateTime<Utc>) -> Statement {
-    let mut params = lease_params(lease);
-    params.push(Value::Text(result));
-    params.push(Value::from(time::to_millis(now)));
+    let params = vec![
+        Value::Text(lease.job_id.to_string()),
+        Value::from(lease.attempt),
+        Value::Text(result),
+        Value::from(time::to_millis(now)),
+    ];
     Statement::execute(COMPLETE, params).fixed(Fixed::Complete)
 }
 
