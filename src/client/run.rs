@@ -166,7 +166,7 @@ impl Client {
             ctx,
             &self.config,
             &self.keeper,
-            job.timeout(),
+            (std::time::Instant::now(), job.timeout()),
             &never,
             |ctx| async move { job.run(params, &ctx).await },
         )

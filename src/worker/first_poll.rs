@@ -75,17 +75,10 @@ impl FirstPolls {
         }
     }
 
-    /// Polls `future` once here, timing the poll into `cost`, outside the
-    /// cooperative budget of the loop's own task (the loop may start many
-    /// attempts in a row; each gets the fresh budget a new task would).
-    pub(super) fn poll_here<F: Future>(&mut self, future: F, cost: &Cost) -> Inline<F> {
-        poll_timed(future, cost, self.stopwatch())
-    }
-
-    /// A stopwatch started now, with the thread's usage read now or
-    /// shared from a reading at most a quarter of the limit ago.
-    fn stopwatch(&mut self) -> Stopwatch {
-        let now = Instant::now();
+    /// A stopwatch for a poll on the loop's thread, started at `now` (just
+    /// read), with the thread's usage read now or shared from a reading at
+    /// most a quarter of the limit before `now`.
+    pub(super) fn stopwatch(&mut self, now: Instant) -> Stopwatch {
         let usage = match self.reading {
             Some((at, usage)) if now.duration_since(at) <= self.limit / 4 => usage,
             _ => {
@@ -181,7 +174,7 @@ impl Cost {
 }
 
 /// Times a poll on the thread it runs on.
-struct Stopwatch {
+pub(super) struct Stopwatch {
     started: Instant,
     /// The thread's usage when the poll started (`None` if it could not
     /// be read: the wall time counts).
@@ -236,9 +229,11 @@ pub(super) enum Inline<F: Future> {
     Waiting(Continued<F>),
 }
 
-/// Polls `future` once here with `stopwatch` running, timing the poll
-/// into `cost` (see [`FirstPolls::poll_here`]).
-fn poll_timed<F: Future>(future: F, cost: &Cost, stopwatch: Stopwatch) -> Inline<F> {
+/// Polls `future` once here, timing the poll with `stopwatch` (from
+/// [`FirstPolls::stopwatch`]) into `cost`, outside the cooperative budget
+/// of the loop's own task (the loop may start many attempts in a row; each
+/// gets the fresh budget a new task would).
+pub(super) fn poll_here<F: Future>(future: F, cost: &Cost, stopwatch: Stopwatch) -> Inline<F> {
     let mut future = Box::pin(future);
     let relay = Arc::new(Relay(AtomicWaker::new()));
     let waker = Waker::from(Arc::clone(&relay));
@@ -378,19 +373,19 @@ mod tests {
     fn polls_started_soon_after_a_reading_of_the_usage_share_it() {
         let reading = |polls: &FirstPolls| polls.reading.map(|(at, _)| at);
         let mut polls = FirstPolls::new(Duration::from_secs(3600));
-        polls.stopwatch();
+        polls.stopwatch(Instant::now());
         let first = reading(&polls);
         assert!(first.is_some());
-        polls.stopwatch();
+        polls.stopwatch(Instant::now());
         assert_eq!(reading(&polls), first, "shared within a quarter hour");
 
         let mut tight = FirstPolls::new(Duration::from_nanos(1));
-        tight.stopwatch();
+        tight.stopwatch(Instant::now());
         let first = reading(&tight).unwrap();
         while Instant::now() == first {
             std::hint::spin_loop();
         }
-        tight.stopwatch();
+        tight.stopwatch(Instant::now());
         assert!(reading(&tight).unwrap() > first, "read again once stale");
     }
 
@@ -399,7 +394,7 @@ mod tests {
         let (tell, told) = tokio::sync::oneshot::channel::<u32>();
         let cost = Cost::new(Duration::from_micros(50));
         // The receiver registers the loop-side waker during the first poll.
-        let Inline::Waiting(continued) = poll_timed(told, &cost, Stopwatch::start()) else {
+        let Inline::Waiting(continued) = poll_here(told, &cost, Stopwatch::start()) else {
             panic!("the receiver cannot be ready before anything is sent");
         };
         let task = tokio::spawn(continued);
@@ -415,7 +410,7 @@ mod tests {
     fn a_future_that_ends_in_its_first_poll_ends_here_and_a_panic_is_caught() {
         let cost = Cost::new(Duration::from_micros(50));
         assert!(matches!(
-            poll_timed(async { 3 }, &cost, Stopwatch::start()),
+            poll_here(async { 3 }, &cost, Stopwatch::start()),
             Inline::Ended(3)
         ));
         cost.record(Duration::from_micros(5));
@@ -424,7 +419,7 @@ mod tests {
                 panic!("handler bug");
             }
         };
-        match poll_timed(buggy, &cost, Stopwatch::start()) {
+        match poll_here(buggy, &cost, Stopwatch::start()) {
             Inline::Panicked(message) => assert_eq!(message, "handler bug"),
             _ => panic!("the panic was not caught"),
         }

@@ -49,7 +49,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::attempt::completer::{self, Completer, Pending, MAX_GROUP};
-use super::first_poll::{FirstPolls, Inline, Measured};
+use super::first_poll::{self, FirstPolls, Inline, Measured};
 use super::{AttemptOutcome, RunSummary, Worker};
 use crate::error::StoreError;
 use crate::store::{Changes, Chores, Claimed, Polled};
@@ -484,20 +484,30 @@ impl<'w> RunLoop<'w> {
             .first_polls
             .enabled()
             .then(|| self.first_polls.cost(&claimed.job.job_type));
+        // One reading of the clock starts the attempt (its timeout counts
+        // from here) and, when it starts here, the stopwatch of its first
+        // poll.
+        let started = std::time::Instant::now();
+        let stopwatch = match &cost {
+            Some(cost) if self.first_polls.is_cheap(cost) => {
+                Some(self.first_polls.stopwatch(started))
+            }
+            _ => None,
+        };
         let attempt = self
             .worker
-            .attempt(claimed, &self.completer, &self.hard_stop, slot);
+            .attempt(claimed, &self.completer, &self.hard_stop, slot, started);
         let Some(cost) = cost else {
             self.running.spawn(attempt.in_current_span());
             return;
         };
-        if !self.first_polls.is_cheap(&cost) {
+        let Some(stopwatch) = stopwatch else {
             // In the loop's span, as it would be started here.
             self.running
                 .spawn(Measured::new(attempt, cost).in_current_span());
             return;
-        }
-        match self.first_polls.poll_here(attempt, &cost) {
+        };
+        match first_poll::poll_here(attempt, &cost, stopwatch) {
             Inline::Ended(outcome) => self.summary.record_ended(outcome),
             Inline::Panicked(message) => self.summary.record_panic(message),
             Inline::Waiting(continued) => {

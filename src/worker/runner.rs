@@ -200,7 +200,13 @@ impl Worker {
         let request = self.claim_request(&wants);
         for claimed in self.store.claim(&request).await? {
             summary.claimed += 1;
-            running.spawn(self.attempt(claimed, &completer, &hard_stop, None));
+            running.spawn(self.attempt(
+                claimed,
+                &completer,
+                &hard_stop,
+                None,
+                std::time::Instant::now(),
+            ));
         }
         while let Some(done) = running.join_next().await {
             summary.record_task(done);
@@ -270,7 +276,8 @@ impl Worker {
         }
     }
 
-    /// One attempt at `claimed`, holding `slot` while its handler runs;
+    /// One attempt at `claimed`, started at `started`, holding `slot` while
+    /// its handler runs;
     /// `None` when its result was handed over to the loop (see
     /// [`Completer::hand_over`]).
     pub(super) fn attempt(
@@ -279,6 +286,7 @@ impl Worker {
         completer: &Completer,
         hard_stop: &Arc<CancellationToken>,
         slot: Option<OwnedSemaphorePermit>,
+        started: std::time::Instant,
     ) -> impl std::future::Future<Output = Option<AttemptOutcome>> + Send + 'static {
         Attempt {
             store: Arc::clone(&self.store),
@@ -289,6 +297,7 @@ impl Worker {
             completer: completer.clone(),
             hard_stop: Arc::clone(hard_stop),
             slot,
+            started,
         }
         .execute()
     }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::OwnedSemaphorePermit;
-use tokio::time::{sleep_until, timeout};
+use tokio::time::{sleep_until, timeout, timeout_at};
 use tokio_util::sync::CancellationToken;
 use tracing::{info_span, Instrument};
 
@@ -46,6 +46,8 @@ pub(crate) struct Attempt {
     /// is written, so the worker can claim the next job in the same
     /// transaction.
     pub slot: Option<OwnedSemaphorePermit>,
+    /// When the attempt started: its timeout counts from here.
+    pub started: std::time::Instant,
 }
 
 impl Attempt {
@@ -55,7 +57,7 @@ impl Attempt {
     /// counts its outcome once written.
     pub(crate) async fn execute(self) -> Option<AttemptOutcome> {
         let span = job_span(&self.claimed);
-        let started = std::time::Instant::now();
+        let started = self.started;
         let job_id = self.claimed.job.id;
         async move {
             tracing::info!(%job_id, "started");
@@ -83,6 +85,7 @@ impl Attempt {
             completer,
             hard_stop,
             slot,
+            started: _,
         } = self;
         let lease = claimed.lease;
         let job_type = &claimed.job.job_type;
@@ -106,7 +109,7 @@ impl Attempt {
             ctx,
             &config,
             &keeper,
-            handler.timeout(),
+            (started, handler.timeout()),
             &hard_stop,
             |ctx| async move { handler.run(params, &ctx).await },
         )
@@ -170,7 +173,8 @@ pub(crate) fn one_line(text: &str) -> String {
         .join(" | ")
 }
 
-/// Runs `handler` with `ctx` until it returns, times out after `limit`, is
+/// Runs `handler` with `ctx` until it returns, times out `limit` after it
+/// started (the first of `timeout`, read from the clock before), is
 /// cancelled (as `keeper` learns on a heartbeat), loses its lease, or
 /// `hard_stop` fires. Whatever happened, the handler is then told to stop,
 /// its future is dropped, every process it started is stopped and
@@ -181,7 +185,7 @@ pub(crate) async fn supervise<T, F, Fut>(
     ctx: JobContext,
     config: &WorkerConfig,
     keeper: &LeaseKeeper,
-    limit: Duration,
+    (started, limit): (std::time::Instant, Duration),
     hard_stop: &CancellationToken,
     handler: F,
 ) -> Ended<T>
@@ -191,7 +195,14 @@ where
 {
     let mut kept = ctx.lease().map(|lease| keeper.keep(lease));
     let reports = ctx.progress_reports().cloned();
-    let mut run = Box::pin(timeout(limit, handler(ctx.clone())));
+    let handler_run = handler(ctx.clone());
+    let mut run = Box::pin(
+        match tokio::time::Instant::from_std(started).checked_add(limit) {
+            Some(deadline) => timeout_at(deadline, handler_run),
+            // Too far off for the clock: as good as never, as it says.
+            None => timeout(limit, handler_run),
+        },
+    );
     let ended = loop {
         let due = reports.as_ref().and_then(|r| r.due());
         // In this order: a handler that ends at once (most do) ends the
