@@ -63,8 +63,9 @@ pub fn write(
            databases in a temporary directory, WAL, `synchronous = NORMAL`. In the enqueue\n  \
            and processing rows the subjects take turns, one run each per round.\n\
          - Baselines from `benches/peers/` (built by the bench): raw SQLite through rusqlite on\n  \
-           jobstore's own schema (its migrations), and effectum 0.7 from crates.io, as shipped\n  \
-           and with its file switched to WAL first.\n\n",
+           jobstore's own schema (its migrations, and its settings of a new file and a\n  \
+           connection), and effectum 0.7 from crates.io, as shipped and with its file\n  \
+           switched to WAL first.\n\n",
         seconds / 60.0,
         machine(),
         chrono::Utc::now().format("%Y-%m-%d"),
