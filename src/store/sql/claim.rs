@@ -201,18 +201,16 @@ pub(crate) fn claimed(
     let now = time::to_millis(now);
     let mut all = Vec::new();
     for queue in request.live_queues() {
+        let decided = Decided {
+            worker_id: &request.worker_id,
+            lease_until,
+            now,
+            queue: &queue.queue,
+        };
         let mut claimed = outputs
             .next_rows()?
             .into_iter()
-            .map(|row| {
-                let decided = Decided {
-                    worker_id: &request.worker_id,
-                    lease_until,
-                    now,
-                    queue: &queue.queue,
-                };
-                job_from_row(decided.complete(row)?).map(claimed_from)
-            })
+            .map(|row| job_from_row(decided.complete(row)?).map(claimed_from))
             .collect::<StoreResult<Vec<_>>>()?;
         claimed.sort_by_key(|c| (c.job.priority, c.job.run_at, c.job.id));
         all.extend(claimed);
