@@ -277,9 +277,8 @@ impl Worker {
     }
 
     /// One attempt at `claimed`, started at `started`, holding `slot` while
-    /// its handler runs;
-    /// `None` when its result was handed over to the loop (see
-    /// [`Completer::hand_over`]).
+    /// its handler runs; `None` when its result was handed over to the loop
+    /// (see [`Completer::hand_over`]).
     pub(super) fn attempt(
         &self,
         claimed: crate::store::Claimed,

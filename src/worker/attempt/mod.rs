@@ -61,7 +61,7 @@ impl Attempt {
         let job_id = self.claimed.job.id;
         async move {
             tracing::info!(%job_id, "started");
-            let outcome = self.run(started).await?;
+            let outcome = self.run().await?;
             let took = started.elapsed();
             match outcome {
                 AttemptOutcome::Completed | AttemptOutcome::Released => {
@@ -75,7 +75,7 @@ impl Attempt {
         .await
     }
 
-    async fn run(self, started: std::time::Instant) -> Option<AttemptOutcome> {
+    async fn run(self) -> Option<AttemptOutcome> {
         let Attempt {
             store,
             registry,
@@ -85,7 +85,7 @@ impl Attempt {
             completer,
             hard_stop,
             slot,
-            started: _,
+            started,
         } = self;
         let lease = claimed.lease;
         let job_type = &claimed.job.job_type;
